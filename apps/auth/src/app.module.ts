@@ -1,0 +1,59 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { APP_GUARD, APP_PIPE } from '@nestjs/core';
+import {
+  AccessGuard,
+  DATABASE,
+  HealthController,
+  INTERNAL_SECRET,
+  METRICS,
+  TOKEN_VERIFIER,
+  type Database,
+  type Metrics,
+} from '@rewards/infrastructure';
+import { ZodValidationPipe } from 'nestjs-zod';
+import { ApiKeyRepository } from './api-keys/api-key.repository.js';
+import { ApiKeysController } from './api-keys/api-keys.controller.js';
+import { ApiKeysService } from './api-keys/api-keys.service.js';
+import { AuthController } from './auth/auth.controller.js';
+import { AuthService } from './auth/auth.service.js';
+import { LoginThrottleRepository } from './auth/login-throttle.repository.js';
+import { PasswordHasher } from './auth/password-hasher.js';
+import { AUTH_CONFIG, type AuthConfig } from './config.js';
+import { InternalController } from './internal.controller.js';
+import { KeyStore } from './keys/key-store.js';
+import { LocalTokenVerifier } from './keys/local-token-verifier.js';
+import { SessionRepository } from './sessions/session.repository.js';
+import { AdminBootstrap } from './users/admin-bootstrap.js';
+import { UserRepository } from './users/user.repository.js';
+import { UsersController } from './users/users.controller.js';
+import { UsersService } from './users/users.service.js';
+
+@Module({})
+export class AuthModule {
+  static register(config: AuthConfig, database: Database, metrics: Metrics): DynamicModule {
+    return {
+      module: AuthModule,
+      controllers: [AuthController, UsersController, ApiKeysController, InternalController, HealthController],
+      providers: [
+        { provide: AUTH_CONFIG, useValue: config },
+        { provide: DATABASE, useValue: database },
+        { provide: METRICS, useValue: metrics },
+        { provide: INTERNAL_SECRET, useValue: config.INTERNAL_SECRET },
+        { provide: TOKEN_VERIFIER, useExisting: LocalTokenVerifier },
+        { provide: APP_GUARD, useClass: AccessGuard },
+        { provide: APP_PIPE, useClass: ZodValidationPipe },
+        LocalTokenVerifier,
+        KeyStore,
+        PasswordHasher,
+        UserRepository,
+        SessionRepository,
+        LoginThrottleRepository,
+        ApiKeyRepository,
+        AuthService,
+        UsersService,
+        ApiKeysService,
+        AdminBootstrap,
+      ],
+    };
+  }
+}

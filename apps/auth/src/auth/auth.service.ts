@@ -1,0 +1,150 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import type { LoginBody, RegisterBody, Role, TokenResponse, User } from '@rewards/contracts';
+import { AppError, DATABASE, isUniqueViolation, type Database, type Principal } from '@rewards/infrastructure';
+import { AUTH_CONFIG, type AuthConfig } from '../config.js';
+import { KeyStore } from '../keys/key-store.js';
+import { SessionRepository } from '../sessions/session.repository.js';
+import { toUser, UserRepository } from '../users/user.repository.js';
+import { LoginThrottleRepository } from './login-throttle.repository.js';
+import { PasswordHasher } from './password-hasher.js';
+
+export const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+const INVITE_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
+
+export function newInviteCode(): string {
+  const bytes = randomBytes(10);
+  return Array.from(bytes, (b) => INVITE_ALPHABET[b % INVITE_ALPHABET.length]).join('');
+}
+
+@Injectable()
+export class AuthService {
+  constructor(
+    @Inject(DATABASE) private readonly database: Database,
+    @Inject(AUTH_CONFIG) private readonly config: AuthConfig,
+    private readonly users: UserRepository,
+    private readonly sessions: SessionRepository,
+    private readonly keys: KeyStore,
+    private readonly hasher: PasswordHasher,
+    private readonly throttle: LoginThrottleRepository,
+  ) {}
+
+  async register(body: RegisterBody): Promise<User> {
+    const passwordHash = await this.hasher.hash(body.password);
+    try {
+      return await this.database.db.transaction(async (tx) => {
+        let invitedBy: string | undefined;
+        if (body.inviteCode) {
+          const inviter = await this.users.findByInviteCode(body.inviteCode.toUpperCase(), tx);
+          if (!inviter) {
+            throw new AppError('VALIDATION_FAILED', 'Request is invalid', [
+              { path: 'inviteCode', code: 'unknown', message: 'No user has this invite code' },
+            ]);
+          }
+          invitedBy = inviter.id;
+        }
+        const row = await this.users.insert(
+          {
+            id: randomUUID(),
+            email: body.email,
+            displayName: body.displayName ?? body.email.split('@')[0]!,
+            passwordHash,
+            roles: ['USER'],
+            inviteCode: newInviteCode(),
+            invitedBy,
+          },
+          tx,
+        );
+        return toUser(row);
+      });
+    } catch (err) {
+      if (isUniqueViolation(err, 'users_email_key')) throw new AppError('EMAIL_TAKEN', 'An account with this email exists');
+      throw err;
+    }
+  }
+
+  async login(body: LoginBody, ip: string): Promise<TokenResponse> {
+    const window = this.config.LOGIN_FAILURE_WINDOW_SECONDS;
+    const [byAccount, byIp] = await Promise.all([
+      this.throttle.failuresSince(window, { email: body.email }),
+      this.throttle.failuresSince(window, { ip }),
+    ]);
+    if (byAccount >= this.config.LOGIN_MAX_FAILURES_PER_ACCOUNT || byIp >= this.config.LOGIN_MAX_FAILURES_PER_IP) {
+      throw new AppError('TOO_MANY_ATTEMPTS', 'Too many failed sign-ins; try again later');
+    }
+    const user = await this.users.findByEmail(body.email);
+    const ok = await this.hasher.verify(user?.passwordHash, body.password);
+    if (!user || !ok) {
+      await this.throttle.record(body.email, ip);
+      throw new AppError('INVALID_CREDENTIALS', 'Email or password is wrong');
+    }
+    const sessionId = randomUUID();
+    const refreshToken = this.newRefreshToken();
+    await this.database.db.transaction(async (tx) => {
+      await this.users.lock(user.id, tx);
+      const previous = await this.sessions.current(user.id, tx);
+      if (previous) await this.sessions.recordRevocation(user.id, previous, 'replaced', tx);
+      await this.sessions.upsert(user.id, sessionId, tx);
+      await this.sessions.insertRefreshToken(this.refreshRow(refreshToken, sessionId, user.id), tx);
+    });
+    return this.tokens(user.id, user.roles as Role[], sessionId, refreshToken);
+  }
+
+  async refresh(presented: string): Promise<TokenResponse> {
+    const invalid = () => new AppError('INVALID_REFRESH_TOKEN', 'Refresh token is invalid, expired or already used');
+    const outcome = await this.database.db.transaction(async (tx) => {
+      const row = await this.sessions.lockRefreshToken(sha256(presented), tx);
+      if (!row) return { ok: false as const };
+      await this.users.lock(row.userId, tx);
+      const current = await this.sessions.current(row.userId, tx);
+      if (row.usedAt) {
+        // A spent token presented again means it leaked: end the session it belongs to.
+        if (current === row.sessionId) await this.sessions.revoke(row.userId, 'refresh-reuse', tx, row.sessionId);
+        return { ok: false as const };
+      }
+      if (current !== row.sessionId || row.expiresAt.getTime() <= Date.now()) return { ok: false as const };
+      const user = await this.users.findById(row.userId, tx);
+      await this.sessions.markRefreshTokenUsed(row.tokenHash, tx);
+      const next = this.newRefreshToken();
+      await this.sessions.insertRefreshToken(this.refreshRow(next, row.sessionId, row.userId), tx);
+      return { ok: true as const, userId: row.userId, roles: user!.roles as Role[], sessionId: row.sessionId, next };
+    });
+    if (!outcome.ok) throw invalid();
+    return this.tokens(outcome.userId, outcome.roles, outcome.sessionId, outcome.next);
+  }
+
+  async logout(principal: Principal): Promise<void> {
+    await this.database.db.transaction(async (tx) => {
+      await this.users.lock(principal.subject, tx);
+      await this.sessions.revoke(principal.subject, 'logout', tx, principal.sessionId);
+    });
+  }
+
+  async me(principal: Principal): Promise<User> {
+    const row = await this.users.findById(principal.subject);
+    if (!row) throw new AppError('UNAUTHENTICATED', 'Account no longer exists');
+    return toUser(row);
+  }
+
+  private newRefreshToken(): string {
+    return randomBytes(32).toString('base64url');
+  }
+
+  private refreshRow(token: string, sessionId: string, userId: string) {
+    return {
+      tokenHash: sha256(token),
+      sessionId,
+      userId,
+      expiresAt: new Date(Date.now() + this.config.REFRESH_TOKEN_TTL_SECONDS * 1000),
+    };
+  }
+
+  private async tokens(userId: string, roles: Role[], sessionId: string, refreshToken: string): Promise<TokenResponse> {
+    return {
+      accessToken: await this.keys.signAccessToken(userId, roles, sessionId),
+      refreshToken,
+      tokenType: 'Bearer',
+      expiresIn: this.config.ACCESS_TOKEN_TTL_SECONDS,
+    };
+  }
+}

@@ -1,0 +1,98 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import { TOKEN_AUDIENCE, TOKEN_ISSUER, type Role } from '@rewards/contracts';
+import { DATABASE, INGEST_SCOPE, type Database } from '@rewards/infrastructure';
+import { sql, isNull, desc } from 'drizzle-orm';
+import { exportJWK, generateKeyPair, importJWK, SignJWT, jwtVerify, type JWK, type JWTPayload } from 'jose';
+import { signingKeys } from '../schema.js';
+import { AUTH_CONFIG, type AuthConfig } from '../config.js';
+
+type Key = Awaited<ReturnType<typeof importJWK>>;
+
+/**
+ * Holds auth's signing keys. The private key is generated on first start and kept in auth's
+ * database (or read from AUTH_SIGNING_JWK); every instance signs with the newest active key and
+ * publishes all active public keys, so a rotation needs no downtime.
+ */
+@Injectable()
+export class KeyStore {
+  private signing!: { kid: string; key: Key };
+  private publicKeys = new Map<string, Key>();
+  private jwks: JWK[] = [];
+
+  constructor(
+    @Inject(DATABASE) private readonly database: Database,
+    @Inject(AUTH_CONFIG) private readonly config: AuthConfig,
+  ) {}
+
+  async load(): Promise<void> {
+    if (this.config.AUTH_SIGNING_JWK) await this.importConfigured(this.config.AUTH_SIGNING_JWK);
+    const db = this.database.db;
+    await db.transaction(async (tx) => {
+      await tx.execute(sql`select pg_advisory_xact_lock(hashtext('auth:signing-key'))`);
+      const [active] = await tx.select().from(signingKeys).where(isNull(signingKeys.retiredAt)).limit(1);
+      if (active) return;
+      const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
+      const kid = randomUUID();
+      const priv = { ...(await exportJWK(privateKey)), kid, alg: 'ES256', use: 'sig' };
+      const pub = { ...(await exportJWK(publicKey)), kid, alg: 'ES256', use: 'sig' };
+      await tx.insert(signingKeys).values({ kid, privateJwk: priv, publicJwk: pub });
+    });
+    const rows = await db.select().from(signingKeys).where(isNull(signingKeys.retiredAt)).orderBy(desc(signingKeys.createdAt));
+    for (const row of rows) {
+      const pub = row.publicJwk as JWK;
+      this.publicKeys.set(row.kid, await importJWK(pub, 'ES256'));
+      this.jwks.push(pub);
+    }
+    if (!this.config.AUTH_SIGNING_JWK) {
+      const newest = rows[0]!;
+      this.signing = { kid: newest.kid, key: await importJWK(newest.privateJwk as JWK, 'ES256') };
+    }
+  }
+
+  private async importConfigured(text: string): Promise<void> {
+    const jwk = JSON.parse(text) as JWK;
+    if (!jwk.kid || jwk.kty !== 'EC' || !jwk.d) throw new Error('AUTH_SIGNING_JWK must be a private EC P-256 JWK with a kid');
+    this.signing = { kid: jwk.kid, key: await importJWK(jwk, 'ES256') };
+    const { d: _d, ...pub } = jwk;
+    this.publicKeys.set(jwk.kid, await importJWK(pub, 'ES256'));
+    this.jwks.push({ ...pub, alg: 'ES256', use: 'sig' });
+  }
+
+  get publicJwks(): { keys: JWK[] } {
+    return { keys: this.jwks.map(({ kty, crv, x, y, kid, alg, use }) => ({ kty, crv, x, y, kid, alg, use })) };
+  }
+
+  async signAccessToken(userId: string, roles: readonly Role[], sessionId: string): Promise<string> {
+    return new SignJWT({ roles: [...roles], sid: sessionId })
+      .setProtectedHeader({ alg: 'ES256', kid: this.signing.kid, typ: 'JWT' })
+      .setIssuer(TOKEN_ISSUER)
+      .setAudience(TOKEN_AUDIENCE)
+      .setSubject(userId)
+      .setJti(randomUUID())
+      .setIssuedAt()
+      .setExpirationTime(`${this.config.ACCESS_TOKEN_TTL_SECONDS}s`)
+      .sign(this.signing.key);
+  }
+
+  /** A short-lived token standing for an API key, scoped to activity ingestion. */
+  async signApiKeyToken(keyId: string, ttlSeconds: number): Promise<string> {
+    return new SignJWT({ kind: 'api-key', scope: INGEST_SCOPE, roles: [] })
+      .setProtectedHeader({ alg: 'ES256', kid: this.signing.kid, typ: 'JWT' })
+      .setIssuer(TOKEN_ISSUER)
+      .setAudience(TOKEN_AUDIENCE)
+      .setSubject(keyId)
+      .setIssuedAt()
+      .setExpirationTime(`${ttlSeconds}s`)
+      .sign(this.signing.key);
+  }
+
+  async verify(token: string): Promise<JWTPayload> {
+    const { payload } = await jwtVerify(token, async (header) => {
+      const key = header.kid ? this.publicKeys.get(header.kid) : undefined;
+      if (!key) throw new Error('unknown key');
+      return key;
+    }, { issuer: TOKEN_ISSUER, audience: TOKEN_AUDIENCE, algorithms: ['ES256'], requiredClaims: ['exp', 'sub'] });
+    return payload;
+  }
+}

@@ -1,0 +1,28 @@
+import { Injectable } from '@nestjs/common';
+import { AppError, principalFromPayload, type Principal, type TokenVerifier } from '@rewards/infrastructure';
+import type { JWTPayload } from 'jose';
+import { SessionRepository } from '../sessions/session.repository.js';
+import { KeyStore } from './key-store.js';
+
+/** Auth holds the keys and the sessions, so it verifies tokens itself against both. */
+@Injectable()
+export class LocalTokenVerifier implements TokenVerifier {
+  constructor(
+    private readonly keys: KeyStore,
+    private readonly sessions: SessionRepository,
+  ) {}
+
+  async verify(token: string): Promise<Principal> {
+    let payload: JWTPayload;
+    try {
+      payload = await this.keys.verify(token);
+    } catch {
+      throw new AppError('UNAUTHENTICATED', 'Token is invalid or expired');
+    }
+    const principal = principalFromPayload(payload);
+    if (principal.kind === 'user' && !(await this.sessions.isCurrent(principal.sessionId!))) {
+      throw new AppError('UNAUTHENTICATED', 'Session has ended');
+    }
+    return principal;
+  }
+}

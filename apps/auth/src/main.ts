@@ -1,0 +1,38 @@
+import 'reflect-metadata';
+import { fileURLToPath } from 'node:url';
+import { createLogger, createMetrics, createServiceApp, listen, migrate, openDatabase } from '@rewards/infrastructure';
+import { AuthModule } from './app.module.js';
+import { loadAuthConfig } from './config.js';
+import { KeyStore } from './keys/key-store.js';
+import { AdminBootstrap } from './users/admin-bootstrap.js';
+
+const config = loadAuthConfig();
+const logger = createLogger('auth', config.LOG_LEVEL);
+
+async function main() {
+  const database = await openDatabase({
+    url: config.AUTH_DATABASE_URL,
+    dataDir: `${config.DATA_DIR}/auth`,
+    poolSize: config.AUTH_DB_POOL_SIZE,
+    logger,
+  });
+  await migrate(database.db, fileURLToPath(new URL('../migrations', import.meta.url)), 'auth', logger);
+  const metrics = createMetrics('auth');
+  const app = await createServiceApp(AuthModule.register(config, database, metrics), { service: 'auth', logger, trustProxy: true }, metrics);
+  await app.get(KeyStore).load();
+  await app.get(AdminBootstrap).ensureAdmin(logger);
+  const shutdown = async (signal: string) => {
+    logger.info({ signal }, 'shutting down');
+    await app.close();
+    await database.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  await listen(app, config.AUTH_PORT, config.HOST, logger);
+}
+
+main().catch((err) => {
+  logger.fatal({ err }, 'auth failed to start');
+  process.exit(1);
+});

@@ -1,0 +1,77 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Role, User } from '@rewards/contracts';
+import { DATABASE, type Database, type Db } from '@rewards/infrastructure';
+import { and, arrayContains, asc, eq, gt, ilike, or, sql } from 'drizzle-orm';
+import { users, type UserRow } from '../schema.js';
+
+export const toUser = (r: UserRow): User => ({
+  id: r.id,
+  email: r.email,
+  displayName: r.displayName,
+  roles: r.roles as Role[],
+  inviteCode: r.inviteCode,
+  createdAt: r.createdAt.toISOString(),
+});
+
+const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
+
+@Injectable()
+export class UserRepository {
+  constructor(@Inject(DATABASE) private readonly database: Database) {}
+
+  async insert(row: typeof users.$inferInsert, db: Db = this.database.db): Promise<UserRow> {
+    const [created] = await db.insert(users).values(row).returning();
+    return created!;
+  }
+
+  async findByEmail(email: string, db: Db = this.database.db): Promise<UserRow | undefined> {
+    const [row] = await db.select().from(users).where(eq(users.email, email));
+    return row;
+  }
+
+  async findById(id: string, db: Db = this.database.db): Promise<UserRow | undefined> {
+    const [row] = await db.select().from(users).where(eq(users.id, id));
+    return row;
+  }
+
+  /** Row lock: serializes session changes of one user. */
+  async lock(id: string, db: Db): Promise<UserRow | undefined> {
+    const [row] = await db.select().from(users).where(eq(users.id, id)).for('update');
+    return row;
+  }
+
+  async findByInviteCode(code: string, db: Db = this.database.db): Promise<UserRow | undefined> {
+    const [row] = await db.select().from(users).where(eq(users.inviteCode, code));
+    return row;
+  }
+
+  async setRoles(id: string, roles: Role[], db: Db): Promise<UserRow | undefined> {
+    const [row] = await db.update(users).set({ roles }).where(eq(users.id, id)).returning();
+    return row;
+  }
+
+  async countWithRole(role: Role, db: Db = this.database.db): Promise<number> {
+    const [row] = await db
+      .select({ n: sql<number>`count(*)::int` })
+      .from(users)
+      .where(arrayContains(users.roles, [role]));
+    return row!.n;
+  }
+
+  /** Keyset page ordered by (created_at, id): stable while users register. */
+  async list(filter: { role?: Role; email?: string; limit: number; after?: { createdAt: Date; id: string } }) {
+    const conditions = [
+      filter.role ? arrayContains(users.roles, [filter.role]) : undefined,
+      filter.email ? ilike(users.email, `%${escapeLike(filter.email)}%`) : undefined,
+      filter.after
+        ? or(gt(users.createdAt, filter.after.createdAt), and(eq(users.createdAt, filter.after.createdAt), gt(users.id, filter.after.id)))
+        : undefined,
+    ].filter(Boolean);
+    return this.database.db
+      .select()
+      .from(users)
+      .where(and(...conditions))
+      .orderBy(asc(users.createdAt), asc(users.id))
+      .limit(filter.limit + 1);
+  }
+}

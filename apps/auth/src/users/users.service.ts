@@ -1,0 +1,60 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Role, User, UsersQuery } from '@rewards/contracts';
+import { AppError, DATABASE, type Database, type Principal } from '@rewards/infrastructure';
+import { SessionRepository } from '../sessions/session.repository.js';
+import { toUser, UserRepository } from './user.repository.js';
+
+interface Cursor {
+  c: string;
+  i: string;
+}
+const encodeCursor = (c: Cursor) => Buffer.from(JSON.stringify(c)).toString('base64url');
+function decodeCursor(raw: string): { createdAt: Date; id: string } {
+  try {
+    const c = JSON.parse(Buffer.from(raw, 'base64url').toString()) as Cursor;
+    const createdAt = new Date(c.c);
+    if (typeof c.i !== 'string' || !/^[0-9a-f-]{36}$/.test(c.i) || Number.isNaN(createdAt.getTime())) throw new Error();
+    return { createdAt, id: c.i };
+  } catch {
+    throw new AppError('VALIDATION_FAILED', 'Request is invalid', [{ path: 'cursor', code: 'invalid', message: 'Unknown cursor' }]);
+  }
+}
+
+@Injectable()
+export class UsersService {
+  constructor(
+    @Inject(DATABASE) private readonly database: Database,
+    private readonly users: UserRepository,
+    private readonly sessions: SessionRepository,
+  ) {}
+
+  async list(q: UsersQuery): Promise<{ items: User[]; nextCursor: string | null }> {
+    const rows = await this.users.list({
+      role: q.role,
+      email: q.email?.toLowerCase(),
+      limit: q.limit,
+      after: q.cursor ? decodeCursor(q.cursor) : undefined,
+    });
+    const page = rows.slice(0, q.limit);
+    const last = page.at(-1);
+    return {
+      items: page.map(toUser),
+      nextCursor: rows.length > q.limit && last ? encodeCursor({ c: last.createdAt.toISOString(), i: last.id }) : null,
+    };
+  }
+
+  /** Replaces the roles and ends the user's session, so tokens carrying the old roles stop working. */
+  async setRoles(actor: Principal, userId: string, roles: Role[]): Promise<{ before: User; after: User }> {
+    return this.database.db.transaction(async (tx) => {
+      const before = await this.users.lock(userId, tx);
+      if (!before) throw new AppError('NOT_FOUND', 'User not found');
+      if (before.roles.includes('ADMIN') && !roles.includes('ADMIN') && (await this.users.countWithRole('ADMIN', tx)) <= 1) {
+        throw new AppError('INVALID_STATE', 'The last administrator cannot lose the ADMIN role');
+      }
+      const after = await this.users.setRoles(userId, [...new Set(roles)], tx);
+      await this.sessions.revoke(userId, 'roles-changed', tx);
+      void actor;
+      return { before: toUser(before), after: toUser(after!) };
+    });
+  }
+}

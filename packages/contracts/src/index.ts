@@ -1,0 +1,7 @@
+export * from './errors.js';
+export * from './common.js';
+export * from './auth.js';
+export * from './route.js';
+export * from './routes.js';
+export * from './openapi.js';
+export * from './client.js';

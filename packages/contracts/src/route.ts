@@ -1,0 +1,61 @@
+import type { z } from 'zod';
+import type { Role } from './common.js';
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+export type ServiceName = 'auth' | 'event';
+
+/**
+ * Who may call a route: anyone, any signed-in user, or signed-in users holding one of the roles.
+ * `apiKey` additionally admits machine clients presenting `X-Api-Key`.
+ */
+export type Access = 'public' | 'authenticated' | readonly Role[];
+
+export interface RouteDef {
+  readonly method: HttpMethod;
+  /** Path below `/api/v1`, OpenAPI style (`/events/{id}`). */
+  readonly path: string;
+  readonly service: ServiceName;
+  readonly access: Access;
+  readonly apiKey?: boolean;
+  readonly summary: string;
+  readonly tag: string;
+  readonly params?: z.ZodObject;
+  readonly query?: z.ZodObject;
+  readonly body?: z.ZodType;
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly status: number;
+  readonly response?: z.ZodType;
+  /** Error statuses this route documents besides 400/401/403 implied by validation and access. */
+  readonly errors: readonly number[];
+}
+
+export const API_PREFIX = '/api/v1';
+
+export function allows(access: Access, roles: readonly string[] | undefined): boolean {
+  if (access === 'public') return true;
+  if (!roles) return false;
+  if (access === 'authenticated') return true;
+  return access.some((r) => roles.includes(r));
+}
+
+/** `/events/{id}/claims` → matcher for concrete paths, returning the path params. */
+export function compilePath(path: string): (concrete: string) => Record<string, string> | null {
+  const names: string[] = [];
+  const pattern = path.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{(\w+)\}/g, (_m, name: string) => {
+    names.push(name);
+    return '([^/]+)';
+  });
+  const re = new RegExp(`^${pattern}/?$`);
+  return (concrete) => {
+    const m = re.exec(concrete);
+    if (!m) return null;
+    const out: Record<string, string> = {};
+    names.forEach((n, i) => {
+      out[n] = decodeURIComponent(m[i + 1]!);
+    });
+    return out;
+  };
+}
+
+/** Nest/Fastify path syntax for a contract path. */
+export const toRouterPath = (path: string) => `${API_PREFIX}${path}`.replace(/\{(\w+)\}/g, ':$1');

@@ -1,0 +1,142 @@
+import { mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync, closeSync } from 'node:fs';
+import { join } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { sql } from 'drizzle-orm';
+import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
+import pg from 'pg';
+import type { Logger } from 'pino';
+
+/** Both drivers' Drizzle databases (and their transactions) share this base type. */
+export type Db = PgDatabase<PgQueryResultHKT, Record<string, never>>;
+
+export interface Database {
+  readonly db: Db;
+  readonly kind: 'postgres' | 'pglite';
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface DatabaseOptions {
+  /** `postgres://…` selects a PostgreSQL server; undefined selects the embedded PGlite under `dataDir`. */
+  url?: string;
+  dataDir: string;
+  poolSize?: number;
+  logger: Logger;
+}
+
+/** Rows of a raw `db.execute(sql…)` result; both drivers return `{ rows }`. */
+export const rowsOf = <T>(result: unknown): T[] => (result as { rows: T[] }).rows;
+
+export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
+  if (opts.url) return openPostgres(opts.url, opts.poolSize ?? 10, opts.logger);
+  return openPglite(opts.dataDir, opts.logger);
+}
+
+function openPostgres(url: string, max: number, logger: Logger): Database {
+  const pool = new pg.Pool({ connectionString: url, max, connectionTimeoutMillis: 3000, idleTimeoutMillis: 30_000 });
+  // An idle client losing its connection (database restart) must not crash the process.
+  pool.on('error', (err) => logger.warn({ err: { message: err.message } }, 'idle database connection lost'));
+  const db = drizzlePg(pool) as unknown as Db;
+  return {
+    db,
+    kind: 'postgres',
+    ping: async () => {
+      await pool.query('select 1');
+    },
+    close: () => pool.end(),
+  };
+}
+
+/**
+ * PGlite has no cross-process locking: two processes on one directory corrupt each other.
+ * A lock file holding the owner's pid makes the second one refuse to start.
+ */
+function lockDataDir(dir: string): () => void {
+  const lockPath = `${dir}.lock`;
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(lockPath, 'wx');
+      writeFileSync(fd, String(process.pid));
+      closeSync(fd);
+      return () => rmSync(lockPath, { force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const owner = Number(readFileSync(lockPath, 'utf8'));
+      if (owner && owner !== process.pid && isAlive(owner)) {
+        throw new Error(`data directory ${dir} is in use by process ${owner}; one process per embedded database`);
+      }
+      rmSync(lockPath, { force: true });
+    }
+  }
+  throw new Error(`could not lock data directory ${dir}`);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function openPglite(dir: string, logger: Logger): Promise<Database> {
+  mkdirSync(dir, { recursive: true });
+  const unlock = lockDataDir(dir);
+  let client: PGlite;
+  try {
+    client = await PGlite.create(dir);
+  } catch (err) {
+    unlock();
+    throw err;
+  }
+  logger.info({ dataDir: dir }, 'embedded database open');
+  const db = drizzlePglite(client) as unknown as Db;
+  let closed = false;
+  return {
+    db,
+    kind: 'pglite',
+    ping: async () => {
+      await client.query('select 1');
+    },
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      await client.close();
+      unlock();
+    },
+  };
+}
+
+/**
+ * Applies `*.sql` files from `dir` in name order, each once, inside one transaction holding an
+ * advisory lock, so several instances booting at once on one database apply them exactly once.
+ * Statements within a file are separated by `--> statement-breakpoint` lines.
+ */
+export async function migrate(db: Db, dir: string, lockName: string, logger: Logger): Promise<string[]> {
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith('.sql'))
+    .sort();
+  const applied: string[] = [];
+  await db.transaction(async (tx) => {
+    await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`migrate:${lockName}`}))`);
+    await tx.execute(
+      sql`create table if not exists schema_migrations (name text primary key, applied_at timestamptz not null default now())`,
+    );
+    const done = new Set(rowsOf<{ name: string }>(await tx.execute(sql`select name from schema_migrations`)).map((r) => r.name));
+    for (const file of files) {
+      if (done.has(file)) continue;
+      const statements = readFileSync(join(dir, file), 'utf8')
+        .split(/^--> statement-breakpoint$/m)
+        .map((s) => s.trim())
+        .filter(Boolean);
+      for (const statement of statements) await tx.execute(sql.raw(statement));
+      await tx.execute(sql`insert into schema_migrations (name) values (${file})`);
+      applied.push(file);
+    }
+  });
+  if (applied.length) logger.info({ applied }, 'migrations applied');
+  return applied;
+}

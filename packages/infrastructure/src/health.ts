@@ -1,0 +1,37 @@
+import { Controller, Get, Header, Inject } from '@nestjs/common';
+import { AppError } from './errors.js';
+import type { Database } from './database.js';
+import type { Metrics } from './http.js';
+
+export const DATABASE = Symbol('DATABASE');
+export const METRICS = Symbol('METRICS');
+
+/** Liveness, readiness (the database answers) and Prometheus metrics of one service. */
+@Controller()
+export class HealthController {
+  constructor(
+    @Inject(DATABASE) private readonly database: Database,
+    @Inject(METRICS) private readonly metrics: Metrics,
+  ) {}
+
+  @Get('healthz')
+  healthz() {
+    return { status: 'ok' };
+  }
+
+  @Get('readyz')
+  async readyz() {
+    try {
+      await this.database.ping();
+    } catch {
+      throw new AppError('UNAVAILABLE', 'Database is not reachable');
+    }
+    return { status: 'ok', database: this.database.kind };
+  }
+
+  @Get('metrics')
+  @Header('content-type', 'text/plain; version=0.0.4')
+  metricsText() {
+    return this.metrics.registry.metrics();
+  }
+}

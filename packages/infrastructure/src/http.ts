@@ -1,0 +1,98 @@
+import { randomUUID } from 'node:crypto';
+import type { DynamicModule, INestApplication, Type } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { ErrorFilter, toErrorResponse } from './errors.js';
+import { PinoNestLogger } from './logger.js';
+
+export const BODY_LIMIT = 1_048_576;
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export interface ServiceAppOptions {
+  service: string;
+  logger: Logger;
+  /** Trust X-Forwarded-For from these proxies (the gateway). */
+  trustProxy?: boolean | string | string[];
+}
+
+export function createMetrics(service: string) {
+  const registry = new Registry();
+  registry.setDefaultLabels({ service });
+  collectDefaultMetrics({ register: registry });
+  const duration = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'HTTP request duration by method, route and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+  const requests = new Counter({
+    name: 'http_requests_total',
+    help: 'HTTP requests by method, route and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    registers: [registry],
+  });
+  return { registry, duration, requests };
+}
+export type Metrics = ReturnType<typeof createMetrics>;
+
+/**
+ * A Nest app on Fastify with what every service shares: JSON logs with the request id,
+ * the 1 MB body limit, one error shape for everything (including Fastify's own parse errors
+ * and unknown routes), and request metrics.
+ */
+export async function createServiceApp(
+  module: Type<unknown> | DynamicModule,
+  opts: ServiceAppOptions,
+  metrics: Metrics,
+): Promise<NestFastifyApplication> {
+  const adapter = new FastifyAdapter({
+    loggerInstance: opts.logger,
+    disableRequestLogging: true,
+    bodyLimit: BODY_LIMIT,
+    trustProxy: opts.trustProxy ?? false,
+    requestIdHeader: false,
+    genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+  });
+  const fastify = adapter.getInstance();
+  fastify.addHook('onRequest', async (req, reply) => {
+    reply.header('x-request-id', req.id);
+  });
+  fastify.addHook('onResponse', async (req, reply) => {
+    const labels = { method: req.method, route: routeLabel(req), status: String(reply.statusCode) };
+    metrics.duration.observe(labels, reply.elapsedTime / 1000);
+    metrics.requests.inc(labels);
+    const level = reply.statusCode >= 500 ? 'error' : 'info';
+    req.log[level](
+      { method: req.method, url: req.routeOptions.url ?? 'unmatched', status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
+      'request completed',
+    );
+  });
+  fastify.setErrorHandler((err, req, reply) => {
+    const { status, body } = toErrorResponse(err, String(req.id), req.log as unknown as Logger);
+    void reply.status(status).send(body);
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(module, adapter, {
+    logger: new PinoNestLogger(opts.logger),
+    bufferLogs: false,
+  });
+  app.useGlobalFilters(new ErrorFilter(opts.logger));
+  app.enableShutdownHooks();
+  return app;
+}
+
+function routeLabel(req: FastifyRequest): string {
+  return req.routeOptions.url ?? 'unmatched';
+}
+
+/** Listens, and closes the app on SIGINT/SIGTERM so the database is released cleanly. */
+export async function listen(app: INestApplication, port: number, host: string, logger: Logger): Promise<void> {
+  await app.listen(port, host);
+  logger.info({ port, host }, 'listening');
+}

@@ -1,0 +1,144 @@
+import { TOKEN_AUDIENCE, TOKEN_ISSUER, type Role } from '@rewards/contracts';
+import { decodeProtectedHeader, importJWK, jwtVerify, type JWK, type JWTPayload } from 'jose';
+import type { Logger } from 'pino';
+import { AppError } from './errors.js';
+import type { Principal, TokenVerifier } from './principal.js';
+
+export interface RemoteVerifierOptions {
+  authUrl: string;
+  internalSecret: string;
+  logger: Logger;
+  /** How often revoked sessions are fetched; a replaced session's tokens are refused within this (plus one request). */
+  revocationPollMs?: number;
+  keyRefreshMs?: number;
+}
+
+type Key = Awaited<ReturnType<typeof importJWK>>;
+
+export function principalFromPayload(payload: JWTPayload): Principal {
+  const roles = Array.isArray(payload.roles) ? (payload.roles as Role[]) : [];
+  if (payload.kind === 'api-key') {
+    return { kind: 'api-key', subject: String(payload.sub), roles: [], scope: String(payload.scope ?? '') };
+  }
+  if (typeof payload.sub !== 'string' || typeof payload.sid !== 'string') {
+    throw new AppError('UNAUTHENTICATED', 'Token is missing required claims');
+  }
+  return { kind: 'user', subject: payload.sub, roles, sessionId: payload.sid };
+}
+
+/**
+ * Verifies access tokens away from auth: signature against auth's JWKS (cached, refetched on an
+ * unknown `kid`), issuer, audience, expiry, and the session against a feed of revoked sessions
+ * polled from auth. When auth goes away, the last known keys and revocations keep serving, so
+ * issued tokens work until they expire.
+ */
+export class RemoteTokenVerifier implements TokenVerifier {
+  private keys = new Map<string, Key>();
+  private keysLoadedAt = 0;
+  private keyFetch: Promise<void> | null = null;
+  private revoked = new Map<string, number>();
+  private since: string | undefined;
+  private revocationsSynced = false;
+  private timers: NodeJS.Timeout[] = [];
+  private polling = false;
+
+  constructor(private readonly opts: RemoteVerifierOptions) {}
+
+  start(): void {
+    void this.refreshKeys();
+    void this.pollRevocations();
+    const poll = setInterval(() => void this.pollRevocations(), this.opts.revocationPollMs ?? 250);
+    const keys = setInterval(() => void this.refreshKeys(), this.opts.keyRefreshMs ?? 300_000);
+    poll.unref();
+    keys.unref();
+    this.timers.push(poll, keys);
+  }
+
+  stop(): void {
+    this.timers.forEach(clearInterval);
+    this.timers = [];
+  }
+
+  get ready(): boolean {
+    return this.keys.size > 0 && this.revocationsSynced;
+  }
+
+  async verify(token: string): Promise<Principal> {
+    let kid: string | undefined;
+    try {
+      kid = decodeProtectedHeader(token).kid;
+    } catch {
+      throw new AppError('UNAUTHENTICATED', 'Token is malformed');
+    }
+    if (!kid) throw new AppError('UNAUTHENTICATED', 'Token has no key id');
+    let key = this.keys.get(kid);
+    if (!key && Date.now() - this.keysLoadedAt > 1000) {
+      await this.refreshKeys();
+      key = this.keys.get(kid);
+    }
+    if (!key) {
+      if (this.keys.size === 0) throw new AppError('UNAVAILABLE', 'Token keys are not available yet');
+      throw new AppError('UNAUTHENTICATED', 'Token was signed by an unknown key');
+    }
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(token, key, {
+        issuer: TOKEN_ISSUER,
+        audience: TOKEN_AUDIENCE,
+        algorithms: ['ES256'],
+        requiredClaims: ['exp', 'sub'],
+      }));
+    } catch {
+      throw new AppError('UNAUTHENTICATED', 'Token is invalid or expired');
+    }
+    const principal = principalFromPayload(payload);
+    if (principal.kind === 'user') {
+      if (!this.revocationsSynced) throw new AppError('UNAVAILABLE', 'Session state is not available yet');
+      if (this.revoked.has(principal.sessionId!)) throw new AppError('UNAUTHENTICATED', 'Session has ended');
+    }
+    return principal;
+  }
+
+  private refreshKeys(): Promise<void> {
+    this.keyFetch ??= (async () => {
+      try {
+        const res = await fetch(new URL('/.well-known/jwks.json', this.opts.authUrl), { signal: AbortSignal.timeout(2000) });
+        if (!res.ok) throw new Error(`JWKS answered ${res.status}`);
+        const { keys } = (await res.json()) as { keys: JWK[] };
+        const next = new Map<string, Key>();
+        for (const jwk of keys) if (jwk.kid) next.set(jwk.kid, await importJWK(jwk, 'ES256'));
+        this.keys = next;
+      } catch (err) {
+        this.opts.logger.warn({ err: { message: (err as Error).message } }, 'could not refresh token keys; keeping the last known');
+      } finally {
+        this.keysLoadedAt = Date.now();
+        this.keyFetch = null;
+      }
+    })();
+    return this.keyFetch;
+  }
+
+  private async pollRevocations(): Promise<void> {
+    if (this.polling) return;
+    this.polling = true;
+    try {
+      const url = new URL('/internal/revocations', this.opts.authUrl);
+      if (this.since) url.searchParams.set('since', this.since);
+      const res = await fetch(url, {
+        headers: { 'x-internal-secret': this.opts.internalSecret },
+        signal: AbortSignal.timeout(2000),
+      });
+      if (!res.ok) throw new Error(`revocations answered ${res.status}`);
+      const body = (await res.json()) as { items: { sessionId: string; expiresAt: string }[]; now: string };
+      for (const r of body.items) this.revoked.set(r.sessionId, Date.parse(r.expiresAt));
+      this.since = body.now;
+      this.revocationsSynced = true;
+      const now = Date.now();
+      if (this.revoked.size > 1000) for (const [sid, exp] of this.revoked) if (exp < now) this.revoked.delete(sid);
+    } catch (err) {
+      this.opts.logger.debug({ err: { message: (err as Error).message } }, 'revocation poll failed');
+    } finally {
+      this.polling = false;
+    }
+  }
+}
