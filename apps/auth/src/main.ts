@@ -21,15 +21,9 @@ async function main() {
   const app = await createServiceApp(AuthModule.register(config, database, metrics), { service: 'auth', logger, trustProxy: true }, metrics);
   await app.get(KeyStore).load();
   await app.get(AdminBootstrap).ensureAdmin(logger);
-  const shutdown = async (signal: string) => {
-    logger.info({ signal }, 'shutting down');
-    await app.close();
+  await listen(app, config.AUTH_PORT, config.HOST, logger, async () => {
     await database.close();
-    process.exit(0);
-  };
-  process.once('SIGINT', () => void shutdown('SIGINT'));
-  process.once('SIGTERM', () => void shutdown('SIGTERM'));
-  await listen(app, config.AUTH_PORT, config.HOST, logger);
+  });
 }
 
 main().catch((err) => {

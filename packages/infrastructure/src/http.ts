@@ -68,7 +68,8 @@ export async function createServiceApp(
     const labels = { method: req.method, route: routeLabel(req), status: String(reply.statusCode) };
     metrics.duration.observe(labels, reply.elapsedTime / 1000);
     metrics.requests.inc(labels);
-    const level = reply.statusCode >= 500 ? 'error' : 'info';
+    const quiet = reply.statusCode < 400 && /^\/(internal\/revocations|healthz|readyz|metrics)/.test(req.url);
+    const level = reply.statusCode >= 500 ? 'error' : quiet ? 'debug' : 'info';
     req.log[level](
       { method: req.method, url: req.routeOptions.url ?? 'unmatched', status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
       'request completed',
@@ -83,7 +84,6 @@ export async function createServiceApp(
     bufferLogs: false,
   });
   app.useGlobalFilters(new ErrorFilter(opts.logger));
-  app.enableShutdownHooks();
   return app;
 }
 
@@ -91,8 +91,33 @@ function routeLabel(req: FastifyRequest): string {
   return req.routeOptions.url ?? 'unmatched';
 }
 
-/** Listens, and closes the app on SIGINT/SIGTERM so the database is released cleanly. */
-export async function listen(app: INestApplication, port: number, host: string, logger: Logger): Promise<void> {
+/**
+ * Listens, and on SIGINT/SIGTERM stops taking requests, then runs `cleanup` (close the database)
+ * once, however many signals arrive, before exiting.
+ */
+export async function listen(
+  app: INestApplication,
+  port: number,
+  host: string,
+  logger: Logger,
+  cleanup: () => Promise<void> | void = () => undefined,
+): Promise<void> {
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    try {
+      await app.close();
+      await cleanup();
+    } catch (err) {
+      logger.error({ err }, 'error while shutting down');
+      process.exit(1);
+    }
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
   await app.listen(port, host);
   logger.info({ port, host }, 'listening');
 }

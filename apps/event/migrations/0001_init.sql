@@ -1,0 +1,4 @@
+create table service_info (
+  key text primary key,
+  value text not null
+);

@@ -1,0 +1,16 @@
+import { baseEnv, HttpUrl, loadConfig, Port, PostgresUrl } from '@rewards/infrastructure';
+import { z } from 'zod';
+
+export const eventConfigShape = {
+  ...baseEnv,
+  EVENT_PORT: Port.default(3002),
+  EVENT_DATABASE_URL: PostgresUrl.optional(),
+  EVENT_DB_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(16),
+  AUTH_SERVICE_URL: HttpUrl.default('http://127.0.0.1:3001'),
+  /** Names this instance's embedded data directory when several run (`.data/event-2`). */
+  EVENT_INSTANCE: z.coerce.number().int().min(1).default(1),
+};
+
+export type EventConfig = ReturnType<typeof loadEventConfig>;
+export const loadEventConfig = (env: NodeJS.ProcessEnv = process.env) => loadConfig('event', eventConfigShape, env);
+export const EVENT_CONFIG = Symbol('EVENT_CONFIG');

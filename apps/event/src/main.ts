@@ -1,0 +1,35 @@
+import 'reflect-metadata';
+import { fileURLToPath } from 'node:url';
+import {
+  createLogger,
+  createMetrics,
+  createServiceApp,
+  listen,
+  migrate,
+  openDatabase,
+  RemoteTokenVerifier,
+} from '@rewards/infrastructure';
+import { EventModule } from './app.module.js';
+import { loadEventConfig } from './config.js';
+
+const config = loadEventConfig();
+const logger = createLogger('event', config.LOG_LEVEL);
+
+async function main() {
+  const dataDir = config.EVENT_INSTANCE === 1 ? `${config.DATA_DIR}/event` : `${config.DATA_DIR}/event-${config.EVENT_INSTANCE}`;
+  const database = await openDatabase({ url: config.EVENT_DATABASE_URL, dataDir, poolSize: config.EVENT_DB_POOL_SIZE, logger });
+  await migrate(database.db, fileURLToPath(new URL('../migrations', import.meta.url)), 'event', logger);
+  const verifier = new RemoteTokenVerifier({ authUrl: config.AUTH_SERVICE_URL, internalSecret: config.INTERNAL_SECRET, logger });
+  verifier.start();
+  const metrics = createMetrics('event');
+  const app = await createServiceApp(EventModule.register(config, database, metrics, verifier), { service: 'event', logger, trustProxy: true }, metrics);
+  await listen(app, config.EVENT_PORT, config.HOST, logger, async () => {
+    verifier.stop();
+    await database.close();
+  });
+}
+
+main().catch((err) => {
+  logger.fatal({ err }, 'event failed to start');
+  process.exit(1);
+});

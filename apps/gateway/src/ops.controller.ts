@@ -1,0 +1,82 @@
+import { Controller, Get, Header, Inject, Res } from '@nestjs/common';
+import { buildOpenApi, routeList } from '@rewards/contracts';
+import { AppError, METRICS, type Metrics } from '@rewards/infrastructure';
+import type { FastifyReply } from 'fastify';
+import { Upstreams } from './upstreams.js';
+
+export const UPSTREAMS = Symbol('UPSTREAMS');
+
+const DOCS_HTML = `<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8" />
+  <title>Event & Reward Platform API</title>
+  <link rel="stylesheet" href="/docs/assets/swagger-ui.css" />
+</head>
+<body>
+  <div id="swagger-ui"></div>
+  <script src="/docs/assets/swagger-ui-bundle.js"></script>
+  <script src="/docs/init.js"></script>
+</body>
+</html>`;
+const DOCS_INIT = `window.ui = SwaggerUIBundle({ url: '/docs-json', dom_id: '#swagger-ui', deepLinking: true, persistAuthorization: true });`;
+
+/** The gateway's own routes: health, readiness of what it routes to, metrics, keys and docs. */
+@Controller()
+export class OpsController {
+  private readonly openApi = buildOpenApi(routeList, { version: '1.0.0' });
+
+  constructor(
+    @Inject(UPSTREAMS) private readonly upstreams: Upstreams,
+    @Inject(METRICS) private readonly metrics: Metrics,
+  ) {}
+
+  @Get('healthz')
+  healthz() {
+    return { status: 'ok' };
+  }
+
+  @Get('readyz')
+  async readyz() {
+    const [auth, event] = await Promise.all([this.upstreams.probe('auth'), this.upstreams.probe('event')]);
+    if (!auth || !event) throw new AppError('UNAVAILABLE', 'A downstream service is not reachable', { auth, event });
+    return { status: 'ok', auth, event };
+  }
+
+  @Get('metrics')
+  @Header('content-type', 'text/plain; version=0.0.4')
+  metricsText() {
+    return this.metrics.registry.metrics();
+  }
+
+  @Get('.well-known/jwks.json')
+  async jwks(@Res() reply: FastifyReply) {
+    for (const instance of this.upstreams.candidates('auth')) {
+      try {
+        const res = await instance.pool.request({ path: '/.well-known/jwks.json', method: 'GET', headersTimeout: 3000, bodyTimeout: 3000 });
+        const body = await res.body.json();
+        if (res.statusCode === 200) return reply.header('cache-control', 'public, max-age=300').send(body);
+      } catch {
+        // next instance
+      }
+    }
+    throw new AppError('UNAVAILABLE', 'The auth service is unavailable; retry shortly');
+  }
+
+  @Get('docs-json')
+  docsJson() {
+    return this.openApi;
+  }
+
+  @Get('docs')
+  @Header('content-type', 'text/html; charset=utf-8')
+  docs() {
+    return DOCS_HTML;
+  }
+
+  @Get('docs/init.js')
+  @Header('content-type', 'application/javascript; charset=utf-8')
+  docsInit() {
+    return DOCS_INIT;
+  }
+}

@@ -1,0 +1,57 @@
+#!/usr/bin/env node
+// Runs the whole platform: auth, N event instances and the gateway, as child processes.
+// Ctrl-C (SIGINT) or SIGTERM stops all of them and waits until each has closed its database.
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const env = { ...process.env };
+// Internal calls between the services need a shared secret; a fresh one per run unless configured.
+env.INTERNAL_SECRET ||= randomBytes(32).toString('hex');
+const instances = Number(env.EVENT_INSTANCES ?? 1);
+if (!Number.isInteger(instances) || instances < 1 || instances > 16) {
+  console.error('EVENT_INSTANCES must be an integer from 1 to 16');
+  process.exit(1);
+}
+if (instances > 1 && !env.EVENT_DATABASE_URL) {
+  console.error('EVENT_INSTANCES > 1 needs EVENT_DATABASE_URL: instances share one database, and the embedded one serves a single process');
+  process.exit(1);
+}
+const authPort = Number(env.AUTH_PORT ?? 3001);
+const eventPort = Number(env.EVENT_PORT ?? 3002);
+const eventUrls = Array.from({ length: instances }, (_, i) => `http://127.0.0.1:${eventPort + i}`);
+env.AUTH_SERVICE_URL ||= `http://127.0.0.1:${authPort}`;
+
+const children = [];
+function run(name, script, extra) {
+  const child = spawn(process.execPath, [script], { cwd: root, env: { ...env, ...extra }, stdio: 'inherit' });
+  child.on('exit', (code, signal) => {
+    children.splice(children.indexOf(child), 1);
+    if (!stopping) {
+      console.error(`${name} exited (${signal ?? code}); stopping the platform`);
+      stop(1);
+    } else if (children.length === 0) process.exit(exitCode);
+  });
+  children.push(child);
+}
+
+let stopping = false;
+let exitCode = 0;
+function stop(code) {
+  if (stopping) return;
+  stopping = true;
+  exitCode = code;
+  if (children.length === 0) process.exit(code);
+  for (const c of children) c.kill('SIGTERM');
+  setTimeout(() => {
+    for (const c of children) c.kill('SIGKILL');
+    process.exit(code || 1);
+  }, 10_000).unref();
+}
+process.on('SIGINT', () => stop(0));
+process.on('SIGTERM', () => stop(0));
+
+run('auth', 'apps/auth/dist/main.js', {});
+eventUrls.forEach((_, i) => run(`event-${i + 1}`, 'apps/event/dist/main.js', { EVENT_PORT: String(eventPort + i), EVENT_INSTANCE: String(i + 1) }));
+run('gateway', 'apps/gateway/dist/main.js', { EVENT_SERVICE_URL: env.EVENT_SERVICE_URL || eventUrls.join(',') });
