@@ -16,7 +16,7 @@ async function main() {
   const verifier = new RemoteTokenVerifier({ authUrl: config.AUTH_SERVICE_URL[0]!, internalSecret: config.INTERNAL_SECRET, logger });
   const proxy = new Proxy({ upstreams, verifier, internalSecret: config.INTERNAL_SECRET, timeoutMs: config.UPSTREAM_TIMEOUT_MS, logger });
   const metrics = createMetrics('gateway');
-  const app = await createServiceApp(GatewayModule.register(upstreams, metrics), { service: 'gateway', logger, trustProxy: config.TRUST_PROXY }, metrics);
+  const app = await createServiceApp(GatewayModule.register(upstreams, metrics, verifier), { service: 'gateway', logger, trustProxy: config.TRUST_PROXY }, metrics);
   const fastify = app.getHttpAdapter().getInstance();
   await app.register(fastifyStatic as never, { root: getAbsoluteFSPath(), prefix: '/docs/assets/', decorateReply: false });
   fastify.all(`${API_PREFIX}/*`, (req, reply) => proxy.handle(req, reply));

@@ -1,6 +1,6 @@
 import { Controller, Get, Header, Inject, Res } from '@nestjs/common';
 import { buildOpenApi, routeList } from '@rewards/contracts';
-import { AppError, METRICS, type Metrics } from '@rewards/infrastructure';
+import { AppError, METRICS, TOKEN_VERIFIER, type Metrics, type TokenVerifier } from '@rewards/infrastructure';
 import type { FastifyReply } from 'fastify';
 import { Upstreams } from './upstreams.js';
 
@@ -29,6 +29,7 @@ export class OpsController {
   constructor(
     @Inject(UPSTREAMS) private readonly upstreams: Upstreams,
     @Inject(METRICS) private readonly metrics: Metrics,
+    @Inject(TOKEN_VERIFIER) private readonly verifier: TokenVerifier,
   ) {}
 
   @Get('healthz')
@@ -39,8 +40,9 @@ export class OpsController {
   @Get('readyz')
   async readyz() {
     const [auth, event] = await Promise.all([this.upstreams.probe('auth'), this.upstreams.probe('event')]);
-    if (!auth || !event) throw new AppError('UNAVAILABLE', 'A downstream service is not reachable', { auth, event });
-    return { status: 'ok', auth, event };
+    const tokens = this.verifier.ready !== false;
+    if (!auth || !event || !tokens) throw new AppError('UNAVAILABLE', 'Not ready', { auth, event, tokens });
+    return { status: 'ok', auth, event, tokens };
   }
 
   @Get('metrics')

@@ -1,7 +1,8 @@
-import { Controller, Get, Header, Inject } from '@nestjs/common';
+import { Controller, Get, Header, Inject, Optional } from '@nestjs/common';
 import { AppError } from './errors.js';
 import type { Database } from './database.js';
 import type { Metrics } from './http.js';
+import { TOKEN_VERIFIER, type TokenVerifier } from './principal.js';
 
 export const DATABASE = Symbol('DATABASE');
 export const METRICS = Symbol('METRICS');
@@ -12,6 +13,7 @@ export class HealthController {
   constructor(
     @Inject(DATABASE) private readonly database: Database,
     @Inject(METRICS) private readonly metrics: Metrics,
+    @Optional() @Inject(TOKEN_VERIFIER) private readonly verifier?: TokenVerifier,
   ) {}
 
   @Get('healthz')
@@ -26,6 +28,7 @@ export class HealthController {
     } catch {
       throw new AppError('UNAVAILABLE', 'Database is not reachable');
     }
+    if (this.verifier?.ready === false) throw new AppError('UNAVAILABLE', 'Token keys or session state not loaded yet');
     return { status: 'ok', database: this.database.kind };
   }
 

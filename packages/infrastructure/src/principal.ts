@@ -13,6 +13,8 @@ export interface Principal {
 
 export interface TokenVerifier {
   verify(token: string): Promise<Principal>;
+  /** False until the verifier can decide (keys and session state loaded); absent when always ready. */
+  readonly ready?: boolean;
 }
 
 export const TOKEN_VERIFIER = Symbol('TOKEN_VERIFIER');
