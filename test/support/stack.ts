@@ -38,6 +38,8 @@ export interface Stack {
   admin: { email: string; password: string };
   internalSecret: string;
   databaseUrls: { auth?: string; event?: string };
+  /** Embedded databases live under `${dataDir}/auth` and `${dataDir}/event`; open them only while that service is stopped. */
+  dataDir: string;
   logs: Record<string, string[]>;
   start(name: ServiceKey): Promise<void>;
   kill(name: ServiceKey, signal?: NodeJS.Signals): Promise<void>;
@@ -163,6 +165,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     admin,
     internalSecret,
     databaseUrls: { auth: dbs[0]?.url, event: dbs[1]?.url },
+    dataDir,
     logs,
     start: (name) => start(name),
     kill: (name, signal) => kill(name, signal),
