@@ -20,6 +20,7 @@ import { LoginThrottleRepository } from './auth/login-throttle.repository.js';
 import { PasswordHasher } from './auth/password-hasher.js';
 import { AUTH_CONFIG, type AuthConfig } from './config.js';
 import { InternalController } from './internal.controller.js';
+import { Outbox, OutboxRelay } from './outbox/outbox.js';
 import { KeyStore } from './keys/key-store.js';
 import { LocalTokenVerifier } from './keys/local-token-verifier.js';
 import { SessionRepository } from './sessions/session.repository.js';
@@ -53,6 +54,8 @@ export class AuthModule {
         UsersService,
         ApiKeysService,
         AdminBootstrap,
+        Outbox,
+        OutboxRelay,
       ],
     };
   }

@@ -1,4 +1,4 @@
-import { baseEnv, loadConfig, Port, PostgresUrl, HttpUrl } from '@rewards/infrastructure';
+import { baseEnv, loadConfig, Port, PostgresUrl, UrlList } from '@rewards/infrastructure';
 import { z } from 'zod';
 
 export const authConfigShape = {
@@ -6,7 +6,8 @@ export const authConfigShape = {
   AUTH_PORT: Port.default(3001),
   AUTH_DATABASE_URL: PostgresUrl.optional(),
   AUTH_DB_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
-  EVENT_SERVICE_URL: HttpUrl.default('http://127.0.0.1:3002'),
+  /** Where the outbox delivers logins, invitations and audit entries; several instances, comma-separated. */
+  EVENT_SERVICE_URL: UrlList.default(['http://127.0.0.1:3002']),
   ADMIN_EMAIL: z.email().optional(),
   ADMIN_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional(),
   ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(30).max(3600).default(900),

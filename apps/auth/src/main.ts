@@ -5,6 +5,7 @@ import { AuthModule } from './app.module.js';
 import { loadAuthConfig } from './config.js';
 import { KeyStore } from './keys/key-store.js';
 import { AdminBootstrap } from './users/admin-bootstrap.js';
+import { OutboxRelay } from './outbox/outbox.js';
 
 const config = loadAuthConfig();
 const logger = createLogger('auth', config.LOG_LEVEL);
@@ -21,6 +22,7 @@ async function main() {
   const app = await createServiceApp(AuthModule.register(config, database, metrics), { service: 'auth', logger, trustProxy: true }, metrics);
   await app.get(KeyStore).load();
   await app.get(AdminBootstrap).ensureAdmin(logger);
+  app.get(OutboxRelay).start(logger);
   await listen(app, config.AUTH_PORT, config.HOST, logger, async () => {
     await database.close();
   });

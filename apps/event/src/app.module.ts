@@ -12,14 +12,27 @@ import {
   type TokenVerifier,
 } from '@rewards/infrastructure';
 import { ZodValidationPipe } from 'nestjs-zod';
+import { ActivitiesController } from './activities/activities.controller.js';
+import { ActivitiesService } from './activities/activities.service.js';
+import { ActivityRepository } from './activities/activity.repository.js';
+import { AuditController } from './audit/audit.controller.js';
+import { AuditRepository } from './audit/audit.repository.js';
+import { AuditService } from './audit/audit.service.js';
+import { ClaimRepository } from './claims/claim.repository.js';
+import { ClaimsController } from './claims/claims.controller.js';
+import { ClaimsService } from './claims/claims.service.js';
 import { EVENT_CONFIG, type EventConfig } from './config.js';
+import { EventRepository } from './events/event.repository.js';
+import { EventsController } from './events/events.controller.js';
+import { EventsService } from './events/events.service.js';
+import { InternalController } from './internal.controller.js';
 
 @Module({})
 export class EventModule {
   static register(config: EventConfig, database: Database, metrics: Metrics, verifier: TokenVerifier): DynamicModule {
     return {
       module: EventModule,
-      controllers: [HealthController],
+      controllers: [HealthController, EventsController, ClaimsController, ActivitiesController, AuditController, InternalController],
       providers: [
         { provide: EVENT_CONFIG, useValue: config },
         { provide: DATABASE, useValue: database },
@@ -28,6 +41,14 @@ export class EventModule {
         { provide: TOKEN_VERIFIER, useValue: verifier },
         { provide: APP_GUARD, useClass: AccessGuard },
         { provide: APP_PIPE, useClass: ZodValidationPipe },
+        EventRepository,
+        ClaimRepository,
+        ActivityRepository,
+        AuditRepository,
+        AuditService,
+        EventsService,
+        ClaimsService,
+        ActivitiesService,
       ],
     };
   }

@@ -1,10 +1,5 @@
-import { baseEnv, HttpUrl, loadConfig, Port } from '@rewards/infrastructure';
+import { baseEnv, loadConfig, Port, UrlList } from '@rewards/infrastructure';
 import { z } from 'zod';
-
-const UrlList = z
-  .string()
-  .transform((s) => s.split(',').map((u) => u.trim()).filter(Boolean))
-  .pipe(z.array(HttpUrl).min(1));
 
 export const gatewayConfigShape = {
   ...baseEnv,

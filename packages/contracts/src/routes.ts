@@ -11,6 +11,28 @@ import {
   UsersQuery,
 } from './auth.js';
 import { IdParams } from './common.js';
+import {
+  ActivitiesAccepted,
+  ActivitiesBody,
+  AuditList,
+  AuditQuery,
+  AuditVerification,
+  ClaimList,
+  ClaimResponse,
+  ClaimsQuery,
+  CreateEventBody,
+  CreateRewardBody,
+  EventList,
+  EventResponse,
+  EventsQuery,
+  GrantList,
+  Progress,
+  RejectBody,
+  RewardList,
+  RewardResponse,
+  UpdateEventBody,
+} from './events.js';
+import { PageQuery } from './common.js';
 import type { RouteDef } from './route.js';
 
 const ADMIN = ['ADMIN'] as const;
@@ -55,7 +77,83 @@ export const authRoutes = {
   },
 } as const satisfies Record<string, RouteDef>;
 
-export const routes = { ...authRoutes } as const;
+const STAFF = ['OPERATOR', 'ADMIN'] as const;
+const AUDITORS = ['AUDITOR', 'ADMIN'] as const;
+
+export const eventRoutes = {
+  ingestActivities: {
+    method: 'POST', path: '/activities', service: 'event', access: ADMIN, apiKey: true, tag: 'activities',
+    summary: 'Record activities (facts conditions are checked against); idempotent on the sender\'s id',
+    body: ActivitiesBody, status: 202, response: ActivitiesAccepted, errors: [],
+  },
+  createEvent: {
+    method: 'POST', path: '/events', service: 'event', access: STAFF, tag: 'events',
+    summary: 'Create an event', body: CreateEventBody, status: 201, response: EventResponse, errors: [],
+  },
+  listEvents: {
+    method: 'GET', path: '/events', service: 'event', access: 'authenticated', tag: 'events',
+    summary: 'List events (players never see drafts)', query: EventsQuery, status: 200, response: EventList, errors: [],
+  },
+  getEvent: {
+    method: 'GET', path: '/events/{id}', service: 'event', access: 'authenticated', tag: 'events',
+    summary: 'An event with its rewards', params: IdParams, status: 200, response: EventResponse, errors: [404],
+  },
+  updateEvent: {
+    method: 'PATCH', path: '/events/{id}', service: 'event', access: STAFF, tag: 'events',
+    summary: 'Change an event; condition, repeat and timezone are frozen once a claim exists',
+    params: IdParams, body: UpdateEventBody, status: 200, response: EventResponse, errors: [404, 409],
+  },
+  createReward: {
+    method: 'POST', path: '/events/{id}/rewards', service: 'event', access: STAFF, tag: 'events',
+    summary: 'Attach a reward, optionally with limited stock',
+    params: IdParams, body: CreateRewardBody, status: 201, response: RewardResponse, errors: [404, 409],
+  },
+  listRewards: {
+    method: 'GET', path: '/events/{id}/rewards', service: 'event', access: 'authenticated', tag: 'events',
+    summary: "An event's rewards with remaining stock", params: IdParams, status: 200, response: RewardList, errors: [404],
+  },
+  progress: {
+    method: 'GET', path: '/events/{id}/progress', service: 'event', access: 'authenticated', tag: 'events',
+    summary: "The caller's progress towards the event's condition", params: IdParams, status: 200, response: Progress, errors: [404],
+  },
+  createClaim: {
+    method: 'POST', path: '/events/{id}/claims', service: 'event', access: 'authenticated', tag: 'claims',
+    summary: 'Claim the rewards; every attempt is recorded with its outcome',
+    params: IdParams, status: 201, response: ClaimResponse, errors: [404, 409],
+    headers: { 'Idempotency-Key': 'Replays return the first response (kept at least 24 h)' },
+  },
+  listClaims: {
+    method: 'GET', path: '/claims', service: 'event', access: 'authenticated', tag: 'claims',
+    summary: 'Claim history (players see their own)', query: ClaimsQuery, status: 200, response: ClaimList, errors: [],
+  },
+  getClaim: {
+    method: 'GET', path: '/claims/{id}', service: 'event', access: 'authenticated', tag: 'claims',
+    summary: 'One claim', params: IdParams, status: 200, response: ClaimResponse, errors: [404],
+  },
+  approveClaim: {
+    method: 'POST', path: '/claims/{id}/approve', service: 'event', access: STAFF, tag: 'claims',
+    summary: 'Approve a pending claim and grant its rewards', params: IdParams, status: 200, response: ClaimResponse, errors: [404, 409],
+  },
+  rejectClaim: {
+    method: 'POST', path: '/claims/{id}/reject', service: 'event', access: STAFF, tag: 'claims',
+    summary: 'Reject a pending claim and release its stock',
+    params: IdParams, body: RejectBody, status: 200, response: ClaimResponse, errors: [404, 409],
+  },
+  myRewards: {
+    method: 'GET', path: '/me/rewards', service: 'event', access: 'authenticated', tag: 'claims',
+    summary: "The caller's granted rewards", query: PageQuery.strict(), status: 200, response: GrantList, errors: [],
+  },
+  auditLog: {
+    method: 'GET', path: '/audit-log', service: 'event', access: AUDITORS, tag: 'audit',
+    summary: 'Operator and admin actions, newest first', query: AuditQuery, status: 200, response: AuditList, errors: [],
+  },
+  verifyAuditLog: {
+    method: 'GET', path: '/audit-log/verify', service: 'event', access: AUDITORS, tag: 'audit',
+    summary: 'Recompute the hash chain of the audit log', status: 200, response: AuditVerification, errors: [],
+  },
+} as const satisfies Record<string, RouteDef>;
+
+export const routes = { ...authRoutes, ...eventRoutes } as const;
 
 export type Routes = typeof routes;
 export type RouteId = keyof Routes;

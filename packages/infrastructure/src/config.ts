@@ -6,6 +6,12 @@ export const PostgresUrl = z
   .string()
   .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL (leave unset for the embedded database)');
 export const HttpUrl = z.url({ protocol: /^https?$/ });
+/** One URL or several, comma-separated (instances of one service). */
+export const UrlList = z
+  .string()
+  .transform((s) => s.split(',').map((u) => u.trim()).filter(Boolean))
+  .pipe(z.array(HttpUrl).min(1));
+
 export const InternalSecret = z
   .string()
   .min(32, 'must be at least 32 characters; generate one with `openssl rand -hex 32`');

@@ -9,3 +9,4 @@ export * from './access.js';
 export * from './internal.js';
 export * from './http.js';
 export * from './health.js';
+export * from './cursor.js';

@@ -29,3 +29,20 @@ export function isDatabaseUnavailable(err: unknown): boolean {
   }
   return false;
 }
+
+/** Serialization failures and deadlocks: the transaction can simply run again. */
+export function isRetryable(err: unknown): boolean {
+  const code = pgFields(err)?.code;
+  return code === '40001' || code === '40P01';
+}
+
+export async function withRetry<T>(fn: () => Promise<T>, attempts = 5): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (i >= attempts || !isRetryable(err)) throw err;
+      await new Promise((r) => setTimeout(r, Math.random() * 10 * i));
+    }
+  }
+}

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { DATABASE, type Database } from '@rewards/infrastructure';
+import { DATABASE, type Database, type Db } from '@rewards/infrastructure';
 import { and, eq, isNull } from 'drizzle-orm';
 import { apiKeys } from '../schema.js';
 
@@ -7,8 +7,8 @@ import { apiKeys } from '../schema.js';
 export class ApiKeyRepository {
   constructor(@Inject(DATABASE) private readonly database: Database) {}
 
-  async insert(row: typeof apiKeys.$inferInsert) {
-    const [created] = await this.database.db.insert(apiKeys).values(row).returning();
+  async insert(row: typeof apiKeys.$inferInsert, db: Db = this.database.db) {
+    const [created] = await db.insert(apiKeys).values(row).returning();
     return created!;
   }
 

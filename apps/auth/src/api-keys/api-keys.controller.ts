@@ -1,6 +1,6 @@
 import { Body, Controller } from '@nestjs/common';
 import { routes } from '@rewards/contracts';
-import { CurrentPrincipal, Endpoint, type Principal } from '@rewards/infrastructure';
+import { CurrentPrincipal, Endpoint, RequestId, type Principal } from '@rewards/infrastructure';
 import { CreateApiKeyDto } from '../dto.js';
 import { ApiKeysService } from './api-keys.service.js';
 
@@ -9,7 +9,7 @@ export class ApiKeysController {
   constructor(private readonly apiKeys: ApiKeysService) {}
 
   @Endpoint(routes.createApiKey)
-  create(@CurrentPrincipal() actor: Principal, @Body() body: CreateApiKeyDto) {
-    return this.apiKeys.create(actor, body.name);
+  create(@CurrentPrincipal() actor: Principal, @RequestId() requestId: string, @Body() body: CreateApiKeyDto) {
+    return this.apiKeys.create(actor, requestId, body.name);
   }
 }

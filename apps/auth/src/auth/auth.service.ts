@@ -8,6 +8,7 @@ import { SessionRepository } from '../sessions/session.repository.js';
 import { toUser, UserRepository } from '../users/user.repository.js';
 import { LoginThrottleRepository } from './login-throttle.repository.js';
 import { PasswordHasher } from './password-hasher.js';
+import { Outbox, OutboxRelay } from '../outbox/outbox.js';
 
 export const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 const INVITE_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
@@ -27,6 +28,8 @@ export class AuthService {
     private readonly keys: KeyStore,
     private readonly hasher: PasswordHasher,
     private readonly throttle: LoginThrottleRepository,
+    private readonly outbox: Outbox,
+    private readonly relay: OutboxRelay,
   ) {}
 
   async register(body: RegisterBody): Promise<User> {
@@ -43,9 +46,10 @@ export class AuthService {
           }
           invitedBy = inviter.id;
         }
+        const id = randomUUID();
         const row = await this.users.insert(
           {
-            id: randomUUID(),
+            id,
             email: body.email,
             displayName: body.displayName ?? body.email.split('@')[0]!,
             passwordHash,
@@ -55,6 +59,16 @@ export class AuthService {
           },
           tx,
         );
+        if (invitedBy) {
+          // The inviter's fact: one per invitee (the invitee's id is the activity id).
+          await this.outbox.activity(tx, {
+            id: `invite:${id}`,
+            userId: invitedBy,
+            type: 'INVITE_ACCEPTED',
+            occurredAt: row.createdAt.toISOString(),
+            attributes: { inviteeId: id },
+          });
+        }
         return toUser(row);
       });
     } catch (err) {
@@ -86,7 +100,9 @@ export class AuthService {
       if (previous) await this.sessions.recordRevocation(user.id, previous, 'replaced', tx);
       await this.sessions.upsert(user.id, sessionId, tx);
       await this.sessions.insertRefreshToken(this.refreshRow(refreshToken, sessionId, user.id), tx);
+      await this.outbox.activity(tx, { id: `login:${sessionId}`, userId: user.id, type: 'LOGIN', occurredAt: new Date().toISOString() });
     });
+    this.relay.kick();
     return this.tokens(user.id, user.roles as Role[], sessionId, refreshToken);
   }
 

@@ -1,6 +1,6 @@
 import { Body, Controller, Param, Query } from '@nestjs/common';
 import { routes } from '@rewards/contracts';
-import { CurrentPrincipal, Endpoint, type Principal } from '@rewards/infrastructure';
+import { CurrentPrincipal, Endpoint, RequestId, type Principal } from '@rewards/infrastructure';
 import { IdParamsDto, SetRolesDto, UsersQueryDto } from '../dto.js';
 import { UsersService } from './users.service.js';
 
@@ -14,8 +14,8 @@ export class UsersController {
   }
 
   @Endpoint(routes.setRoles)
-  async setRoles(@CurrentPrincipal() actor: Principal, @Param() params: IdParamsDto, @Body() body: SetRolesDto) {
-    const { after } = await this.users.setRoles(actor, params.id, body.roles);
+  async setRoles(@CurrentPrincipal() actor: Principal, @RequestId() requestId: string, @Param() params: IdParamsDto, @Body() body: SetRolesDto) {
+    const { after } = await this.users.setRoles(actor, requestId, params.id, body.roles);
     return { user: after };
   }
 }

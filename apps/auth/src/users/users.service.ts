@@ -1,7 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Role, User, UsersQuery } from '@rewards/contracts';
 import { AppError, DATABASE, type Database, type Principal } from '@rewards/infrastructure';
+import { Outbox, OutboxRelay } from '../outbox/outbox.js';
 import { SessionRepository } from '../sessions/session.repository.js';
+import { randomUUID } from 'node:crypto';
 import { toUser, UserRepository } from './user.repository.js';
 
 interface Cursor {
@@ -26,6 +28,8 @@ export class UsersService {
     @Inject(DATABASE) private readonly database: Database,
     private readonly users: UserRepository,
     private readonly sessions: SessionRepository,
+    private readonly outbox: Outbox,
+    private readonly relay: OutboxRelay,
   ) {}
 
   async list(q: UsersQuery): Promise<{ items: User[]; nextCursor: string | null }> {
@@ -44,8 +48,8 @@ export class UsersService {
   }
 
   /** Replaces the roles and ends the user's session, so tokens carrying the old roles stop working. */
-  async setRoles(actor: Principal, userId: string, roles: Role[]): Promise<{ before: User; after: User }> {
-    return this.database.db.transaction(async (tx) => {
+  async setRoles(actor: Principal, requestId: string, userId: string, roles: Role[]): Promise<{ before: User; after: User }> {
+    const result = await this.database.db.transaction(async (tx) => {
       const before = await this.users.lock(userId, tx);
       if (!before) throw new AppError('NOT_FOUND', 'User not found');
       if (before.roles.includes('ADMIN') && !roles.includes('ADMIN') && (await this.users.countWithRole('ADMIN', tx)) <= 1) {
@@ -53,8 +57,20 @@ export class UsersService {
       }
       const after = await this.users.setRoles(userId, [...new Set(roles)], tx);
       await this.sessions.revoke(userId, 'roles-changed', tx);
-      void actor;
+      await this.outbox.audit(tx, {
+        id: randomUUID(),
+        actorId: actor.subject,
+        action: 'user.roles.set',
+        targetType: 'user',
+        targetId: userId,
+        before: { roles: before.roles },
+        after: { roles: after!.roles },
+        requestId,
+        at: new Date().toISOString(),
+      });
       return { before: toUser(before), after: toUser(after!) };
     });
+    this.relay.kick();
+    return result;
   }
 }

@@ -1,0 +1,111 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Activity } from '@rewards/contracts';
+import { DATABASE, rowsOf, type Database, type Db } from '@rewards/infrastructure';
+import { sql } from 'drizzle-orm';
+import { bucketCeil, bucketFloor } from '../domain/calendar.js';
+import type { PlayerFacts } from '../domain/condition-evaluator.js';
+
+const inList = (values: string[]) => sql.join(values.map((v) => sql`${v}`), sql`, `);
+
+@Injectable()
+export class ActivityRepository {
+  constructor(@Inject(DATABASE) private readonly database: Database) {}
+
+  /**
+   * Stores new facts (a resent `(source, id)` is a duplicate and changes nothing) and adds the new
+   * ones to the per-user bucket counters and highs, in the caller's transaction.
+   */
+  async ingest(tx: Db, source: string, batch: Activity[]): Promise<{ accepted: number; duplicates: number }> {
+    const inserted = rowsOf<{ user_id: string; type: string; occurred_at: string | Date; value: number | null }>(
+      await tx.execute(sql`
+        insert into activities (source, external_id, user_id, type, occurred_at, value, attributes)
+        select ${source}, r.id, r."userId"::uuid, r.type, r."occurredAt"::timestamptz, r.value, r.attributes
+        from jsonb_to_recordset(${JSON.stringify(batch)}::jsonb)
+          as r(id text, "userId" text, type text, "occurredAt" text, value double precision, attributes jsonb)
+        on conflict (source, external_id) do nothing
+        returning user_id, type, occurred_at, value`),
+    );
+    if (inserted.length > 0) {
+      const buckets = new Map<string, { u: string; t: string; b: string; c: number; s: number }>();
+      const highs = new Map<string, { u: string; t: string; v: number }>();
+      for (const r of inserted) {
+        const b = bucketFloor(new Date(r.occurred_at)).toISOString();
+        const key = `${r.user_id}|${r.type}|${b}`;
+        const agg = buckets.get(key) ?? { u: r.user_id, t: r.type, b, c: 0, s: 0 };
+        agg.c += 1;
+        agg.s += r.value ?? 0;
+        buckets.set(key, agg);
+        if (r.value !== null) {
+          const hk = `${r.user_id}|${r.type}`;
+          const h = highs.get(hk);
+          if (!h || r.value > h.v) highs.set(hk, { u: r.user_id, t: r.type, v: r.value });
+        }
+      }
+      // Sorted, so concurrent batches lock counter rows in the same order.
+      const sortedBuckets = [...buckets.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, v]) => v);
+      await tx.execute(sql`
+        insert into activity_buckets (user_id, type, bucket, count, sum)
+        select r.u, r.t, r.b, r.c, r.s
+        from jsonb_to_recordset(${JSON.stringify(sortedBuckets)}::jsonb) as r(u uuid, t text, b timestamptz, c integer, s double precision)
+        on conflict (user_id, type, bucket) do update
+          set count = activity_buckets.count + excluded.count, sum = activity_buckets.sum + excluded.sum`);
+      if (highs.size > 0) {
+        const sortedHighs = [...highs.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, v]) => v);
+        await tx.execute(sql`
+          insert into activity_highs (user_id, type, value)
+          select r.u, r.t, r.v from jsonb_to_recordset(${JSON.stringify(sortedHighs)}::jsonb) as r(u uuid, t text, v double precision)
+          on conflict (user_id, type) do update set value = greatest(activity_highs.value, excluded.value)`);
+      }
+    }
+    return { accepted: inserted.length, duplicates: batch.length - inserted.length };
+  }
+
+  /**
+   * Per local day of `timeZone`, the count and sum of each activity type inside [start, end).
+   * Whole 15-minute buckets come from the counters; the partial buckets at the window's edges come
+   * from the facts themselves, so the answer is exact and its cost is bounded by the window.
+   */
+  async facts(
+    userId: string,
+    window: { start: Date; end: Date; timeZone: string },
+    needed: { windowed: Set<string>; highest: Set<string> },
+    db: Db = this.database.db,
+  ): Promise<PlayerFacts> {
+    const daily = new Map<string, { day: string; count: number; sum: number }[]>();
+    const highest = new Map<string, number>();
+    if (needed.windowed.size > 0) {
+      const { start, end, timeZone } = window;
+      let a = bucketCeil(start);
+      let b = bucketFloor(end);
+      if (a >= b) a = b = end;
+      const types = inList([...needed.windowed]);
+      const rows = rowsOf<{ type: string; day: string; count: number; sum: number }>(
+        await db.execute(sql`
+          select x.type, to_char(x.t at time zone ${timeZone}, 'YYYY-MM-DD') as day,
+                 sum(x.c)::int as count, sum(x.s)::float8 as sum
+          from (
+            select type, bucket as t, count as c, sum as s from activity_buckets
+            where user_id = ${userId} and type in (${types}) and bucket >= ${a.toISOString()} and bucket < ${b.toISOString()}
+            union all
+            select type, occurred_at, 1, coalesce(value, 0) from activities
+            where user_id = ${userId} and type in (${types})
+              and ((occurred_at >= ${start.toISOString()} and occurred_at < ${a.toISOString()})
+                or (occurred_at >= ${b.toISOString()} and occurred_at < ${end.toISOString()}))
+          ) x
+          group by 1, 2`),
+      );
+      for (const r of rows) {
+        const list = daily.get(r.type) ?? [];
+        list.push({ day: r.day, count: Number(r.count), sum: Number(r.sum) });
+        daily.set(r.type, list);
+      }
+    }
+    if (needed.highest.size > 0) {
+      const rows = rowsOf<{ type: string; value: number }>(
+        await db.execute(sql`select type, value from activity_highs where user_id = ${userId} and type in (${inList([...needed.highest])})`),
+      );
+      for (const r of rows) highest.set(r.type, Number(r.value));
+    }
+    return { daily, highest };
+  }
+}

@@ -1,0 +1,220 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import type { Claim, ClaimReason, ClaimsQuery, Progress, RewardSnapshot } from '@rewards/contracts';
+import { AppError, DATABASE, isUniqueViolation, withRetry, type Database, type Db, type Principal } from '@rewards/infrastructure';
+import { sql } from 'drizzle-orm';
+import { ActivityRepository } from '../activities/activity.repository.js';
+import { AuditService, type AuditContext } from '../audit/audit.service.js';
+import { periodKey } from '../domain/calendar.js';
+import { evaluate, factsNeeded } from '../domain/condition-evaluator.js';
+import { isOpen } from '../domain/event-status.js';
+import { eventLockKey, EventRepository } from '../events/event.repository.js';
+import { isStaff } from '../events/events.service.js';
+import type { EventRow, RewardRow } from '../schema.js';
+import { ACTIVE_CLAIM_INDEX, ClaimRepository, toClaim } from './claim.repository.js';
+
+class OutOfStock extends Error {}
+
+const snapshotOf = (rewards: RewardRow[]): RewardSnapshot[] =>
+  rewards.map((r) => ({ rewardId: r.id, type: r.type, name: r.name, itemCode: r.itemCode, quantity: r.quantity }));
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,128}$/;
+
+@Injectable()
+export class ClaimsService implements OnModuleInit, OnModuleDestroy {
+  private pruneTimer?: NodeJS.Timeout;
+
+  constructor(
+    @Inject(DATABASE) private readonly database: Database,
+    private readonly events: EventRepository,
+    private readonly claims: ClaimRepository,
+    private readonly activities: ActivityRepository,
+    private readonly audit: AuditService,
+  ) {}
+
+  onModuleInit() {
+    // Idempotency keys are kept at least 24 h; older than 48 h they go.
+    this.pruneTimer = setInterval(() => void this.claims.pruneIdempotencyKeys(48).catch(() => undefined), 3_600_000);
+    this.pruneTimer.unref();
+  }
+
+  onModuleDestroy() {
+    clearInterval(this.pruneTimer);
+  }
+
+  /**
+   * One claim attempt. Every attempt on an existing event is recorded with its outcome; a second
+   * pending/approved claim for the same period fails on the unique index, on any instance.
+   * Limited stock is reserved by a conditional decrement in the same transaction.
+   */
+  async claim(player: Principal, eventId: string, idempotencyKey?: string): Promise<Claim> {
+    if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
+      throw new AppError('VALIDATION_FAILED', 'Request is invalid', [
+        { path: 'Idempotency-Key', code: 'invalid', message: '1 to 128 visible ASCII characters' },
+      ]);
+    }
+    const userId = player.subject;
+    try {
+      return await withRetry(() =>
+        this.database.db.transaction(async (tx) => {
+          if (idempotencyKey && !(await this.claims.reserveIdempotencyKey(tx, userId, idempotencyKey, eventId))) {
+            return this.replay(tx, userId, idempotencyKey, eventId);
+          }
+          const claim = await this.decide(tx, userId, eventId);
+          if (idempotencyKey) await this.claims.storeResponse(tx, userId, idempotencyKey, 201, { claim });
+          return claim;
+        }),
+      );
+    } catch (err) {
+      if (isUniqueViolation(err, ACTIVE_CLAIM_INDEX)) {
+        throw new AppError('ALREADY_CLAIMED', 'A pending or approved claim exists for this event and period');
+      }
+      throw err;
+    }
+  }
+
+  private async replay(tx: Db, userId: string, key: string, eventId: string): Promise<Claim> {
+    const stored = await this.claims.storedResponse(tx, userId, key);
+    if (!stored || stored.eventId !== eventId || stored.status === null) {
+      throw new AppError('IDEMPOTENCY_CONFLICT', 'This Idempotency-Key was used for a different request');
+    }
+    return (stored.body as { claim: Claim }).claim;
+  }
+
+  private async decide(tx: Db, userId: string, eventId: string): Promise<Claim> {
+    await tx.execute(sql`select pg_advisory_xact_lock_shared(${eventLockKey(eventId)})`);
+    const found = await this.events.find(eventId, tx);
+    if (!found) throw new AppError('NOT_FOUND', 'Event not found');
+    const event = found.row;
+    const rewards = await this.events.rewards(eventId, tx);
+    const now = new Date();
+    const base = { userId, eventId, periodKey: periodKey(event.repeat, now, event.timezone), rewards: snapshotOf(rewards) };
+
+    let reason: ClaimReason | null = null;
+    if (!isOpen(event, now)) reason = 'EVENT_NOT_ACTIVE';
+    else if (!(await this.conditionMet(tx, userId, event))) reason = 'CONDITION_NOT_MET';
+
+    if (reason === null) {
+      try {
+        return await tx.transaction(async (sp) => {
+          const status = event.approval === 'AUTO' ? 'APPROVED' : 'PENDING';
+          const row = await this.claims.insert(sp, {
+            id: randomUUID(),
+            ...base,
+            status,
+            ...(status === 'APPROVED' ? { decidedAt: now, decidedBy: 'system' } : {}),
+          });
+          for (const r of rewards) {
+            if (r.stock !== null && !(await this.events.reserveStock(sp, r.id, r.quantity))) throw new OutOfStock();
+          }
+          if (status === 'APPROVED') await this.grant(sp, row.id, userId, eventId, rewards);
+          return toClaim(row);
+        });
+      } catch (err) {
+        if (!(err instanceof OutOfStock)) throw err;
+        reason = 'OUT_OF_STOCK';
+      }
+    }
+    // A player who already holds this period's claim hears so, rather than a misleading reason.
+    if (await this.claims.activeExists(tx, userId, eventId, base.periodKey)) {
+      throw new AppError('ALREADY_CLAIMED', 'A pending or approved claim exists for this event and period');
+    }
+    const row = await this.claims.insert(tx, { id: randomUUID(), ...base, status: 'REJECTED', reason, decidedAt: now, decidedBy: 'system' });
+    return toClaim(row);
+  }
+
+  private async conditionMet(tx: Db, userId: string, event: EventRow): Promise<boolean> {
+    const facts = await this.activities.facts(
+      userId,
+      { start: event.startsAt, end: event.endsAt, timeZone: event.timezone },
+      factsNeeded(event.condition),
+      tx,
+    );
+    return evaluate(event.condition, facts).met;
+  }
+
+  private grant(tx: Db, claimId: string, userId: string, eventId: string, rewards: RewardRow[] | RewardSnapshot[]) {
+    return this.claims.insertGrants(
+      tx,
+      rewards.map((r) => ({
+        id: randomUUID(),
+        userId,
+        claimId,
+        eventId,
+        rewardId: 'rewardId' in r ? r.rewardId : r.id,
+        type: r.type,
+        name: r.name,
+        itemCode: r.itemCode,
+        quantity: r.quantity,
+      })),
+    );
+  }
+
+  async approve(ctx: AuditContext, claimId: string): Promise<Claim> {
+    return this.database.db.transaction(async (tx) => {
+      const row = await this.claims.lock(tx, claimId);
+      if (!row) throw new AppError('NOT_FOUND', 'Claim not found');
+      if (row.status !== 'PENDING') throw new AppError('INVALID_STATE', `The claim is ${row.status}, not PENDING`);
+      const decided = await this.claims.decide(tx, claimId, { status: 'APPROVED', reason: null, note: null, decidedBy: ctx.actor.subject });
+      await this.grant(tx, claimId, row.userId, row.eventId, row.rewards);
+      const claim = toClaim(decided);
+      await this.audit.record(tx, ctx, 'claim.approve', { type: 'claim', id: claimId }, toClaim(row), claim);
+      return claim;
+    });
+  }
+
+  async reject(ctx: AuditContext, claimId: string, note: string): Promise<Claim> {
+    return this.database.db.transaction(async (tx) => {
+      const row = await this.claims.lock(tx, claimId);
+      if (!row) throw new AppError('NOT_FOUND', 'Claim not found');
+      if (row.status !== 'PENDING') throw new AppError('INVALID_STATE', `The claim is ${row.status}, not PENDING`);
+      const decided = await this.claims.decide(tx, claimId, {
+        status: 'REJECTED',
+        reason: 'REJECTED_BY_OPERATOR',
+        note,
+        decidedBy: ctx.actor.subject,
+      });
+      // The pending claim held its units; they go back to the pool.
+      for (const r of row.rewards) await this.events.releaseStock(tx, r.rewardId, r.quantity);
+      const claim = toClaim(decided);
+      await this.audit.record(tx, ctx, 'claim.reject', { type: 'claim', id: claimId }, toClaim(row), claim);
+      return claim;
+    });
+  }
+
+  async get(viewer: Principal, id: string): Promise<Claim> {
+    const row = await this.claims.find(id);
+    if (!row || (!isStaff(viewer) && row.userId !== viewer.subject)) throw new AppError('NOT_FOUND', 'Claim not found');
+    return toClaim(row);
+  }
+
+  list(viewer: Principal, q: ClaimsQuery) {
+    if (!isStaff(viewer)) {
+      if (q.userId && q.userId !== viewer.subject) return { items: [], nextCursor: null };
+      return this.claims.list({ ...q, userId: viewer.subject });
+    }
+    return this.claims.list(q);
+  }
+
+  async progress(viewer: Principal, event: EventRow): Promise<Progress> {
+    const now = new Date();
+    const facts = await this.activities.facts(
+      viewer.subject,
+      { start: event.startsAt, end: event.endsAt, timeZone: event.timezone },
+      factsNeeded(event.condition),
+    );
+    const condition = evaluate(event.condition, facts);
+    const claim = await this.claims.latestInPeriod(viewer.subject, event.id, periodKey(event.repeat, now, event.timezone));
+    const holds = claim && (claim.status === 'PENDING' || claim.status === 'APPROVED');
+    return {
+      eventId: event.id,
+      eligible: condition.met && isOpen(event, now) && !holds,
+      condition,
+      claim: claim ? toClaim(claim) : null,
+    };
+  }
+
+  grants(viewer: Principal, limit: number, cursor?: string) {
+    return this.claims.grantsOf(viewer.subject, limit, cursor);
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * Calendar arithmetic in an event's time zone. Days are `YYYY-MM-DD` strings of the local
+ * calendar, so a streak across a daylight-saving change is still one day per date.
+ */
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+function formatter(timeZone: string): Intl.DateTimeFormat {
+  let f = formatters.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' });
+    formatters.set(timeZone, f);
+  }
+  return f;
+}
+
+/** The local calendar date of an instant in `timeZone`. */
+export function localDate(instant: Date, timeZone: string): string {
+  const parts = formatter(timeZone).formatToParts(instant);
+  const get = (t: string) => parts.find((p) => p.type === t)!.value;
+  return `${get('year')}-${get('month')}-${get('day')}`;
+}
+
+const toUtcDay = (day: string) => Date.UTC(Number(day.slice(0, 4)), Number(day.slice(5, 7)) - 1, Number(day.slice(8, 10)));
+
+export function addDays(day: string, n: number): string {
+  return new Date(toUtcDay(day) + n * 86_400_000).toISOString().slice(0, 10);
+}
+
+/** ISO-8601 week of a calendar date, as `YYYY-Www` (weeks start on Monday; week 1 holds the first Thursday). */
+export function isoWeek(day: string): string {
+  const t = toUtcDay(day);
+  const weekday = (new Date(t).getUTCDay() + 6) % 7; // Monday = 0
+  const thursday = new Date(t + (3 - weekday) * 86_400_000);
+  const year = thursday.getUTCFullYear();
+  const week = 1 + Math.floor((thursday.getTime() - Date.UTC(year, 0, 1)) / (7 * 86_400_000));
+  return `${year}-W${String(week).padStart(2, '0')}`;
+}
+
+export type Repeat = 'NONE' | 'DAILY' | 'WEEKLY';
+
+/** The period a claim belongs to: one claim per period while it is pending or approved. */
+export function periodKey(repeat: Repeat, instant: Date, timeZone: string): string {
+  if (repeat === 'NONE') return 'ONCE';
+  const day = localDate(instant, timeZone);
+  return repeat === 'DAILY' ? day : isoWeek(day);
+}
+
+/** Longest run of consecutive calendar days in a set of days. */
+export function longestStreak(days: Iterable<string>): number {
+  const sorted = [...new Set(days)].sort();
+  let best = 0;
+  let run = 0;
+  let prev: string | undefined;
+  for (const day of sorted) {
+    run = prev !== undefined && addDays(prev, 1) === day ? run + 1 : 1;
+    best = Math.max(best, run);
+    prev = day;
+  }
+  return best;
+}
+
+/**
+ * Activities are counted in 15-minute buckets. Every time zone in use today is offset from UTC by
+ * a whole number of quarter hours, so a bucket never straddles a local midnight and the local day
+ * of a bucket's start is the local day of everything in it.
+ */
+export const BUCKET_MS = 15 * 60 * 1000;
+export const bucketFloor = (instant: Date) => new Date(Math.floor(instant.getTime() / BUCKET_MS) * BUCKET_MS);
+export const bucketCeil = (instant: Date) => new Date(Math.ceil(instant.getTime() / BUCKET_MS) * BUCKET_MS);

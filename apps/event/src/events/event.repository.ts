@@ -1,0 +1,108 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Event, EventStatus, Reward } from '@rewards/contracts';
+import { DATABASE, decodeCursor, toPage, type Database, type Db } from '@rewards/infrastructure';
+import { and, asc, desc, eq, lt, ne, or, sql } from 'drizzle-orm';
+import { events, rewards, type EventRow, type RewardRow } from '../schema.js';
+
+export const toReward = (r: RewardRow): Reward => ({
+  id: r.id,
+  eventId: r.eventId,
+  type: r.type,
+  name: r.name,
+  itemCode: r.itemCode,
+  quantity: r.quantity,
+  stock: r.stock,
+  remaining: r.remaining,
+  createdAt: r.createdAt.toISOString(),
+});
+
+export const toEvent = (r: EventRow, locked: boolean, rewardRows?: RewardRow[]): Event => ({
+  id: r.id,
+  title: r.title,
+  description: r.description,
+  startsAt: r.startsAt.toISOString(),
+  endsAt: r.endsAt.toISOString(),
+  timezone: r.timezone,
+  status: r.status,
+  condition: r.condition,
+  approval: r.approval,
+  repeat: r.repeat,
+  locked,
+  createdBy: r.createdBy,
+  createdAt: r.createdAt.toISOString(),
+  updatedAt: r.updatedAt.toISOString(),
+  ...(rewardRows ? { rewards: rewardRows.map(toReward) } : {}),
+});
+
+// Spelled out in full: inside the subquery an unqualified "id" would resolve to the claim's id.
+const hasClaims = sql<boolean>`exists (select 1 from claims c where c.event_id = "events"."id")`;
+
+/** Advisory lock key of one event: claims hold it shared, changes to frozen fields exclusively. */
+export const eventLockKey = (eventId: string) => sql`hashtext(${`event:${eventId}`})`;
+
+@Injectable()
+export class EventRepository {
+  constructor(@Inject(DATABASE) private readonly database: Database) {}
+
+  async insert(tx: Db, row: typeof events.$inferInsert): Promise<EventRow> {
+    const [created] = await tx.insert(events).values(row).returning();
+    return created!;
+  }
+
+  async find(id: string, db: Db = this.database.db): Promise<{ row: EventRow; locked: boolean } | undefined> {
+    const [found] = await db.select({ row: events, locked: hasClaims }).from(events).where(eq(events.id, id));
+    return found;
+  }
+
+  async update(tx: Db, id: string, set: Partial<typeof events.$inferInsert>): Promise<EventRow> {
+    const [row] = await tx
+      .update(events)
+      .set({ ...set, updatedAt: sql`now()` })
+      .where(eq(events.id, id))
+      .returning();
+    return row!;
+  }
+
+  async list(filter: { status?: EventStatus; hideDrafts: boolean; limit: number; cursor?: string }) {
+    const after = filter.cursor ? decodeCursor(filter.cursor) : undefined;
+    const rows = await this.database.db
+      .select({ row: events, locked: hasClaims })
+      .from(events)
+      .where(
+        and(
+          filter.status ? eq(events.status, filter.status) : undefined,
+          filter.hideDrafts ? ne(events.status, 'DRAFT') : undefined,
+          after ? or(lt(events.createdAt, after.at), and(eq(events.createdAt, after.at), lt(events.id, after.id))) : undefined,
+        ),
+      )
+      .orderBy(desc(events.createdAt), desc(events.id))
+      .limit(filter.limit + 1);
+    return toPage(rows, filter.limit, (r) => ({ at: r.row.createdAt, id: r.row.id }), (r) => toEvent(r.row, r.locked));
+  }
+
+  async rewards(eventId: string, db: Db = this.database.db): Promise<RewardRow[]> {
+    return db.select().from(rewards).where(eq(rewards.eventId, eventId)).orderBy(asc(rewards.createdAt), asc(rewards.id));
+  }
+
+  async insertReward(tx: Db, row: typeof rewards.$inferInsert): Promise<RewardRow> {
+    const [created] = await tx.insert(rewards).values(row).returning();
+    return created!;
+  }
+
+  /** Reserves units if enough remain; false when they do not. Unlimited rewards always succeed. */
+  async reserveStock(tx: Db, rewardId: string, quantity: number): Promise<boolean> {
+    const updated = await tx
+      .update(rewards)
+      .set({ remaining: sql`${rewards.remaining} - ${quantity}` })
+      .where(and(eq(rewards.id, rewardId), sql`${rewards.remaining} >= ${quantity}`))
+      .returning({ id: rewards.id });
+    return updated.length === 1;
+  }
+
+  async releaseStock(tx: Db, rewardId: string, quantity: number): Promise<void> {
+    await tx
+      .update(rewards)
+      .set({ remaining: sql`least(${rewards.remaining} + ${quantity}, ${rewards.stock})` })
+      .where(and(eq(rewards.id, rewardId), sql`${rewards.stock} is not null`));
+  }
+}

@@ -1,0 +1,54 @@
+import { Body, Controller, HttpCode, Inject, Post, UseGuards } from '@nestjs/common';
+import { ActivitiesBody } from '@rewards/contracts';
+import { DATABASE, InternalGuard, type Database } from '@rewards/infrastructure';
+import { createZodDto } from 'nestjs-zod';
+import { z } from 'zod';
+import { ActivitiesService } from './activities/activities.service.js';
+import { AuditRepository } from './audit/audit.repository.js';
+
+const AuditBatch = z.object({
+  entries: z
+    .array(
+      z.object({
+        id: z.uuid(),
+        actorId: z.string().max(128).nullable(),
+        action: z.string().min(1).max(64),
+        targetType: z.string().min(1).max(64),
+        targetId: z.string().max(128).nullable(),
+        before: z.unknown(),
+        after: z.unknown(),
+        requestId: z.string().max(128).nullable(),
+        at: z.iso.datetime({ offset: true }),
+      }),
+    )
+    .min(1)
+    .max(500),
+});
+class AuditBatchDto extends createZodDto(AuditBatch) {}
+class PlatformActivitiesDto extends createZodDto(ActivitiesBody) {}
+
+/** Deliveries from auth's outbox. Both are idempotent: a redelivery changes nothing. */
+@Controller('internal')
+@UseGuards(InternalGuard)
+export class InternalController {
+  constructor(
+    @Inject(DATABASE) private readonly database: Database,
+    private readonly activities: ActivitiesService,
+    private readonly audit: AuditRepository,
+  ) {}
+
+  @Post('activities')
+  @HttpCode(202)
+  ingest(@Body() body: PlatformActivitiesDto) {
+    return this.activities.ingestFromPlatform('auth', body.activities);
+  }
+
+  @Post('audit')
+  @HttpCode(202)
+  async append(@Body() body: AuditBatchDto) {
+    await this.database.db.transaction(async (tx) => {
+      for (const e of body.entries) await this.audit.append(tx, { ...e, at: new Date(e.at) });
+    });
+    return { accepted: body.entries.length };
+  }
+}

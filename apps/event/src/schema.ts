@@ -1,0 +1,107 @@
+import { bigserial, doublePrecision, integer, jsonb, pgTable, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import type { Condition, RewardSnapshot } from '@rewards/contracts';
+
+const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
+
+export const events = pgTable('events', {
+  id: uuid('id').primaryKey(),
+  title: text('title').notNull(),
+  description: text('description'),
+  startsAt: ts('starts_at').notNull(),
+  endsAt: ts('ends_at').notNull(),
+  timezone: text('timezone').notNull(),
+  status: text('status').$type<'DRAFT' | 'ACTIVE' | 'PAUSED' | 'ENDED'>().notNull(),
+  condition: jsonb('condition').$type<Condition>().notNull(),
+  approval: text('approval').$type<'AUTO' | 'MANUAL'>().notNull(),
+  repeat: text('repeat').$type<'NONE' | 'DAILY' | 'WEEKLY'>().notNull(),
+  createdBy: text('created_by').notNull(),
+  createdAt: ts('created_at').notNull().defaultNow(),
+  updatedAt: ts('updated_at').notNull().defaultNow(),
+});
+export type EventRow = typeof events.$inferSelect;
+
+export const rewards = pgTable('rewards', {
+  id: uuid('id').primaryKey(),
+  eventId: uuid('event_id').notNull(),
+  type: text('type').$type<'POINT' | 'ITEM' | 'COUPON' | 'CURRENCY'>().notNull(),
+  name: text('name').notNull(),
+  itemCode: text('item_code'),
+  quantity: integer('quantity').notNull(),
+  stock: integer('stock'),
+  remaining: integer('remaining'),
+  createdAt: ts('created_at').notNull().defaultNow(),
+});
+export type RewardRow = typeof rewards.$inferSelect;
+
+export const activities = pgTable(
+  'activities',
+  {
+    source: text('source').notNull(),
+    externalId: text('external_id').notNull(),
+    userId: uuid('user_id').notNull(),
+    type: text('type').notNull(),
+    occurredAt: ts('occurred_at').notNull(),
+    value: doublePrecision('value'),
+    attributes: jsonb('attributes'),
+    receivedAt: ts('received_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.source, t.externalId] })],
+);
+
+export const claims = pgTable('claims', {
+  id: uuid('id').primaryKey(),
+  userId: uuid('user_id').notNull(),
+  eventId: uuid('event_id').notNull(),
+  periodKey: text('period_key').notNull(),
+  status: text('status').$type<'PENDING' | 'APPROVED' | 'REJECTED'>().notNull(),
+  reason: text('reason').$type<'CONDITION_NOT_MET' | 'OUT_OF_STOCK' | 'EVENT_NOT_ACTIVE' | 'REJECTED_BY_OPERATOR'>(),
+  note: text('note'),
+  rewards: jsonb('rewards').$type<RewardSnapshot[]>().notNull(),
+  createdAt: ts('created_at').notNull().defaultNow(),
+  decidedAt: ts('decided_at'),
+  decidedBy: text('decided_by'),
+});
+export type ClaimRow = typeof claims.$inferSelect;
+
+export const grants = pgTable('grants', {
+  id: uuid('id').primaryKey(),
+  userId: uuid('user_id').notNull(),
+  claimId: uuid('claim_id').notNull(),
+  eventId: uuid('event_id').notNull(),
+  rewardId: uuid('reward_id').notNull(),
+  type: text('type').$type<'POINT' | 'ITEM' | 'COUPON' | 'CURRENCY'>().notNull(),
+  name: text('name').notNull(),
+  itemCode: text('item_code'),
+  quantity: integer('quantity').notNull(),
+  grantedAt: ts('granted_at').notNull().defaultNow(),
+});
+export type GrantRow = typeof grants.$inferSelect;
+
+export const idempotencyKeys = pgTable(
+  'idempotency_keys',
+  {
+    userId: uuid('user_id').notNull(),
+    key: text('key').notNull(),
+    eventId: uuid('event_id').notNull(),
+    status: integer('status'),
+    body: jsonb('body'),
+    createdAt: ts('created_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.userId, t.key] })],
+);
+
+export const auditLog = pgTable('audit_log', {
+  seq: bigserial('seq', { mode: 'number' }).primaryKey(),
+  id: uuid('id').notNull(),
+  actorId: text('actor_id'),
+  action: text('action').notNull(),
+  targetType: text('target_type').notNull(),
+  targetId: text('target_id'),
+  before: jsonb('before'),
+  after: jsonb('after'),
+  requestId: text('request_id'),
+  at: ts('at').notNull(),
+  prevHash: text('prev_hash').notNull(),
+  hash: text('hash').notNull(),
+});
+export type AuditRow = typeof auditLog.$inferSelect;

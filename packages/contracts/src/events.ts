@@ -1,0 +1,302 @@
+import { z } from 'zod';
+import { IsoDateTime, PageQuery, page } from './common.js';
+
+export const UpperSnake = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Z][A-Z0-9]*(_[A-Z0-9]+)*$/, 'must be UPPER_SNAKE_CASE');
+
+export const TimeZone = z
+  .string()
+  .min(1)
+  .max(64)
+  .refine((tz) => {
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: tz });
+      return /^[A-Za-z_]+(\/[A-Za-z0-9_+-]+)*$/.test(tz) || tz === 'UTC';
+    } catch {
+      return false;
+    }
+  }, 'must be an IANA time zone such as Asia/Seoul');
+
+const Count = z.number().int().min(1).max(1_000_000);
+
+// ---- Conditions -------------------------------------------------------------------------------
+
+export const LEAF_CONDITIONS = ['LOGIN_STREAK', 'LOGIN_DAYS', 'INVITE_COUNT', 'LEVEL_REACHED', 'ACTIVITY_COUNT', 'ACTIVITY_SUM'] as const;
+
+const LoginStreak = z.object({ type: z.literal('LOGIN_STREAK'), days: z.number().int().min(1).max(366) }).strict();
+const LoginDays = z.object({ type: z.literal('LOGIN_DAYS'), days: z.number().int().min(1).max(366) }).strict();
+const InviteCount = z.object({ type: z.literal('INVITE_COUNT'), count: Count }).strict();
+const LevelReached = z.object({ type: z.literal('LEVEL_REACHED'), level: z.number().int().min(1).max(1_000_000) }).strict();
+const ActivityCount = z.object({ type: z.literal('ACTIVITY_COUNT'), activity: UpperSnake, count: Count }).strict();
+const ActivitySum = z
+  .object({ type: z.literal('ACTIVITY_SUM'), activity: UpperSnake, sum: z.number().positive().max(1e12) })
+  .strict();
+
+export type LeafCondition =
+  | z.infer<typeof LoginStreak>
+  | z.infer<typeof LoginDays>
+  | z.infer<typeof InviteCount>
+  | z.infer<typeof LevelReached>
+  | z.infer<typeof ActivityCount>
+  | z.infer<typeof ActivitySum>;
+export type Condition = LeafCondition | { type: 'ALL' | 'ANY'; of: Condition[] };
+
+export const CONDITION_MAX_DEPTH = 4;
+export const CONDITION_MAX_NODES = 32;
+
+const ConditionNode: z.ZodType<Condition> = z.lazy(() =>
+  z.union([
+    LoginStreak,
+    LoginDays,
+    InviteCount,
+    LevelReached,
+    ActivityCount,
+    ActivitySum,
+    z.object({ type: z.enum(['ALL', 'ANY']), of: z.array(ConditionNode).min(1).max(10) }).strict(),
+  ]),
+);
+
+function shape(c: Condition, depth = 1): { depth: number; nodes: number } {
+  if (c.type !== 'ALL' && c.type !== 'ANY') return { depth, nodes: 1 };
+  return c.of.map((x) => shape(x, depth + 1)).reduce((a, b) => ({ depth: Math.max(a.depth, b.depth), nodes: a.nodes + b.nodes }), { depth, nodes: 1 });
+}
+
+/** The condition language; nesting is bounded in depth and size. */
+export const Condition = ConditionNode.superRefine((c, ctx) => {
+  const s = shape(c);
+  if (s.depth > CONDITION_MAX_DEPTH) ctx.addIssue({ code: 'custom', message: `conditions nest at most ${CONDITION_MAX_DEPTH} deep` });
+  if (s.nodes > CONDITION_MAX_NODES) ctx.addIssue({ code: 'custom', message: `a condition has at most ${CONDITION_MAX_NODES} nodes` });
+}).meta({ id: 'Condition' });
+
+export interface ProgressNode {
+  type: Condition['type'];
+  required?: number;
+  current?: number;
+  met: boolean;
+  of?: ProgressNode[];
+}
+export const ProgressNode: z.ZodType<ProgressNode> = z.lazy(() =>
+  z.object({
+    type: z.string() as unknown as z.ZodType<Condition['type']>,
+    required: z.number().optional(),
+    current: z.number().optional(),
+    met: z.boolean(),
+    of: z.array(ProgressNode).optional(),
+  }),
+);
+
+// ---- Events and rewards -----------------------------------------------------------------------
+
+export const EVENT_STATUSES = ['DRAFT', 'ACTIVE', 'PAUSED', 'ENDED'] as const;
+export const EventStatus = z.enum(EVENT_STATUSES);
+export type EventStatus = z.infer<typeof EventStatus>;
+export const Approval = z.enum(['AUTO', 'MANUAL']);
+export const Repeat = z.enum(['NONE', 'DAILY', 'WEEKLY']);
+export const REWARD_TYPES = ['POINT', 'ITEM', 'COUPON', 'CURRENCY'] as const;
+export const RewardType = z.enum(REWARD_TYPES);
+
+export const Reward = z
+  .object({
+    id: z.uuid(),
+    eventId: z.uuid(),
+    type: RewardType,
+    name: z.string(),
+    itemCode: z.string().nullable(),
+    quantity: z.number().int(),
+    stock: z.number().int().nullable(),
+    remaining: z.number().int().nullable(),
+    createdAt: z.string(),
+  })
+  .meta({ id: 'Reward' });
+export type Reward = z.infer<typeof Reward>;
+
+export const Event = z
+  .object({
+    id: z.uuid(),
+    title: z.string(),
+    description: z.string().nullable(),
+    startsAt: z.string(),
+    endsAt: z.string(),
+    timezone: z.string(),
+    status: EventStatus,
+    condition: Condition,
+    approval: Approval,
+    repeat: Repeat,
+    locked: z.boolean().describe('true once a claim exists: condition, repeat, timezone and existing rewards are frozen'),
+    createdBy: z.string(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+    rewards: z.array(Reward).optional(),
+  })
+  .meta({ id: 'Event' });
+export type Event = z.infer<typeof Event>;
+export const EventResponse = z.object({ event: Event });
+
+const eventFields = {
+  title: z.string().trim().min(1).max(200),
+  description: z.string().max(5000).nullable().optional(),
+  startsAt: IsoDateTime,
+  endsAt: IsoDateTime,
+  timezone: TimeZone.optional(),
+  condition: Condition,
+  approval: Approval.optional(),
+  repeat: Repeat.optional(),
+};
+
+export const CreateEventBody = z
+  .object({ ...eventFields, status: z.enum(['DRAFT', 'ACTIVE']).optional() })
+  .strict()
+  .refine((e) => Date.parse(e.endsAt) > Date.parse(e.startsAt), { path: ['endsAt'], message: 'endsAt must be after startsAt' });
+export type CreateEventBody = z.infer<typeof CreateEventBody>;
+
+export const UpdateEventBody = z
+  .object({
+    title: eventFields.title.optional(),
+    description: eventFields.description,
+    startsAt: IsoDateTime.optional(),
+    endsAt: IsoDateTime.optional(),
+    timezone: TimeZone.optional(),
+    condition: Condition.optional(),
+    approval: Approval.optional(),
+    repeat: Repeat.optional(),
+    status: EventStatus.optional(),
+  })
+  .strict()
+  .refine((b) => Object.keys(b).length > 0, 'send at least one field to change');
+export type UpdateEventBody = z.infer<typeof UpdateEventBody>;
+
+export const EventsQuery = PageQuery.extend({ status: EventStatus.optional() }).strict();
+export const EventList = page(Event);
+
+export const CreateRewardBody = z
+  .object({
+    type: RewardType,
+    name: z.string().trim().min(1).max(200),
+    itemCode: z.string().trim().min(1).max(100).optional(),
+    quantity: z.number().int().min(1).max(1_000_000),
+    stock: z.number().int().min(1).max(1_000_000_000).nullable().optional(),
+  })
+  .strict()
+  .refine((r) => r.stock == null || r.stock >= r.quantity, { path: ['stock'], message: 'stock must cover at least one claim (stock >= quantity)' });
+export type CreateRewardBody = z.infer<typeof CreateRewardBody>;
+export const RewardResponse = z.object({ reward: Reward });
+export const RewardList = z.object({ items: z.array(Reward) });
+
+// ---- Claims and grants ------------------------------------------------------------------------
+
+export const ClaimStatus = z.enum(['PENDING', 'APPROVED', 'REJECTED']);
+export type ClaimStatus = z.infer<typeof ClaimStatus>;
+export const CLAIM_REASONS = ['CONDITION_NOT_MET', 'OUT_OF_STOCK', 'EVENT_NOT_ACTIVE', 'REJECTED_BY_OPERATOR'] as const;
+export type ClaimReason = (typeof CLAIM_REASONS)[number];
+
+export const RewardSnapshot = z.object({
+  rewardId: z.uuid(),
+  type: RewardType,
+  name: z.string(),
+  itemCode: z.string().nullable(),
+  quantity: z.number().int(),
+});
+export type RewardSnapshot = z.infer<typeof RewardSnapshot>;
+
+export const Claim = z
+  .object({
+    id: z.uuid(),
+    eventId: z.uuid(),
+    userId: z.uuid(),
+    periodKey: z.string(),
+    status: ClaimStatus,
+    reason: z.enum(CLAIM_REASONS).nullable(),
+    note: z.string().nullable(),
+    rewards: z.array(RewardSnapshot),
+    createdAt: z.string(),
+    decidedAt: z.string().nullable(),
+    decidedBy: z.string().nullable(),
+  })
+  .meta({ id: 'Claim' });
+export type Claim = z.infer<typeof Claim>;
+export const ClaimResponse = z.object({ claim: Claim });
+
+export const ClaimsQuery = PageQuery.extend({
+  eventId: z.uuid().optional(),
+  userId: z.uuid().optional(),
+  status: ClaimStatus.optional(),
+  from: IsoDateTime.optional(),
+  to: IsoDateTime.optional(),
+}).strict();
+export type ClaimsQuery = z.infer<typeof ClaimsQuery>;
+export const ClaimList = page(Claim);
+
+export const RejectBody = z.object({ reason: z.string().trim().min(1).max(500) }).strict();
+
+export const Grant = z
+  .object({
+    id: z.uuid(),
+    claimId: z.uuid(),
+    eventId: z.uuid(),
+    rewardId: z.uuid(),
+    type: RewardType,
+    name: z.string(),
+    itemCode: z.string().nullable(),
+    quantity: z.number().int(),
+    grantedAt: z.string(),
+  })
+  .meta({ id: 'Grant' });
+export type Grant = z.infer<typeof Grant>;
+export const GrantList = page(Grant);
+
+export const Progress = z.object({
+  eventId: z.uuid(),
+  eligible: z.boolean(),
+  condition: ProgressNode,
+  claim: Claim.nullable(),
+});
+export type Progress = z.infer<typeof Progress>;
+
+// ---- Activities -------------------------------------------------------------------------------
+
+export const Activity = z
+  .object({
+    id: z.string().min(1).max(128),
+    userId: z.uuid(),
+    type: UpperSnake,
+    occurredAt: IsoDateTime,
+    value: z.number().finite().min(-1e15).max(1e15).optional(),
+    attributes: z
+      .record(z.string().max(64), z.unknown())
+      .refine((a) => JSON.stringify(a).length <= 4096, 'attributes are at most 4 KB of JSON')
+      .optional(),
+  })
+  .strict();
+export type Activity = z.infer<typeof Activity>;
+export const ActivitiesBody = z.object({ activities: z.array(Activity).min(1).max(1000) }).strict();
+export const ActivitiesAccepted = z.object({ accepted: z.number().int(), duplicates: z.number().int() });
+
+// ---- Audit ------------------------------------------------------------------------------------
+
+export const AuditEntry = z
+  .object({
+    id: z.uuid(),
+    actorId: z.string().nullable(),
+    action: z.string(),
+    targetType: z.string(),
+    targetId: z.string().nullable(),
+    before: z.unknown(),
+    after: z.unknown(),
+    requestId: z.string().nullable(),
+    at: z.string(),
+    hash: z.string(),
+  })
+  .meta({ id: 'AuditEntry' });
+export type AuditEntry = z.infer<typeof AuditEntry>;
+export const AuditQuery = PageQuery.extend({
+  actorId: z.string().min(1).max(128).optional(),
+  action: z.string().min(1).max(64).optional(),
+  from: IsoDateTime.optional(),
+  to: IsoDateTime.optional(),
+}).strict();
+export type AuditQuery = z.infer<typeof AuditQuery>;
+export const AuditList = page(AuditEntry);
+export const AuditVerification = z.object({ valid: z.boolean(), entries: z.number().int(), firstBrokenId: z.string().nullable() });
