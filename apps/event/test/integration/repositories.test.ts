@@ -1,0 +1,217 @@
+import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { isUniqueViolation, rowsOf } from '@rewards/infrastructure';
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { databaseKinds, openTestDatabase, type TestDatabase } from '../../../../test/support/databases.js';
+import { ActivityRepository } from '../../src/activities/activity.repository.js';
+import { AuditRepository } from '../../src/audit/audit.repository.js';
+import { ACTIVE_CLAIM_INDEX, ClaimRepository } from '../../src/claims/claim.repository.js';
+import { evaluate, factsNeeded } from '../../src/domain/condition-evaluator.js';
+import { EventRepository } from '../../src/events/event.repository.js';
+
+const migrations = fileURLToPath(new URL('../../migrations', import.meta.url));
+
+describe.each(databaseKinds)('event repositories on %s', (kind) => {
+  let t: TestDatabase;
+  let activities: ActivityRepository;
+  let events: EventRepository;
+  let claims: ClaimRepository;
+  let audit: AuditRepository;
+
+  beforeAll(async () => {
+    t = await openTestDatabase(kind, migrations, 'event');
+    activities = new ActivityRepository(t.database);
+    events = new EventRepository(t.database);
+    claims = new ClaimRepository(t.database);
+    audit = new AuditRepository(t.database);
+  });
+  afterAll(async () => {
+    await t?.dispose();
+  });
+
+  const newEvent = async (over: Partial<Parameters<EventRepository['insert']>[1]> = {}) =>
+    t.database.db.transaction((tx) =>
+      events.insert(tx, {
+        id: randomUUID(),
+        title: 'Test',
+        startsAt: new Date('2026-03-01T00:00:00Z'),
+        endsAt: new Date('2026-04-01T00:00:00Z'),
+        timezone: 'Asia/Seoul',
+        status: 'ACTIVE',
+        condition: { type: 'LOGIN_DAYS', days: 1 },
+        approval: 'AUTO',
+        repeat: 'NONE',
+        createdBy: 'tester',
+        ...over,
+      }),
+    );
+
+  describe(ActivityRepository.name, () => {
+    it('stores each (source, id) once and counts duplicates, within and across batches', async () => {
+      const user = randomUUID();
+      const a = { id: 'a1', userId: user, type: 'QUEST_CLEARED', occurredAt: '2026-03-02T01:00:00Z' };
+      const first = await t.database.db.transaction((tx) => activities.ingest(tx, 'src', [a, { ...a, id: 'a2' }, a]));
+      expect(first).toEqual({ accepted: 2, duplicates: 1 });
+      const again = await t.database.db.transaction((tx) => activities.ingest(tx, 'src', [a]));
+      expect(again).toEqual({ accepted: 0, duplicates: 1 });
+      const other = await t.database.db.transaction((tx) => activities.ingest(tx, 'other-source', [a]));
+      expect(other).toEqual({ accepted: 1, duplicates: 0 });
+      const [row] = rowsOf<{ count: number }>(await t.database.db.execute(sql`select sum(count)::int as count from activity_buckets where user_id = ${user}`));
+      expect(row!.count).toBe(3);
+    });
+
+    it('counts per local day of the event zone, exactly at the window edges', async () => {
+      const user = randomUUID();
+      const at = (id: string, occurredAt: string, type = 'LOGIN', value?: number) => ({ id, userId: user, type, occurredAt, value });
+      await t.database.db.transaction((tx) =>
+        activities.ingest(tx, 'src', [
+          at('before', '2026-03-01T09:59:59Z'), // just before the window
+          at('edge-in', '2026-03-01T10:07:00Z'), // inside, in the partial first bucket
+          at('d1', '2026-03-01T14:59:00Z'), // 23:59 in Seoul on 1 March
+          at('d2', '2026-03-01T15:00:00Z'), // 00:00 in Seoul on 2 March
+          at('d3', '2026-03-03T03:00:00Z'),
+          at('last', '2026-03-05T10:06:59Z'), // inside, in the partial last bucket
+          at('after', '2026-03-05T10:07:00Z'), // at the end: outside
+          at('p1', '2026-03-02T00:00:00Z', 'PURCHASE', 12.5),
+          at('p2', '2026-03-02T00:01:00Z', 'PURCHASE', 7.5),
+          at('lv', '2025-01-01T00:00:00Z', 'LEVEL_UP', 42),
+          at('lv2', '2026-03-02T00:00:00Z', 'LEVEL_UP', 17),
+        ]),
+      );
+      const window = { start: new Date('2026-03-01T10:07:00Z'), end: new Date('2026-03-05T10:07:00Z'), timeZone: 'Asia/Seoul' };
+      const facts = await activities.facts(user, window, { windowed: new Set(['LOGIN', 'PURCHASE']), highest: new Set(['LEVEL_UP']) });
+      const logins = [...(facts.daily.get('LOGIN') ?? [])].sort((x, y) => x.day.localeCompare(y.day));
+      expect(logins).toEqual([
+        { day: '2026-03-01', count: 2, sum: 0 },
+        { day: '2026-03-02', count: 1, sum: 0 },
+        { day: '2026-03-03', count: 1, sum: 0 },
+        { day: '2026-03-05', count: 1, sum: 0 },
+      ]);
+      expect(facts.daily.get('PURCHASE')).toEqual([{ day: '2026-03-02', count: 2, sum: 20 }]);
+      expect(facts.highest.get('LEVEL_UP')).toBe(42);
+      expect(evaluate({ type: 'LOGIN_STREAK', days: 3 }, facts)).toEqual({ type: 'LOGIN_STREAK', required: 3, current: 3, met: true });
+      expect(evaluate({ type: 'LOGIN_DAYS', days: 5 }, facts)).toMatchObject({ current: 4, met: false });
+      // In UTC the same logins fall on other days.
+      const utc = await activities.facts(user, { ...window, timeZone: 'UTC' }, factsNeeded({ type: 'LOGIN_DAYS', days: 1 }));
+      expect((utc.daily.get('LOGIN') ?? []).map((d) => d.day).sort()).toEqual(['2026-03-01', '2026-03-03', '2026-03-05']);
+    });
+
+    it('answers for a window shorter than one bucket from the facts alone', async () => {
+      const user = randomUUID();
+      await t.database.db.transaction((tx) =>
+        activities.ingest(tx, 'src', [
+          { id: 's1', userId: user, type: 'LOGIN', occurredAt: '2026-03-01T10:01:00Z' },
+          { id: 's2', userId: user, type: 'LOGIN', occurredAt: '2026-03-01T10:05:00Z' },
+        ]),
+      );
+      const facts = await activities.facts(
+        user,
+        { start: new Date('2026-03-01T10:02:00Z'), end: new Date('2026-03-01T10:10:00Z'), timeZone: 'UTC' },
+        { windowed: new Set(['LOGIN']), highest: new Set() },
+      );
+      expect(facts.daily.get('LOGIN')).toEqual([{ day: '2026-03-01', count: 1, sum: 0 }]);
+    });
+  });
+
+  describe(ClaimRepository.name, () => {
+    it('refuses a second pending or approved claim for the same period, and allows one after a rejection', async () => {
+      const event = await newEvent();
+      const user = randomUUID();
+      const claim = (status: 'PENDING' | 'APPROVED' | 'REJECTED', periodKey = 'ONCE') =>
+        t.database.db.transaction((tx) => claims.insert(tx, { id: randomUUID(), userId: user, eventId: event.id, periodKey, status, rewards: [] }));
+      const first = await claim('PENDING');
+      const err = await claim('APPROVED').catch((e: unknown) => e);
+      expect(isUniqueViolation(err, ACTIVE_CLAIM_INDEX)).toBe(true);
+      await claim('REJECTED');
+      await claim('PENDING', '2026-03-02');
+      await t.database.db.transaction((tx) => claims.decide(tx, first.id, { status: 'REJECTED', reason: 'REJECTED_BY_OPERATOR', note: 'no', decidedBy: 'op' }));
+      await expect(claim('APPROVED')).resolves.toMatchObject({ status: 'APPROVED' });
+    });
+
+    it('pages history newest first without overlap or gaps while claims are added', async () => {
+      const event = await newEvent();
+      const insertOne = () =>
+        t.database.db.transaction((tx) => claims.insert(tx, { id: randomUUID(), userId: randomUUID(), eventId: event.id, periodKey: 'ONCE', status: 'REJECTED', reason: 'CONDITION_NOT_MET', rewards: [] }));
+      for (let i = 0; i < 7; i++) await insertOne();
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await claims.list({ eventId: event.id, limit: 3, cursor });
+        seen.push(...page.items.map((c) => c.id));
+        await insertOne(); // newer than every page already read: must not appear later
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor);
+      expect(seen).toHaveLength(7);
+      expect(new Set(seen).size).toBe(7);
+    });
+
+    if (kind === 'postgres') {
+      it('lets exactly one of 30 concurrent claims through, across 3 connection pools', async () => {
+        const { openDatabase } = await import('@rewards/infrastructure');
+        const { silentLogger } = await import('../../../../test/support/databases.js');
+        const pools = await Promise.all([1, 2, 3].map(() => openDatabase({ url: t.url, dataDir: '', poolSize: 10, logger: silentLogger })));
+        const event = await newEvent();
+        const user = randomUUID();
+        const results = await Promise.allSettled(
+          Array.from({ length: 30 }, (_, i) =>
+            pools[i % 3]!.db.transaction((tx) =>
+              new ClaimRepository(pools[i % 3]!).insert(tx, { id: randomUUID(), userId: user, eventId: event.id, periodKey: 'ONCE', status: 'APPROVED', rewards: [] }),
+            ),
+          ),
+        );
+        await Promise.all(pools.map((p) => p.close()));
+        expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+        expect(results.filter((r) => r.status === 'rejected' && isUniqueViolation(r.reason, ACTIVE_CLAIM_INDEX))).toHaveLength(29);
+      });
+    }
+  });
+
+  describe(EventRepository.name, () => {
+    it('reserves stock only while enough remains, and releases it back up to the stock', async () => {
+      const event = await newEvent();
+      const reward = await t.database.db.transaction((tx) =>
+        events.insertReward(tx, { id: randomUUID(), eventId: event.id, type: 'ITEM', name: 'Sword', quantity: 2, stock: 5, remaining: 5 }),
+      );
+      const reserve = () => t.database.db.transaction((tx) => events.reserveStock(tx, reward.id, 2));
+      const outcomes = await Promise.all([reserve(), reserve(), reserve(), reserve()]);
+      expect(outcomes.filter(Boolean)).toHaveLength(2);
+      expect((await events.rewards(event.id))[0]!.remaining).toBe(1);
+      await t.database.db.transaction((tx) => events.releaseStock(tx, reward.id, 2));
+      await t.database.db.transaction((tx) => events.releaseStock(tx, reward.id, 10));
+      expect((await events.rewards(event.id))[0]!.remaining).toBe(5);
+    });
+
+    it('reports whether claims exist, which freezes the condition', async () => {
+      const event = await newEvent();
+      expect((await events.find(event.id))!.locked).toBe(false);
+      await t.database.db.transaction((tx) => claims.insert(tx, { id: randomUUID(), userId: randomUUID(), eventId: event.id, periodKey: 'ONCE', status: 'REJECTED', rewards: [] }));
+      expect((await events.find(event.id))!.locked).toBe(true);
+    });
+  });
+
+  describe(AuditRepository.name, () => {
+    it('chains entries, skips a redelivered id, and detects an edit made directly in the database', async () => {
+      const entry = (action: string, after: unknown) => ({
+        id: randomUUID(),
+        actorId: 'admin-1',
+        action,
+        targetType: 'event',
+        targetId: 'e1',
+        before: null,
+        after,
+        requestId: 'req-1',
+        at: new Date(),
+      });
+      const e1 = entry('event.create', { title: 'A', nested: { b: 1, a: [1, 2.5, 'x'] } });
+      const e2 = entry('event.update', { title: 'B' });
+      const e3 = entry('reward.create', { name: 'Sword' });
+      for (const e of [e1, e2, e3, e2]) await t.database.db.transaction((tx) => audit.append(tx, e));
+      expect(await audit.verify()).toEqual({ valid: true, entries: 3, firstBrokenId: null });
+      const page = await audit.list({ limit: 2, action: 'event.update' });
+      expect(page.items.map((i) => i.id)).toEqual([e2.id]);
+      await t.database.db.execute(sql`update audit_log set after = '{"title":"Z"}'::jsonb where id = ${e2.id}`);
+      expect(await audit.verify()).toEqual({ valid: false, entries: 2, firstBrokenId: e2.id });
+    });
+  });
+});
