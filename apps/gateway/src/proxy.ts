@@ -61,7 +61,7 @@ export class Proxy {
       if (typeof v === 'string') headers[h] = v;
     }
     if (authorization) headers.authorization = authorization;
-    const body = req.body === undefined ? undefined : JSON.stringify(req.body);
+    const body = req.body === undefined || req.method === 'GET' ? undefined : JSON.stringify(req.body);
     if (body !== undefined) headers['content-type'] = 'application/json';
     const candidates = this.opts.upstreams.candidates(route.service);
     let lastError: unknown;

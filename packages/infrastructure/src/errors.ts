@@ -4,7 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ZodValidationException } from 'nestjs-zod';
 import type { Logger } from 'pino';
 import { ZodError } from 'zod';
-import { isDatabaseUnavailable } from './pg-errors.js';
+import { isDatabaseUnavailable, isDataException } from './pg-errors.js';
 
 /** An expected failure with a stable code; the filter renders it in the error shape. */
 export class AppError extends Error {
@@ -69,6 +69,11 @@ export function toErrorResponse(err: unknown, requestId: string, logger?: LogSin
         ? 'Body is not valid JSON'
         : 'Request is invalid';
     return { status: STATUS_CODE[fst.statusCode] ? fst.statusCode : 400, body: body(code, message) };
+  }
+  if (isDataException(err)) {
+    // The database refused a value that passed validation (a NUL character, a number out of range):
+    // still the caller's input, never a server fault.
+    return { status: 400, body: body('VALIDATION_FAILED', 'A value in the request cannot be stored') };
   }
   if (isDatabaseUnavailable(err)) {
     logger?.warn({ err }, 'database unavailable');

@@ -9,6 +9,11 @@ function pgFields(err: unknown): { code?: string; constraint?: string } | undefi
   return undefined;
 }
 
+/** SQLSTATE class 22: the data itself is invalid for its column type. */
+export function isDataException(err: unknown): boolean {
+  return pgFields(err)?.code?.startsWith('22') ?? false;
+}
+
 export function isUniqueViolation(err: unknown, constraint?: string): boolean {
   const f = pgFields(err);
   return f?.code === '23505' && (constraint === undefined || f.constraint === constraint);
