@@ -1,0 +1,592 @@
+#!/usr/bin/env node
+// `pnpm bench`: claims through the gateway on a PostgreSQL server, judged against the same SQL
+// issued straight to PostgreSQL and a bare one-insert route; then the embedded database, logins
+// against raw argon2id, the gateway's added latency, claim latency against history size, history
+// queries over a million claims, and each service's peak memory. Prints a table, then the figures
+// as one JSON object on the last line.
+import { spawn } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { hash, verify } from '@node-rs/argon2';
+import autocannon from 'autocannon';
+import { importJWK, SignJWT } from 'jose';
+import pg from 'pg';
+import { freePort, peakRssMb, root, spawnService, stopService, waitReady } from '../lib/services.mjs';
+
+const BASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const DURATION = Number(process.env.BENCH_DURATION ?? 10);
+const PLAYERS = Number(process.env.BENCH_PLAYERS ?? 10_000);
+const HISTORY_CLAIMS = Number(process.env.BENCH_HISTORY_CLAIMS ?? 1_000_000);
+const ARGON2ID = 2;
+/** Database connections of the event service, and of the SQL ceiling that stands in for it. */
+const EVENT_POOL = Number(process.env.BENCH_EVENT_POOL ?? 32);
+const ISS = 'reward-platform/auth';
+const AUD = 'reward-platform';
+
+const log = (msg) => process.stderr.write(`${msg}\n`);
+const round = (n, d = 1) => (n === null || n === undefined || Number.isNaN(n) ? null : Math.round(n * 10 ** d) / 10 ** d);
+const pct = (sorted, p) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : null);
+
+// ---- databases ----------------------------------------------------------------------------------
+
+async function withClient(url, fn) {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
+}
+
+async function createDatabase(prefix) {
+  const name = `${prefix}_${randomBytes(4).toString('hex')}`;
+  await withClient(BASE_URL, (c) => c.query(`create database ${name}`));
+  const url = new URL(BASE_URL);
+  url.pathname = `/${name}`;
+  return { name, url: url.toString(), drop: () => withClient(BASE_URL, (c) => c.query(`drop database if exists ${name} with (force)`)) };
+}
+
+// ---- HTTP helpers -------------------------------------------------------------------------------
+
+async function call(base, method, path, { token, body, headers } = {}) {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: {
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...headers,
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : undefined };
+}
+
+async function expectOk(promise, what) {
+  const res = await promise;
+  if (res.status >= 300) throw new Error(`${what} failed: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body;
+}
+
+/** Runs autocannon with a progress bar on stderr. */
+function load(opts) {
+  return new Promise((resolve, reject) => {
+    const instance = autocannon({ connections: 16, timeout: 10, ...opts }, (err, result) => (err ? reject(err) : resolve(result)));
+    autocannon.track(instance, { outputStream: process.stderr, renderResultsTable: false, renderLatencyTable: false });
+  });
+}
+
+async function pool(concurrency, items, fn) {
+  let next = 0;
+  const workers = Array.from({ length: concurrency }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      await fn(items[i], i);
+    }
+  });
+  await Promise.all(workers);
+}
+
+// ---- the platform -------------------------------------------------------------------------------
+
+async function startPlatform({ authDb, eventDb, eventDataDir, internalSecret, admin }) {
+  const [gatewayPort, authPort, eventPort] = await Promise.all([freePort(), freePort(), freePort()]);
+  const authUrl = `http://127.0.0.1:${authPort}`;
+  const eventUrl = `http://127.0.0.1:${eventPort}`;
+  const common = { INTERNAL_SECRET: internalSecret, AUTH_SERVICE_URL: authUrl, EVENT_SERVICE_URL: eventUrl };
+  const auth = spawnService('auth', {
+    ...common,
+    AUTH_PORT: String(authPort),
+    AUTH_DATABASE_URL: authDb,
+    ADMIN_EMAIL: admin.email,
+    ADMIN_PASSWORD: admin.password,
+    AUTH_DB_POOL_SIZE: '10',
+  });
+  await waitReady(`${authUrl}/readyz`);
+  const event = spawnService('event', {
+    ...common,
+    EVENT_PORT: String(eventPort),
+    ...(eventDb ? { EVENT_DATABASE_URL: eventDb, EVENT_DB_POOL_SIZE: String(EVENT_POOL) } : { DATA_DIR: eventDataDir }),
+  });
+  const gateway = spawnService('gateway', { ...common, GATEWAY_PORT: String(gatewayPort), HOST: '127.0.0.1' });
+  await Promise.all([waitReady(`${eventUrl}/readyz`), waitReady(`http://127.0.0.1:${gatewayPort}/readyz`)]);
+  return { auth, event, gateway, authUrl, eventUrl, gatewayUrl: `http://127.0.0.1:${gatewayPort}` };
+}
+
+/**
+ * Players are written straight into auth's database with one shared argon2id hash and a current
+ * session each, and their access tokens are signed with auth's own key: 10,000 real logins would
+ * only measure argon2 (which the login figure below does on its own).
+ */
+async function seedPlayers(authDb, count, prefix, passwordHash) {
+  return withClient(authDb, async (c) => {
+    const { rows: users } = await c.query(
+      `insert into users (id, email, display_name, password_hash, roles, invite_code)
+       select gen_random_uuid(), $1 || g || '@bench.example', 'Player ' || g, $2, '{USER}', upper($1) || lpad(g::text, 8, '0')
+       from generate_series(1, $3) g
+       returning id, email`,
+      [prefix, passwordHash, count],
+    );
+    const { rows: sessions } = await c.query(
+      `insert into sessions (user_id, session_id)
+       select id, gen_random_uuid() from users where email like $1 || '%@bench.example'
+       returning user_id, session_id`,
+      [prefix],
+    );
+    const { rows: keys } = await c.query(`select kid, private_jwk from signing_keys where retired_at is null order by created_at desc limit 1`);
+    const key = await importJWK(keys[0].private_jwk, 'ES256');
+    const sid = new Map(sessions.map((s) => [s.user_id, s.session_id]));
+    const players = [];
+    for (const u of users) {
+      const token = await new SignJWT({ roles: ['USER'], sid: sid.get(u.id) })
+        .setProtectedHeader({ alg: 'ES256', kid: keys[0].kid, typ: 'JWT' })
+        .setIssuer(ISS)
+        .setAudience(AUD)
+        .setSubject(u.id)
+        .setJti(randomUUID())
+        .setIssuedAt()
+        .setExpirationTime('2h')
+        .sign(key);
+      players.push({ id: u.id, email: u.email, token });
+    }
+    return players;
+  });
+}
+
+async function ingest(gatewayUrl, adminToken, activities) {
+  for (let i = 0; i < activities.length; i += 1000) {
+    await expectOk(call(gatewayUrl, 'POST', '/api/v1/activities', { token: adminToken, body: { activities: activities.slice(i, i + 1000) } }), 'ingest');
+  }
+}
+
+async function createEvents(gatewayUrl, adminToken, n, { condition, stock = null, startsAt, endsAt }) {
+  const ids = [];
+  await pool(8, Array.from({ length: n }), async () => {
+    const { event } = await expectOk(
+      call(gatewayUrl, 'POST', '/api/v1/events', {
+        token: adminToken,
+        body: { title: `Bench ${ids.length}`, startsAt, endsAt, condition, status: 'ACTIVE' },
+      }),
+      'create event',
+    );
+    await expectOk(
+      call(gatewayUrl, 'POST', `/api/v1/events/${event.id}/rewards`, {
+        token: adminToken,
+        body: stock === null ? { type: 'POINT', name: '10 points', quantity: 10 } : { type: 'ITEM', name: 'Limited item', quantity: 1, stock },
+      }),
+      'create reward',
+    );
+    ids.push(event.id);
+  });
+  return ids;
+}
+
+/** Claims for distinct (player, event) pairs, so every request is a new claim, never a 409. */
+function claimLoad(base, players, events, cursor, connections, extra = {}) {
+  const ids = [];
+  const statuses = {};
+  return load({
+    url: base,
+    connections,
+    duration: DURATION,
+    ...extra,
+    requests: [
+      {
+        method: 'POST',
+        setupRequest: (req) => {
+          const k = cursor.next++;
+          const player = players[k % players.length];
+          const event = events[Math.floor(k / players.length) % events.length];
+          return { ...req, path: `/api/v1/events/${event}/claims`, headers: { authorization: `Bearer ${player.token}` } };
+        },
+        onResponse: (status, body) => {
+          statuses[status] = (statuses[status] ?? 0) + 1;
+          if (status === 201) ids.push(JSON.parse(body).claim.id);
+        },
+      },
+    ],
+  }).then((result) => ({ result, ids, statuses }));
+}
+
+const summary = (r) => ({
+  rps: round(r.result.requests.average, 0),
+  ok: r.statuses[201] ?? 0,
+  p50: r.result.latency.p50,
+  p99: r.result.latency.p99,
+  non2xx: r.result.non2xx,
+  errors: r.result.errors + r.result.timeouts,
+  statuses: r.statuses,
+});
+
+// ---- ceilings -----------------------------------------------------------------------------------
+
+/** The statements one claim executes, issued straight to PostgreSQL with the event service's pool size. */
+async function sqlCeiling(eventDb, players, events, connections) {
+  const db = new pg.Pool({ connectionString: eventDb, max: connections });
+  db.on('error', () => undefined);
+  let next = 0;
+  let done = 0;
+  const latencies = [];
+  const deadline = Date.now() + DURATION * 1000;
+  const work = async () => {
+    while (Date.now() < deadline) {
+      const k = next++;
+      const userId = players[k % players.length].id;
+      const eventId = events[Math.floor(k / players.length) % events.length];
+      const t0 = performance.now();
+      const c = await db.connect();
+      try {
+        await c.query('begin');
+        await c.query(`select pg_advisory_xact_lock_shared(hashtext('event:' || $1))`, [eventId]);
+        const { rows: ev } = await c.query(
+          `select e.*, exists (select 1 from claims c where c.event_id = e.id) as locked from events e where e.id = $1`,
+          [eventId],
+        );
+        const { rows: rewards } = await c.query(`select * from rewards where event_id = $1 order by created_at, id`, [eventId]);
+        const start = ev[0].starts_at;
+        const end = ev[0].ends_at;
+        await c.query(
+          `select x.type, to_char(x.t at time zone $2, 'YYYY-MM-DD') as day, sum(x.c)::int, sum(x.s)::float8 from (
+             select type, bucket as t, count as c, sum as s from activity_buckets
+             where user_id = $1 and type in ('LOGIN') and bucket >= $3 and bucket < $4
+             union all
+             select type, occurred_at, 1, coalesce(value, 0) from activities
+             where user_id = $1 and type in ('LOGIN') and ((occurred_at >= $3 and occurred_at < $3) or (occurred_at >= $4 and occurred_at < $4))
+           ) x group by 1, 2`,
+          [userId, ev[0].timezone, start, end],
+        );
+        await c.query('savepoint s1');
+        const claimId = randomUUID();
+        const snapshot = rewards.map((r) => ({ rewardId: r.id, type: r.type, name: r.name, itemCode: r.item_code, quantity: r.quantity }));
+        await c.query(
+          `insert into claims (id, user_id, event_id, period_key, status, rewards, decided_at, decided_by)
+           values ($1, $2, $3, 'ONCE', 'APPROVED', $4, now(), 'system') returning *`,
+          [claimId, userId, eventId, JSON.stringify(snapshot)],
+        );
+        for (const r of rewards) {
+          await c.query(
+            `insert into grants (id, user_id, claim_id, event_id, reward_id, type, name, item_code, quantity)
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9) on conflict do nothing`,
+            [randomUUID(), userId, claimId, eventId, r.id, r.type, r.name, r.item_code, r.quantity],
+          );
+        }
+        await c.query('release savepoint s1');
+        await c.query('commit');
+        done++;
+        latencies.push(performance.now() - t0);
+      } catch (err) {
+        await c.query('rollback').catch(() => undefined);
+        throw err;
+      } finally {
+        c.release();
+      }
+    }
+  };
+  const t0 = Date.now();
+  await Promise.all(Array.from({ length: connections }, work));
+  const seconds = (Date.now() - t0) / 1000;
+  await db.end();
+  latencies.sort((a, b) => a - b);
+  return { rps: round(done / seconds, 0), p99: round(pct(latencies, 99)) };
+}
+
+async function bareInsertCeiling(eventDb, connections) {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['scripts/bench/bare-insert-server.mjs'], {
+    cwd: root,
+    env: { PATH: process.env.PATH, DATABASE_URL: eventDb, PORT: String(port), POOL_SIZE: String(EVENT_POOL) },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  try {
+    await waitForPort(`http://127.0.0.1:${port}/insert`);
+    const result = await load({ url: `http://127.0.0.1:${port}/insert`, method: 'POST', connections, duration: DURATION });
+    return { rps: round(result.requests.average, 0), p99: result.latency.p99 };
+  } finally {
+    child.kill('SIGTERM');
+  }
+}
+
+async function waitForPort(url) {
+  for (let i = 0; i < 100; i++) {
+    try {
+      await fetch(url, { method: 'POST' });
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  throw new Error(`${url} did not come up`);
+}
+
+// ---- checks -------------------------------------------------------------------------------------
+
+async function integrity(eventDb, acceptedIds) {
+  return withClient(eventDb, async (c) => {
+    const dup = await c.query(
+      `select count(*)::int as n from (select 1 from claims where status in ('PENDING', 'APPROVED')
+       group by user_id, event_id, period_key having count(*) > 1) d`,
+    );
+    const stock = await c.query(
+      `select r.id, r.stock, r.remaining,
+              coalesce((select sum(g.quantity) from grants g where g.reward_id = r.id), 0)::int as granted
+       from rewards r where r.stock is not null`,
+    );
+    const overIssued = stock.rows.reduce((n, r) => n + Math.max(0, r.granted - r.stock) + (r.remaining < 0 ? 1 : 0) + (r.stock - r.remaining !== r.granted ? 1 : 0), 0);
+    const lost = await c.query(
+      `select count(*)::int as n from jsonb_array_elements_text($1::jsonb) a(id)
+       where not exists (select 1 from claims c where c.id = a.id::uuid)`,
+      [JSON.stringify(acceptedIds)],
+    );
+    return { duplicates: dup.rows[0].n, overIssued, lostClaims: lost.rows[0].n, stock: stock.rows };
+  });
+}
+
+// ---- main ---------------------------------------------------------------------------------------
+
+async function main() {
+  const figures = {};
+  const rows = [];
+  const row = (what, value, target = '') => {
+    rows.push([what, value, target]);
+    log(`  ${what}: ${value}`);
+  };
+  const internalSecret = randomBytes(32).toString('hex');
+  const admin = { email: 'bench-admin@bench.example', password: randomBytes(12).toString('hex') };
+  const authDb = await createDatabase('bench_auth');
+  const eventDb = await createDatabase('bench_event');
+  const dataDir = mkdtempSync(join(tmpdir(), 'rewards-bench-'));
+  const cleanups = [() => authDb.drop(), () => eventDb.drop(), () => rmSync(dataDir, { recursive: true, force: true })];
+  let platform;
+  let embedded;
+  try {
+    log(`starting the platform on ${new URL(BASE_URL).host} …`);
+    platform = await startPlatform({ authDb: authDb.url, eventDb: eventDb.url, internalSecret, admin });
+    const gw = platform.gatewayUrl;
+    const adminToken = (await expectOk(call(gw, 'POST', '/api/v1/auth/login', { body: admin }), 'admin login')).accessToken;
+
+    log(`seeding ${PLAYERS} players …`);
+    const password = 'bench-password-1';
+    const passwordHash = await hash(password, { algorithm: ARGON2ID });
+    const players = await seedPlayers(authDb.url, PLAYERS, 'player', passwordHash);
+    const now = Date.now();
+    const iso = (ms) => new Date(ms).toISOString();
+    await ingest(gw, adminToken, players.map((p) => ({ id: `login-${p.id}`, userId: p.id, type: 'LOGIN', occurredAt: iso(now - 3_600_000) })));
+    const window = { startsAt: iso(now - 86_400_000), endsAt: iso(now + 30 * 86_400_000) };
+    const unlimited = await createEvents(gw, adminToken, 40, { ...window, condition: { type: 'LOGIN_DAYS', days: 1 } });
+    const [limited] = await createEvents(gw, adminToken, 1, { ...window, condition: { type: 'LOGIN_DAYS', days: 1 }, stock: 500 });
+
+    // Claims through the gateway on the PostgreSQL server.
+    const cursor = { next: 0 };
+    const accepted = [];
+    log('warming up …');
+    await claimLoad(gw, players, unlimited, cursor, 16, { duration: 2 });
+    cursor.next = PLAYERS; // leave the warm-up pairs behind
+    for (const connections of [16, 64]) {
+      log(`claims, ${connections} connections, ${DURATION}s …`);
+      const r = await claimLoad(gw, players, unlimited, cursor, connections);
+      accepted.push(...r.ids);
+      const s = summary(r);
+      figures[`c${connections}`] = s;
+      row(`claims/s at ${connections} connections (unlimited reward)`, `${s.rps} (201: ${s.ok}, p50 ${s.p50} ms, p99 ${s.p99} ms, non-2xx ${s.non2xx}, errors ${s.errors})`, connections === 64 ? '≥ 3,000; p99 ≤ 50 ms' : '');
+    }
+    log('limited stock (500 units) raced at 64 connections …');
+    const stockRun = await claimLoad(gw, players, [limited], { next: 0 }, 64, { duration: 0, amount: Math.min(PLAYERS, 2000) });
+    accepted.push(...stockRun.ids);
+    row('limited-stock race: 201 responses by outcome', JSON.stringify(stockRun.statuses));
+
+    const check = await integrity(eventDb.url, accepted);
+    const stockRow = check.stock.find((s) => s.stock === 500);
+    row('duplicates (pending/approved per player, event, period)', check.duplicates, '0');
+    row('over-issued rewards', check.overIssued, '0');
+    row('2xx claims missing from the database', check.lostClaims, '0');
+    row('limited reward: stock / remaining / granted', `${stockRow?.stock} / ${stockRow?.remaining} / ${stockRow?.granted}`);
+
+    log(`SQL ceiling: the same statements straight to PostgreSQL, ${EVENT_POOL} connections …`);
+    const ceilingEvents = await createEvents(gw, adminToken, 10, { ...window, condition: { type: 'LOGIN_DAYS', days: 1 } });
+    const sql = await sqlCeiling(eventDb.url, players, ceilingEvents, EVENT_POOL);
+    row(`SQL ceiling: claims/s straight to PostgreSQL (${EVENT_POOL} connections)`, `${sql.rps} (p99 ${sql.p99} ms)`);
+    log('bare Fastify route doing one insert, 64 connections …');
+    const bare = await bareInsertCeiling(eventDb.url, 64);
+    row('bare Fastify route with one insert: requests/s', `${bare.rps} (p99 ${bare.p99} ms)`);
+    const e2e = figures.c64.rps;
+    row('end-to-end / SQL ceiling', `${round((100 * e2e) / sql.rps)} %`, '≥ 50 %');
+    row('end-to-end / bare insert route', `${round((100 * e2e) / bare.rps)} %`);
+
+    // Gateway's added latency: the same read through the gateway and straight to the event service.
+    log('gateway added latency …');
+    const probe = players[0].token;
+    const viaGateway = await load({ url: `${gw}/api/v1/events/${unlimited[0]}`, headers: { authorization: `Bearer ${probe}` }, connections: 1, duration: 5 });
+    const direct = await load({ url: `${platform.eventUrl}/api/v1/events/${unlimited[0]}`, headers: { authorization: `Bearer ${probe}` }, connections: 1, duration: 5 });
+    const addedLatency = round(viaGateway.latency.p50 - direct.latency.p50, 2);
+    row('gateway added latency (p50, GET /events/{id})', `${addedLatency} ms (via gateway ${viaGateway.latency.p50} ms, direct ${direct.latency.p50} ms)`);
+
+    // Claim latency against history size.
+    log('claim latency with 10 and with 100,000 activities …');
+    const [light, heavy] = await seedPlayers(authDb.url, 2, 'history', passwordHash);
+    const monthAgo = now - 30 * 86_400_000;
+    const historyOf = (player, n) =>
+      Array.from({ length: n }, (_, i) => ({
+        id: `h-${player.id}-${i}`,
+        userId: player.id,
+        type: i % 2 === 0 ? 'LOGIN' : 'QUEST_CLEARED',
+        occurredAt: iso(monthAgo + Math.floor(((i + 0.5) / n) * 30 * 86_400_000)),
+        value: 1,
+      }));
+    await ingest(gw, adminToken, historyOf(light, 10));
+    await ingest(gw, adminToken, historyOf(heavy, 100_000));
+    const historyEvents = await createEvents(gw, adminToken, 150, {
+      startsAt: iso(monthAgo - 86_400_000),
+      endsAt: iso(now + 86_400_000),
+      condition: { type: 'ALL', of: [{ type: 'LOGIN_DAYS', days: 3 }, { type: 'ACTIVITY_COUNT', activity: 'QUEST_CLEARED', count: 5 }] },
+    });
+    const timings = { light: [], heavy: [] };
+    for (const eventId of historyEvents) {
+      for (const [name, p] of [['light', light], ['heavy', heavy]]) {
+        const t0 = performance.now();
+        const res = await call(gw, 'POST', `/api/v1/events/${eventId}/claims`, { token: p.token });
+        timings[name].push(performance.now() - t0);
+        if (res.status !== 201 || res.body.claim.status !== 'APPROVED') throw new Error(`history claim: ${res.status} ${JSON.stringify(res.body)}`);
+      }
+    }
+    const p50Light = round(pct(timings.light.sort((a, b) => a - b), 50), 2);
+    const p50Heavy = round(pct(timings.heavy.sort((a, b) => a - b), 50), 2);
+    row('claim p50 with 10 activities', `${p50Light} ms`);
+    row('claim p50 with 100,000 activities', `${p50Heavy} ms (${round((100 * (p50Heavy - p50Light)) / p50Light)} %)`, 'within 10 %');
+
+    // Logins against raw argon2id.
+    log('raw argon2id verifications/s …');
+    let hashes = 0;
+    const until = Date.now() + 5000;
+    await Promise.all(Array.from({ length: 8 }, async () => {
+      while (Date.now() < until) {
+        await verify(passwordHash, password);
+        hashes++;
+      }
+    }));
+    const hashesPerSec = round(hashes / 5, 0);
+    const loginUsers = await seedPlayers(authDb.url, 2000, 'login', passwordHash);
+    let li = 0;
+    log('logins/s …');
+    const logins = await load({
+      url: gw,
+      connections: 8,
+      duration: 5,
+      requests: [
+        {
+          method: 'POST',
+          setupRequest: (req) => ({
+            ...req,
+            path: '/api/v1/auth/login',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ email: loginUsers[li++ % loginUsers.length].email, password }),
+          }),
+        },
+      ],
+    });
+    const loginsPerSec = round(logins.requests.average, 0);
+    row('logins/s through the gateway', `${loginsPerSec} (non-2xx ${logins.non2xx})`);
+    row('raw argon2id verifications/s (same parameters)', hashesPerSec);
+    row('logins / raw argon2id', `${round((100 * loginsPerSec) / hashesPerSec)} %`, '≥ 90 %');
+
+    // History queries over a million claims.
+    log(`filling the claims table to ${HISTORY_CLAIMS} rows …`);
+    await withClient(eventDb.url, async (c) => {
+      const { rows: [{ n }] } = await c.query('select count(*)::int as n from claims');
+      const missing = Math.max(0, HISTORY_CLAIMS - n);
+      const ids = JSON.stringify(players.slice(0, 1000).map((p) => p.id));
+      for (let done = 0; done < missing; done += 100_000) {
+        await c.query(
+          `insert into claims (id, user_id, event_id, period_key, status, reason, rewards, created_at, decided_at, decided_by)
+           select gen_random_uuid(), ($1::jsonb ->> (g % 1000))::uuid, ($2::jsonb ->> (g % 40))::uuid, 'ONCE', 'REJECTED',
+                  'CONDITION_NOT_MET', '[]'::jsonb, now() - make_interval(secs => g % 2592000), now(), 'system'
+           from generate_series(1, $3) g`,
+          [ids, JSON.stringify(unlimited), Math.min(100_000, missing - done)],
+        );
+      }
+      await c.query('analyze claims');
+    });
+    const queries = {
+      'all, newest first': '/api/v1/claims?limit=20',
+      'by player': `/api/v1/claims?limit=20&userId=${players[1].id}`,
+      'by event and status': `/api/v1/claims?limit=20&eventId=${unlimited[1]}&status=REJECTED`,
+      'by time range': `/api/v1/claims?limit=20&from=${iso(now - 10 * 86_400_000)}&to=${iso(now - 9 * 86_400_000)}`,
+    };
+    let historyP95 = 0;
+    for (const [name, path] of Object.entries(queries)) {
+      const times = [];
+      let cursorParam = '';
+      for (let i = 0; i < 200; i++) {
+        const t0 = performance.now();
+        const res = await call(gw, 'GET', `${path}${cursorParam}`, { token: adminToken });
+        times.push(performance.now() - t0);
+        if (res.status !== 200) throw new Error(`history query ${name}: ${res.status}`);
+        cursorParam = res.body.nextCursor && i % 10 !== 9 ? `&cursor=${res.body.nextCursor}` : '';
+      }
+      const p95 = round(pct(times.sort((a, b) => a - b), 95), 2);
+      historyP95 = Math.max(historyP95, p95);
+      row(`history p95, ${name} (1M claims)`, `${p95} ms`, '≤ 20 ms');
+    }
+
+    // The embedded database.
+    log('claims on the embedded database (PGlite) …');
+    embedded = await startPlatform({ authDb: authDb.url, eventDb: undefined, eventDataDir: dataDir, internalSecret, admin: { ...admin } });
+    const egw = embedded.gatewayUrl;
+    const eAdmin = (await expectOk(call(egw, 'POST', '/api/v1/auth/login', { body: admin }), 'admin login')).accessToken;
+    await ingest(egw, eAdmin, players.map((p) => ({ id: `login-${p.id}`, userId: p.id, type: 'LOGIN', occurredAt: iso(now - 3_600_000) })));
+    const pgliteEvents = await createEvents(egw, eAdmin, 10, { ...window, condition: { type: 'LOGIN_DAYS', days: 1 } });
+    await claimLoad(egw, players, pgliteEvents, { next: 0 }, 16, { duration: 2 });
+    const pglite = summary(await claimLoad(egw, players, pgliteEvents, { next: PLAYERS }, 64));
+    row('claims/s on PGlite (64 connections)', `${pglite.rps} (p99 ${pglite.p99} ms, non-2xx ${pglite.non2xx})`, '≥ 1,000');
+
+    const rss = {
+      gateway: peakRssMb(platform.gateway.pid),
+      auth: peakRssMb(platform.auth.pid),
+      event: peakRssMb(platform.event.pid),
+      eventPglite: peakRssMb(embedded.event.pid),
+    };
+    row('peak RSS MB: gateway / auth / event / event on PGlite', `${rss.gateway} / ${rss.auth} / ${rss.event} / ${rss.eventPglite}`, 'event ≤ 200');
+
+    const result = {
+      claimsPerSec: figures.c64.rps,
+      claimsPerSec16: figures.c16.rps,
+      sqlCeilingPerSec: sql.rps,
+      bareInsertPerSec: bare.rps,
+      ratioToSqlCeiling: round(figures.c64.rps / sql.rps, 3),
+      ratioToBareInsert: round(figures.c64.rps / bare.rps, 3),
+      p50Ms: figures.c64.p50,
+      p99Ms: figures.c64.p99,
+      duplicates: check.duplicates,
+      overIssued: check.overIssued,
+      lostClaims: check.lostClaims,
+      pgliteClaimsPerSec: pglite.rps,
+      pgliteP99Ms: pglite.p99,
+      loginsPerSec,
+      argon2HashesPerSec: hashesPerSec,
+      gatewayAddedLatencyMs: addedLatency,
+      claimP50Ms10Activities: p50Light,
+      claimP50Ms100kActivities: p50Heavy,
+      historyP95Ms: historyP95,
+      peakRssMb: rss,
+    };
+    console.log('\n| figure | value | target |\n|---|---|---|');
+    for (const [what, value, target] of rows) console.log(`| ${what} | ${value} | ${target} |`);
+    console.log(JSON.stringify(result));
+  } catch (err) {
+    log(String(err?.stack ?? err));
+    for (const p of [platform, embedded].filter(Boolean)) {
+      for (const name of ['auth', 'event', 'gateway']) log(`--- ${name}\n${p[name].lines.slice(-15).join('\n')}`);
+    }
+    throw err;
+  } finally {
+    for (const p of [embedded, platform].filter(Boolean)) await Promise.all([p.gateway, p.event, p.auth].map(stopService));
+    for (const c of cleanups) await Promise.resolve().then(c).catch(() => undefined);
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
