@@ -23,16 +23,34 @@ interface Known {
   code?: string;
 }
 const VALIDATION_FAILED = { status: 400, code: 'VALIDATION_FAILED' } as const;
+const NOT_FOUND = { status: 404, code: 'NOT_FOUND' } as const;
+const OK = { status: 200 } as const;
+/** Path ids are random UUIDs, so nothing they name exists: with a valid body, such routes answer 404. */
 const KNOWN: Record<string, Known> = {
   register: VALIDATION_FAILED,
   login: VALIDATION_FAILED,
   refresh: VALIDATION_FAILED,
   logout: { status: 204 },
-  me: { status: 200 },
-  listUsers: { status: 200 },
-  // A valid body for a user that does not exist.
-  setRoles: { body: { roles: ['USER'] }, status: 404, code: 'NOT_FOUND' },
+  me: OK,
+  listUsers: OK,
+  setRoles: { ...NOT_FOUND, body: { roles: ['USER'] } },
   createApiKey: VALIDATION_FAILED,
+  ingestActivities: VALIDATION_FAILED,
+  createEvent: VALIDATION_FAILED,
+  listEvents: OK,
+  getEvent: NOT_FOUND,
+  updateEvent: { ...NOT_FOUND, body: { title: 'Renamed' } },
+  createReward: { ...NOT_FOUND, body: { type: 'POINT', name: 'Points', quantity: 10 } },
+  listRewards: NOT_FOUND,
+  progress: NOT_FOUND,
+  createClaim: NOT_FOUND,
+  listClaims: OK,
+  getClaim: NOT_FOUND,
+  approveClaim: NOT_FOUND,
+  rejectClaim: { ...NOT_FOUND, body: { reason: 'Not eligible' } },
+  myRewards: OK,
+  auditLog: OK,
+  verifyAuditLog: OK,
 };
 
 /** Routes that end the caller's session: called with a throwaway account, so the caller's token keeps working. */
