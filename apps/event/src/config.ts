@@ -1,4 +1,4 @@
-import { baseEnv, HttpUrl, loadConfig, Port, PostgresUrl } from '@rewards/infrastructure';
+import { baseEnv, loadConfig, Port, PostgresUrl, UrlList } from '@rewards/infrastructure';
 import { z } from 'zod';
 
 export const eventConfigShape = {
@@ -6,7 +6,8 @@ export const eventConfigShape = {
   EVENT_PORT: Port.default(3002),
   EVENT_DATABASE_URL: PostgresUrl.optional(),
   EVENT_DB_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(16),
-  AUTH_SERVICE_URL: HttpUrl.default('http://127.0.0.1:3001'),
+  /** Auth instance(s), comma-separated: keys and session revocations come from the first that answers. */
+  AUTH_SERVICE_URL: UrlList.default(['http://127.0.0.1:3001']),
   /** Names this instance's embedded data directory when several run (`.data/event-2`). */
   EVENT_INSTANCE: z.coerce.number().int().min(1).default(1),
 };

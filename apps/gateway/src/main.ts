@@ -13,7 +13,7 @@ const logger = createLogger('gateway', config.LOG_LEVEL);
 
 async function main() {
   const upstreams = new Upstreams({ auth: config.AUTH_SERVICE_URL, event: config.EVENT_SERVICE_URL }, logger);
-  const verifier = new RemoteTokenVerifier({ authUrl: config.AUTH_SERVICE_URL[0]!, internalSecret: config.INTERNAL_SECRET, logger });
+  const verifier = new RemoteTokenVerifier({ authUrls: config.AUTH_SERVICE_URL, internalSecret: config.INTERNAL_SECRET, logger });
   const proxy = new Proxy({ upstreams, verifier, internalSecret: config.INTERNAL_SECRET, timeoutMs: config.UPSTREAM_TIMEOUT_MS, logger });
   const metrics = createMetrics('gateway');
   const app = await createServiceApp(GatewayModule.register(upstreams, metrics, verifier), { service: 'gateway', logger, trustProxy: config.TRUST_PROXY }, metrics);

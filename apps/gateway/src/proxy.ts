@@ -43,7 +43,8 @@ export class Proxy {
       if (!route) throw new AppError('NOT_FOUND', `No route ${req.method} ${API_PREFIX}${path}`);
       const apiKey = req.headers['x-api-key'];
       let authorization = req.headers.authorization;
-      if (route.apiKey && typeof apiKey === 'string' && !authorization) {
+      if (typeof apiKey === 'string' && !authorization) {
+        // Exchanged on every route, so a key used where keys are not allowed is refused as FORBIDDEN.
         authorization = `Bearer ${await this.exchangeApiKey(apiKey, String(req.id))}`;
       }
       await authorize(route, authorization, this.opts.verifier);

@@ -5,7 +5,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import type { FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { ErrorFilter, toErrorResponse } from './errors.js';
+import { ErrorFilter } from './errors.js';
 import { PinoNestLogger } from './logger.js';
 
 export const BODY_LIMIT = 1_048_576;
@@ -74,10 +74,6 @@ export async function createServiceApp(
       { method: req.method, url: req.routeOptions.url ?? 'unmatched', status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
       'request completed',
     );
-  });
-  fastify.setErrorHandler((err, req, reply) => {
-    const { status, body } = toErrorResponse(err, String(req.id), req.log as unknown as Logger);
-    void reply.status(status).send(body);
   });
   const app = await NestFactory.create<NestFastifyApplication>(module, adapter, {
     logger: new PinoNestLogger(opts.logger),

@@ -5,7 +5,8 @@ import { AppError } from './errors.js';
 import type { Principal, TokenVerifier } from './principal.js';
 
 export interface RemoteVerifierOptions {
-  authUrl: string;
+  /** Auth instances; each call tries them in turn until one answers. */
+  authUrls: string[];
   internalSecret: string;
   logger: Logger;
   /** How often revoked sessions are fetched; a replaced session's tokens are refused within this (plus one request). */
@@ -102,9 +103,7 @@ export class RemoteTokenVerifier implements TokenVerifier {
   private refreshKeys(): Promise<void> {
     this.keyFetch ??= (async () => {
       try {
-        const res = await fetch(new URL('/.well-known/jwks.json', this.opts.authUrl), { signal: AbortSignal.timeout(2000) });
-        if (!res.ok) throw new Error(`JWKS answered ${res.status}`);
-        const { keys } = (await res.json()) as { keys: JWK[] };
+        const { keys } = await this.fromAuth<{ keys: JWK[] }>('/.well-known/jwks.json', {});
         const next = new Map<string, Key>();
         for (const jwk of keys) if (jwk.kid) next.set(jwk.kid, await importJWK(jwk, 'ES256'));
         this.keys = next;
@@ -118,18 +117,28 @@ export class RemoteTokenVerifier implements TokenVerifier {
     return this.keyFetch;
   }
 
+  private async fromAuth<T>(path: string, headers: Record<string, string>): Promise<T> {
+    let lastError: unknown;
+    for (const base of this.opts.authUrls) {
+      try {
+        const res = await fetch(new URL(path, base), { headers, signal: AbortSignal.timeout(2000) });
+        if (res.ok) return (await res.json()) as T;
+        lastError = new Error(`${path} answered ${res.status}`);
+      } catch (err) {
+        lastError = err;
+      }
+    }
+    throw lastError;
+  }
+
   private async pollRevocations(): Promise<void> {
     if (this.polling) return;
     this.polling = true;
     try {
-      const url = new URL('/internal/revocations', this.opts.authUrl);
-      if (this.since) url.searchParams.set('since', this.since);
-      const res = await fetch(url, {
-        headers: { 'x-internal-secret': this.opts.internalSecret },
-        signal: AbortSignal.timeout(2000),
+      const path = this.since ? `/internal/revocations?since=${encodeURIComponent(this.since)}` : '/internal/revocations';
+      const body = await this.fromAuth<{ items: { sessionId: string; expiresAt: string }[]; now: string }>(path, {
+        'x-internal-secret': this.opts.internalSecret,
       });
-      if (!res.ok) throw new Error(`revocations answered ${res.status}`);
-      const body = (await res.json()) as { items: { sessionId: string; expiresAt: string }[]; now: string };
       for (const r of body.items) this.revoked.set(r.sessionId, Date.parse(r.expiresAt));
       this.since = body.now;
       this.revocationsSynced = true;
