@@ -73,38 +73,43 @@ export class ActivityRepository {
   ): Promise<PlayerFacts> {
     const daily = new Map<string, { day: string; count: number; sum: number }[]>();
     const highest = new Map<string, number>();
+    const parts = [];
     if (needed.windowed.size > 0) {
       const { start, end, timeZone } = window;
       let a = bucketCeil(start);
       let b = bucketFloor(end);
       if (a >= b) a = b = end;
       const types = inList([...needed.windowed]);
-      const rows = rowsOf<{ type: string; day: string; count: number; sum: number }>(
-        await db.execute(sql`
-          select x.type, to_char(x.t at time zone ${timeZone}, 'YYYY-MM-DD') as day,
-                 sum(x.c)::int as count, sum(x.s)::float8 as sum
-          from (
-            select type, bucket as t, count as c, sum as s from activity_buckets
-            where user_id = ${userId} and type in (${types}) and bucket >= ${a.toISOString()} and bucket < ${b.toISOString()}
-            union all
-            select type, occurred_at, 1, coalesce(value, 0) from activities
-            where user_id = ${userId} and type in (${types})
-              and ((occurred_at >= ${start.toISOString()} and occurred_at < ${a.toISOString()})
-                or (occurred_at >= ${b.toISOString()} and occurred_at < ${end.toISOString()}))
-          ) x
-          group by 1, 2`),
-      );
-      for (const r of rows) {
-        const list = daily.get(r.type) ?? [];
-        list.push({ day: r.day, count: Number(r.count), sum: Number(r.sum) });
-        daily.set(r.type, list);
-      }
+      parts.push(sql`
+        select x.type, to_char(x.t at time zone ${timeZone}, 'YYYY-MM-DD') as day, sum(x.c)::int as count, sum(x.s)::float8 as sum
+        from (
+          select type, bucket as t, count as c, sum as s from activity_buckets
+          where user_id = ${userId} and type in (${types}) and bucket >= ${a.toISOString()} and bucket < ${b.toISOString()}
+          union all
+          select type, occurred_at, 1, coalesce(value, 0) from activities
+          where user_id = ${userId} and type in (${types})
+            and ((occurred_at >= ${start.toISOString()} and occurred_at < ${a.toISOString()})
+              or (occurred_at >= ${b.toISOString()} and occurred_at < ${end.toISOString()}))
+        ) x
+        group by 1, 2`);
     }
     if (needed.highest.size > 0) {
-      const rows = rowsOf<{ type: string; value: number }>(
-        await db.execute(sql`select type, value from activity_highs where user_id = ${userId} and type in (${inList([...needed.highest])})`),
-      );
-      for (const r of rows) highest.set(r.type, Number(r.value));
+      parts.push(sql`select type, null as day, 0 as count, value as sum from activity_highs
+        where user_id = ${userId} and type in (${inList([...needed.highest])})`);
+    }
+    if (parts.length === 0) return { daily, highest };
+    // One round trip: a day of null marks an all-time high.
+    const rows = rowsOf<{ type: string; day: string | null; count: number; sum: number }>(
+      await db.execute(sql.join(parts, sql` union all `)),
+    );
+    for (const r of rows) {
+      if (r.day === null) {
+        highest.set(r.type, Number(r.sum));
+        continue;
+      }
+      const list = daily.get(r.type) ?? [];
+      list.push({ day: r.day, count: Number(r.count), sum: Number(r.sum) });
+      daily.set(r.type, list);
     }
     return { daily, highest };
   }

@@ -1,6 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Claim, ClaimStatus, Grant } from '@rewards/contracts';
-import { DATABASE, decodeCursor, toPage, type Database, type Db } from '@rewards/infrastructure';
+import type { RewardSnapshot } from '@rewards/contracts';
+import { DATABASE, decodeCursor, rowsOf, toPage, type Database, type Db } from '@rewards/infrastructure';
 import { and, desc, eq, gte, inArray, lt, lte, or, sql } from 'drizzle-orm';
 import { claims, grants, idempotencyKeys, type ClaimRow, type GrantRow } from '../schema.js';
 
@@ -49,6 +51,54 @@ export class ClaimRepository {
   async insert(tx: Db, row: typeof claims.$inferInsert): Promise<ClaimRow> {
     const [created] = await tx.insert(claims).values(row).returning();
     return created!;
+  }
+
+  /**
+   * The claim's whole write in one statement: reserve the stocked reward's units (if any), insert the
+   * claim only if they were reserved, and write its grants when it is approved. Returns undefined when
+   * the stock ran out; a concurrent claim for the same period fails the insert on the unique index,
+   * undoing the reservation with it.
+   */
+  async insertReservingStock(
+    tx: Db,
+    claim: { id: string; userId: string; eventId: string; periodKey: string; status: 'PENDING' | 'APPROVED'; rewards: RewardSnapshot[]; decidedAt: Date | null; decidedBy: string | null },
+    stocked: { rewardId: string; quantity: number } | undefined,
+  ): Promise<ClaimRow | undefined> {
+    const grants = claim.status === 'APPROVED' ? claim.rewards.map((r) => ({ ...r, id: randomUUID() })) : [];
+    const reserved = stocked
+      ? sql`update rewards set remaining = remaining - ${stocked.quantity} where id = ${stocked.rewardId} and remaining >= ${stocked.quantity} returning id`
+      : sql`select null::uuid as id`;
+    const [row] = rowsOf<Record<string, unknown>>(
+      await tx.execute(sql`
+        with reserved as (${reserved}),
+        claim as (
+          insert into claims (id, user_id, event_id, period_key, status, rewards, decided_at, decided_by)
+          select ${claim.id}, ${claim.userId}, ${claim.eventId}, ${claim.periodKey}, ${claim.status},
+                 ${JSON.stringify(claim.rewards)}::jsonb, ${claim.decidedAt?.toISOString() ?? null}::timestamptz, ${claim.decidedBy}
+          where exists (select 1 from reserved)
+          returning *),
+        granted as (
+          insert into grants (id, user_id, claim_id, event_id, reward_id, type, name, item_code, quantity)
+          select g.id, claim.user_id, claim.id, claim.event_id, g."rewardId", g.type, g.name, g."itemCode", g.quantity
+          from claim, jsonb_to_recordset(${JSON.stringify(grants)}::jsonb)
+            as g(id uuid, "rewardId" uuid, type text, name text, "itemCode" text, quantity integer))
+        select * from claim`),
+    );
+    if (!row) return undefined;
+    const date = (v: unknown) => (v === null ? null : v instanceof Date ? v : new Date(String(v)));
+    return {
+      id: row.id as string,
+      userId: row.user_id as string,
+      eventId: row.event_id as string,
+      periodKey: row.period_key as string,
+      status: row.status as ClaimRow['status'],
+      reason: row.reason as ClaimRow['reason'],
+      note: row.note as string | null,
+      rewards: row.rewards as RewardSnapshot[],
+      createdAt: date(row.created_at)!,
+      decidedAt: date(row.decided_at),
+      decidedBy: row.decided_by as string | null,
+    };
   }
 
   async find(id: string, db: Db = this.database.db): Promise<ClaimRow | undefined> {

@@ -82,11 +82,11 @@ export class ClaimsService implements OnModuleInit, OnModuleDestroy {
   }
 
   private async decide(tx: Db, userId: string, eventId: string): Promise<Claim> {
+    // Shared with other claims, exclusive against a change of the frozen fields (see EventsService.update).
     await tx.execute(sql`select pg_advisory_xact_lock_shared(${eventLockKey(eventId)})`);
-    const found = await this.events.find(eventId, tx);
+    const found = await this.events.withRewards(tx, eventId);
     if (!found) throw new AppError('NOT_FOUND', 'Event not found');
-    const event = found.row;
-    const rewards = await this.events.rewards(eventId, tx);
+    const { event, rewards } = found;
     const now = new Date();
     const base = { userId, eventId, periodKey: periodKey(event.repeat, now, event.timezone), rewards: snapshotOf(rewards) };
 
@@ -95,25 +95,30 @@ export class ClaimsService implements OnModuleInit, OnModuleDestroy {
     else if (!(await this.conditionMet(tx, userId, event))) reason = 'CONDITION_NOT_MET';
 
     if (reason === null) {
-      try {
-        return await tx.transaction(async (sp) => {
-          const status = event.approval === 'AUTO' ? 'APPROVED' : 'PENDING';
-          const row = await this.claims.insert(sp, {
-            id: randomUUID(),
-            ...base,
-            status,
-            ...(status === 'APPROVED' ? { decidedAt: now, decidedBy: 'system' } : {}),
+      const status = event.approval === 'AUTO' ? 'APPROVED' : 'PENDING';
+      const decision = { id: randomUUID(), ...base, status, decidedAt: status === 'APPROVED' ? now : null, decidedBy: status === 'APPROVED' ? 'system' : null } as const;
+      const stocked = rewards.filter((r) => r.stock !== null);
+      if (stocked.length <= 1) {
+        const row = await this.claims.insertReservingStock(
+          tx,
+          decision,
+          stocked[0] ? { rewardId: stocked[0].id, quantity: stocked[0].quantity } : undefined,
+        );
+        if (row) return toClaim(row);
+      } else {
+        // Several limited rewards: reserve each; if any runs out, the savepoint undoes the others.
+        try {
+          return await tx.transaction(async (sp) => {
+            const row = await this.claims.insert(sp, decision);
+            for (const r of stocked) if (!(await this.events.reserveStock(sp, r.id, r.quantity))) throw new OutOfStock();
+            if (status === 'APPROVED') await this.grant(sp, row.id, userId, eventId, rewards);
+            return toClaim(row);
           });
-          for (const r of rewards) {
-            if (r.stock !== null && !(await this.events.reserveStock(sp, r.id, r.quantity))) throw new OutOfStock();
-          }
-          if (status === 'APPROVED') await this.grant(sp, row.id, userId, eventId, rewards);
-          return toClaim(row);
-        });
-      } catch (err) {
-        if (!(err instanceof OutOfStock)) throw err;
-        reason = 'OUT_OF_STOCK';
+        } catch (err) {
+          if (!(err instanceof OutOfStock)) throw err;
+        }
       }
+      reason = 'OUT_OF_STOCK';
     }
     // A player who already holds this period's claim hears so, rather than a misleading reason.
     if (await this.claims.activeExists(tx, userId, eventId, base.periodKey)) {

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Event, EventStatus, Reward } from '@rewards/contracts';
-import { DATABASE, decodeCursor, toPage, type Database, type Db } from '@rewards/infrastructure';
+import { DATABASE, decodeCursor, rowsOf, toPage, type Database, type Db } from '@rewards/infrastructure';
 import { and, asc, desc, eq, lt, ne, or, sql } from 'drizzle-orm';
 import { events, rewards, type EventRow, type RewardRow } from '../schema.js';
 
@@ -78,6 +78,43 @@ export class EventRepository {
       .orderBy(desc(events.createdAt), desc(events.id))
       .limit(filter.limit + 1);
     return toPage(rows, filter.limit, (r) => ({ at: r.row.createdAt, id: r.row.id }), (r) => toEvent(r.row, r.locked));
+  }
+
+  /** The event and its rewards in one round trip: the claim path reads both on every attempt. */
+  async withRewards(tx: Db, id: string): Promise<{ event: EventRow; rewards: RewardRow[] } | undefined> {
+    const [row] = rowsOf<Record<string, unknown>>(
+      await tx.execute(sql`
+        select e.id, e.title, e.description, e.starts_at, e.ends_at, e.timezone, e.status, e.condition, e.approval,
+               e.repeat, e.created_by, e.created_at, e.updated_at,
+               coalesce((select jsonb_agg(jsonb_build_object('id', r.id, 'type', r.type, 'name', r.name, 'itemCode', r.item_code,
+                                 'quantity', r.quantity, 'stock', r.stock, 'remaining', r.remaining, 'createdAt', r.created_at)
+                                 order by r.created_at, r.id)
+                         from rewards r where r.event_id = e.id), '[]'::jsonb) as rewards
+        from events e where e.id = ${id}`),
+    );
+    if (!row) return undefined;
+    const date = (v: unknown) => (v instanceof Date ? v : new Date(String(v)));
+    const event: EventRow = {
+      id: row.id as string,
+      title: row.title as string,
+      description: row.description as string | null,
+      startsAt: date(row.starts_at),
+      endsAt: date(row.ends_at),
+      timezone: row.timezone as string,
+      status: row.status as EventRow['status'],
+      condition: row.condition as EventRow['condition'],
+      approval: row.approval as EventRow['approval'],
+      repeat: row.repeat as EventRow['repeat'],
+      createdBy: row.created_by as string,
+      createdAt: date(row.created_at),
+      updatedAt: date(row.updated_at),
+    };
+    const rewardRows = (row.rewards as (Omit<RewardRow, 'createdAt' | 'eventId'> & { createdAt: string })[]).map((r) => ({
+      ...r,
+      eventId: event.id,
+      createdAt: new Date(r.createdAt),
+    }));
+    return { event, rewards: rewardRows };
   }
 
   async rewards(eventId: string, db: Db = this.database.db): Promise<RewardRow[]> {
