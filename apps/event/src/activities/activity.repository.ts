@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Activity } from '@rewards/contracts';
 import { DATABASE, rowsOf, type Database, type Db } from '@rewards/infrastructure';
 import { sql } from 'drizzle-orm';
-import { bucketCeil, bucketFloor } from '../domain/calendar.js';
+import { bucketCeil, bucketFloor, planWindow } from '../domain/calendar.js';
 import type { PlayerFacts } from '../domain/condition-evaluator.js';
 
 const inList = (values: string[]) => sql.join(values.map((v) => sql`${v}`), sql`, `);
@@ -10,6 +10,25 @@ const inList = (values: string[]) => sql.join(values.map((v) => sql`${v}`), sql`
 @Injectable()
 export class ActivityRepository {
   constructor(@Inject(DATABASE) private readonly database: Database) {}
+
+  /**
+   * Starts keeping daily counters in a zone (an event in it was created), back-filled from the
+   * buckets. Exclusive against ingestion, so no activity is counted twice or missed.
+   */
+  async trackZone(tx: Db, timeZone: string): Promise<void> {
+    const known = await tx.execute(sql`select 1 from activity_zones where timezone = ${timeZone}`);
+    if (rowsOf(known).length > 0) return;
+    await tx.execute(sql`select pg_advisory_xact_lock(hashtext('activity-zones'))`);
+    const added = rowsOf(
+      await tx.execute(sql`insert into activity_zones (timezone) values (${timeZone}) on conflict do nothing returning timezone`),
+    );
+    if (added.length === 0) return;
+    await tx.execute(sql`
+      insert into activity_days (user_id, type, timezone, day, count, sum)
+      select user_id, type, ${timeZone}, (bucket at time zone ${timeZone})::date, sum(count), sum(sum)
+      from activity_buckets
+      group by 1, 2, 4`);
+  }
 
   /**
    * Stores new facts (a resent `(source, id)` is a duplicate and changes nothing) and adds the new
@@ -49,6 +68,17 @@ export class ActivityRepository {
         from jsonb_to_recordset(${JSON.stringify(sortedBuckets)}::jsonb) as r(u uuid, t text, b timestamptz, c integer, s double precision)
         on conflict (user_id, type, bucket) do update
           set count = activity_buckets.count + excluded.count, sum = activity_buckets.sum + excluded.sum`);
+      // Daily counters in every zone events use; the shared lock keeps a zone's back-fill consistent.
+      await tx.execute(sql`select pg_advisory_xact_lock_shared(hashtext('activity-zones'))`);
+      await tx.execute(sql`
+        insert into activity_days (user_id, type, timezone, day, count, sum)
+        select r.u, r.t, z.timezone, (r.b at time zone z.timezone)::date, sum(r.c), sum(r.s)
+        from jsonb_to_recordset(${JSON.stringify(sortedBuckets)}::jsonb) as r(u uuid, t text, b timestamptz, c integer, s double precision)
+        cross join activity_zones z
+        group by 1, 2, 3, 4
+        order by 1, 2, 3, 4
+        on conflict (user_id, type, timezone, day) do update
+          set count = activity_days.count + excluded.count, sum = activity_days.sum + excluded.sum`);
       if (highs.size > 0) {
         const sortedHighs = [...highs.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, v]) => v);
         await tx.execute(sql`
@@ -62,8 +92,9 @@ export class ActivityRepository {
 
   /**
    * Per local day of `timeZone`, the count and sum of each activity type inside [start, end).
-   * Whole 15-minute buckets come from the counters; the partial buckets at the window's edges come
-   * from the facts themselves, so the answer is exact and its cost is bounded by the window.
+   * Whole local days come from the daily counters; partial days at the window's ends from the
+   * 15-minute buckets, and partial buckets from the facts themselves. The answer is exact, and its
+   * cost grows with the window's length in days, not with the player's history.
    */
   async facts(
     userId: string,
@@ -76,22 +107,31 @@ export class ActivityRepository {
     const parts = [];
     if (needed.windowed.size > 0) {
       const { start, end, timeZone } = window;
-      let a = bucketCeil(start);
-      let b = bucketFloor(end);
-      if (a >= b) a = b = end;
       const types = inList([...needed.windowed]);
-      parts.push(sql`
-        select x.type, to_char(x.t at time zone ${timeZone}, 'YYYY-MM-DD') as day, sum(x.c)::int as count, sum(x.s)::float8 as sum
-        from (
-          select type, bucket as t, count as c, sum as s from activity_buckets
-          where user_id = ${userId} and type in (${types}) and bucket >= ${a.toISOString()} and bucket < ${b.toISOString()}
-          union all
-          select type, occurred_at, 1, coalesce(value, 0) from activities
-          where user_id = ${userId} and type in (${types})
-            and ((occurred_at >= ${start.toISOString()} and occurred_at < ${a.toISOString()})
-              or (occurred_at >= ${b.toISOString()} and occurred_at < ${end.toISOString()}))
-        ) x
-        group by 1, 2`);
+      const plan = planWindow(start, end, timeZone);
+      if (plan.fullDays) {
+        parts.push(sql`
+          select type, to_char(day, 'YYYY-MM-DD') as day, count, sum from activity_days
+          where user_id = ${userId} and type in (${types}) and timezone = ${timeZone}
+            and day >= ${plan.fullDays.from}::date and day < ${plan.fullDays.to}::date`);
+      }
+      for (const range of plan.partial) {
+        let a = bucketCeil(range.start);
+        let b = bucketFloor(range.end);
+        if (a >= b) a = b = range.end;
+        parts.push(sql`
+          select x.type, to_char(x.t at time zone ${timeZone}, 'YYYY-MM-DD') as day, sum(x.c)::int as count, sum(x.s)::float8 as sum
+          from (
+            select type, bucket as t, count as c, sum as s from activity_buckets
+            where user_id = ${userId} and type in (${types}) and bucket >= ${a.toISOString()} and bucket < ${b.toISOString()}
+            union all
+            select type, occurred_at, 1, coalesce(value, 0) from activities
+            where user_id = ${userId} and type in (${types})
+              and ((occurred_at >= ${range.start.toISOString()} and occurred_at < ${a.toISOString()})
+                or (occurred_at >= ${b.toISOString()} and occurred_at < ${range.end.toISOString()}))
+          ) x
+          group by 1, 2`);
+      }
     }
     if (needed.highest.size > 0) {
       parts.push(sql`select type, null as day, 0 as count, value as sum from activity_highs
@@ -108,7 +148,11 @@ export class ActivityRepository {
         continue;
       }
       const list = daily.get(r.type) ?? [];
-      list.push({ day: r.day, count: Number(r.count), sum: Number(r.sum) });
+      const same = list.find((d) => d.day === r.day);
+      if (same) {
+        same.count += Number(r.count);
+        same.sum += Number(r.sum);
+      } else list.push({ day: r.day, count: Number(r.count), sum: Number(r.sum) });
       daily.set(r.type, list);
     }
     return { daily, highest };

@@ -20,6 +20,22 @@ export function localDate(instant: Date, timeZone: string): string {
   return `${get('year')}-${get('month')}-${get('day')}`;
 }
 
+/**
+ * The first instant of a local calendar day: the earliest quarter hour whose local date is `day`
+ * (a day that starts at 01:00 because midnight was skipped starts then).
+ */
+export function startOfLocalDay(day: string, timeZone: string): Date {
+  // Offsets lie within UTC-12..UTC+14, so the day starts within 15 hours of its UTC midnight.
+  let lo = toUtcDay(day) / BUCKET_MS - 60;
+  let hi = toUtcDay(day) / BUCKET_MS + 60;
+  while (lo < hi) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (localDate(new Date(mid * BUCKET_MS), timeZone) >= day) hi = mid;
+    else lo = mid + 1;
+  }
+  return new Date(lo * BUCKET_MS);
+}
+
 const toUtcDay = (day: string) => Date.UTC(Number(day.slice(0, 4)), Number(day.slice(5, 7)) - 1, Number(day.slice(8, 10)));
 
 export function addDays(day: string, n: number): string {
@@ -67,3 +83,25 @@ export function longestStreak(days: Iterable<string>): number {
 export const BUCKET_MS = 15 * 60 * 1000;
 export const bucketFloor = (instant: Date) => new Date(Math.floor(instant.getTime() / BUCKET_MS) * BUCKET_MS);
 export const bucketCeil = (instant: Date) => new Date(Math.ceil(instant.getTime() / BUCKET_MS) * BUCKET_MS);
+
+/**
+ * How to read an event window [start, end) in a zone: the whole local days inside it come from
+ * daily counters; the partial days at either end from 15-minute buckets and the facts themselves.
+ */
+export interface WindowPlan {
+  /** Local dates [from, to) lying entirely inside the window. */
+  fullDays?: { from: string; to: string };
+  partial: { start: Date; end: Date }[];
+}
+
+export function planWindow(start: Date, end: Date, timeZone: string): WindowPlan {
+  const d0 = localDate(start, timeZone);
+  const first = startOfLocalDay(d0, timeZone).getTime() === start.getTime() ? d0 : addDays(d0, 1);
+  const last = localDate(end, timeZone);
+  if (first >= last) return { partial: end > start ? [{ start, end }] : [] };
+  const partial = [
+    { start, end: startOfLocalDay(first, timeZone) },
+    { start: startOfLocalDay(last, timeZone), end },
+  ].filter((r) => r.end > r.start);
+  return { fullDays: { from: first, to: last }, partial };
+}

@@ -4,6 +4,7 @@ import type { CreateEventBody, CreateRewardBody, Event, EventStatus, Reward, Upd
 import { AppError, DATABASE, type Database, type Principal } from '@rewards/infrastructure';
 import { isDeepStrictEqual } from 'node:util';
 import { sql } from 'drizzle-orm';
+import { ActivityRepository } from '../activities/activity.repository.js';
 import { AuditService, type AuditContext } from '../audit/audit.service.js';
 import { canMove } from '../domain/event-status.js';
 import { eventLockKey, EventRepository, toEvent, toReward } from './event.repository.js';
@@ -20,10 +21,12 @@ export class EventsService {
     @Inject(DATABASE) private readonly database: Database,
     private readonly events: EventRepository,
     private readonly audit: AuditService,
+    private readonly activities: ActivityRepository,
   ) {}
 
   async create(ctx: AuditContext, body: CreateEventBody): Promise<Event> {
     return this.database.db.transaction(async (tx) => {
+      await this.activities.trackZone(tx, body.timezone ?? DEFAULT_TIMEZONE);
       const row = await this.events.insert(tx, {
         id: randomUUID(),
         title: body.title,
@@ -78,6 +81,7 @@ export class EventsService {
       if (endsAt <= startsAt) {
         throw new AppError('VALIDATION_FAILED', 'Request is invalid', [{ path: 'endsAt', code: 'custom', message: 'endsAt must be after startsAt' }]);
       }
+      if (body.timezone !== undefined) await this.activities.trackZone(tx, body.timezone);
       const updated = await this.events.update(tx, id, {
         ...(body.title !== undefined ? { title: body.title } : {}),
         ...(body.description !== undefined ? { description: body.description } : {}),

@@ -92,9 +92,53 @@ describe.each(databaseKinds)('event repositories on %s', (kind) => {
       expect(facts.highest.get('LEVEL_UP')).toBe(42);
       expect(evaluate({ type: 'LOGIN_STREAK', days: 3 }, facts)).toEqual({ type: 'LOGIN_STREAK', required: 3, current: 3, met: true });
       expect(evaluate({ type: 'LOGIN_DAYS', days: 5 }, facts)).toMatchObject({ current: 4, met: false });
-      // In UTC the same logins fall on other days.
+      // In UTC the same logins fall on other days (once an event in UTC has the zone tracked).
+      await t.database.db.transaction((tx) => activities.trackZone(tx, 'UTC'));
       const utc = await activities.facts(user, { ...window, timeZone: 'UTC' }, factsNeeded({ type: 'LOGIN_DAYS', days: 1 }));
       expect((utc.daily.get('LOGIN') ?? []).map((d) => d.day).sort()).toEqual(['2026-03-01', '2026-03-03', '2026-03-05']);
+    });
+
+    it('gives the same days from daily counters as from the facts, for windows of any alignment and zone', async () => {
+      const user = randomUUID();
+      const zones = ['America/New_York', 'Asia/Kathmandu'];
+      for (const z of zones) await t.database.db.transaction((tx) => activities.trackZone(tx, z));
+      const batch = Array.from({ length: 400 }, (_, i) => ({
+        id: `g${i}`,
+        userId: user,
+        type: i % 3 === 0 ? 'PURCHASE' : 'LOGIN',
+        occurredAt: new Date(Date.parse('2026-03-05T00:00:00Z') + i * 37 * 60_000 + (i % 7) * 1000).toISOString(),
+        value: i % 5,
+      }));
+      // Half before a zone is tracked (back-filled), half after (counted on ingestion).
+      await t.database.db.transaction((tx) => activities.ingest(tx, 'src', batch.slice(0, 200)));
+      await t.database.db.transaction((tx) => activities.trackZone(tx, 'Europe/London'));
+      await t.database.db.transaction((tx) => activities.ingest(tx, 'src', batch.slice(200)));
+      const windows = [
+        ['2026-03-05T03:10:00Z', '2026-03-14T11:50:00Z'],
+        ['2026-03-06T05:00:00Z', '2026-03-09T04:00:00Z'],
+        ['2026-03-07T10:20:00Z', '2026-03-07T19:40:00Z'],
+      ];
+      for (const timeZone of [...zones, 'Europe/London']) {
+        for (const [s, e] of windows) {
+          const start = new Date(s!);
+          const end = new Date(e!);
+          const facts = await activities.facts(user, { start, end, timeZone }, { windowed: new Set(['LOGIN', 'PURCHASE']), highest: new Set() });
+          for (const type of ['LOGIN', 'PURCHASE']) {
+            const expected = new Map<string, { count: number; sum: number }>();
+            for (const a of batch) {
+              const at = new Date(a.occurredAt);
+              if (a.type !== type || at < start || at >= end) continue;
+              const day = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(at);
+              const d = expected.get(day) ?? { count: 0, sum: 0 };
+              d.count += 1;
+              d.sum += a.value;
+              expected.set(day, d);
+            }
+            const got = [...(facts.daily.get(type) ?? [])].sort((x, y) => x.day.localeCompare(y.day));
+            expect(got).toEqual([...expected.entries()].sort(([x], [y]) => x.localeCompare(y)).map(([day, v]) => ({ day, ...v })));
+          }
+        }
+      }
     });
 
     it('answers for a window shorter than one bucket from the facts alone', async () => {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { addDays, bucketFloor, isoWeek, localDate, longestStreak, periodKey } from '../../src/domain/calendar.js';
+import { addDays, bucketFloor, isoWeek, localDate, longestStreak, periodKey, planWindow, startOfLocalDay } from '../../src/domain/calendar.js';
 
 // Zones with daylight-saving changes (and a half-hour and a 45-minute offset) next to fixed ones.
 const ZONES = ['Asia/Seoul', 'UTC', 'America/New_York', 'Europe/London', 'Australia/Adelaide', 'Asia/Kathmandu', 'America/Santiago', 'Pacific/Chatham'];
@@ -110,5 +110,46 @@ describe('isoWeek and periodKey', () => {
     expect(periodKey('DAILY', t, 'Asia/Seoul')).toBe('2026-11-25');
     expect(periodKey('DAILY', t, 'UTC')).toBe('2026-11-24');
     expect(periodKey('WEEKLY', t, 'Asia/Seoul')).toBe('2026-W48');
+  });
+});
+
+describe('startOfLocalDay', () => {
+  it('is the first instant whose local date is the day', () => {
+    fc.assert(
+      fc.property(day, zone, (d, tz) => {
+        const t = startOfLocalDay(d, tz);
+        expect(localDate(t, tz)).toBe(d);
+        expect(localDate(new Date(t.getTime() - 1), tz) < d).toBe(true);
+      }),
+    );
+    expect(startOfLocalDay('2026-11-25', 'Asia/Seoul').toISOString()).toBe('2026-11-24T15:00:00.000Z');
+    expect(startOfLocalDay('2026-03-08', 'America/New_York').toISOString()).toBe('2026-03-08T05:00:00.000Z');
+    expect(startOfLocalDay('2026-03-09', 'America/New_York').toISOString()).toBe('2026-03-09T04:00:00.000Z');
+  });
+});
+
+describe('planWindow', () => {
+  it('covers [start, end) exactly once with whole days and partial ranges', () => {
+    fc.assert(
+      fc.property(instant, fc.integer({ min: 1, max: 40 * 86_400_000 }), zone, fc.array(fc.integer({ min: 0, max: 1_000_000 }), { maxLength: 20 }), (start, length, tz, probes) => {
+        const end = new Date(start.getTime() + length);
+        const plan = planWindow(start, end, tz);
+        for (const r of plan.partial) expect(r.start < r.end).toBe(true);
+        const covered = (t: Date) =>
+          plan.partial.filter((r) => t >= r.start && t < r.end).length +
+          (plan.fullDays && localDate(t, tz) >= plan.fullDays.from && localDate(t, tz) < plan.fullDays.to ? 1 : 0);
+        for (const p of [0, length - 1, ...probes.map((x) => Math.floor((x / 1_000_000) * (length - 1)))]) {
+          expect(covered(new Date(start.getTime() + p))).toBe(1);
+        }
+        expect(covered(new Date(start.getTime() - 1))).toBe(0);
+        expect(covered(end)).toBe(0);
+      }),
+    );
+  });
+
+  it('reads an event from local midnight to local midnight as whole days only', () => {
+    const start = startOfLocalDay('2026-12-01', 'Asia/Seoul');
+    const end = startOfLocalDay('2026-12-08', 'Asia/Seoul');
+    expect(planWindow(start, end, 'Asia/Seoul')).toEqual({ fullDays: { from: '2026-12-01', to: '2026-12-08' }, partial: [] });
   });
 });
