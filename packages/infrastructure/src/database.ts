@@ -60,6 +60,12 @@ function openPostgres(url: string, max: number, logger: Logger): Database {
   });
   // An idle client losing its connection (database restart) must not crash the process.
   pool.on('error', (err) => logger.warn({ err: { message: err.message } }, 'idle database connection lost'));
+  // Nor may a checked-out one: the pool listens only while a client is idle, and a transaction holds
+  // its client between statements, when a terminated connection arrives as an 'error' event with no
+  // listener (which throws). Its next statement fails as unavailable and the pool drops it on release.
+  pool.on('connect', (client) => {
+    client.on('error', (err) => logger.debug({ err: { message: err.message } }, 'database connection lost'));
+  });
   const db = drizzlePg(pool) as unknown as Db;
   return {
     db,
