@@ -215,8 +215,10 @@ describe.skipIf(!TEST_DATABASE_URL)('faults', () => {
         const i = n++;
         if (i % 2 === 0) return claims();
         const p = players[i % players.length]!;
-        return i % 4 === 1
-          ? { kind: 'read', method: 'GET', path: `/events/${events[i % events.length]}`, token: p.token }
+        if (i % 4 === 1) return { kind: 'read', method: 'GET', path: `/events/${events[i % events.length]}`, token: p.token };
+        // Auth's own routes read its database too (the caller's session).
+        return i % 8 === 3
+          ? { kind: 'auth', method: 'GET', path: '/auth/me', token: p.token }
           : { kind: 'read', method: 'GET', path: '/me/rewards', token: p.token };
       };
       const pgIsReady = () =>
