@@ -61,7 +61,6 @@ export async function waitFor(check: () => Promise<boolean>, timeoutMs: number, 
   throw new Error(`timed out waiting for ${what}`);
 }
 
-
 /** Starts auth, event instance(s) and the gateway as real processes from the built output. */
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const database = opts.database ?? 'pglite';
