@@ -1,4 +1,4 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
@@ -21,9 +21,23 @@ export default defineConfig({
         test: {
           name: 'e2e',
           include: ['test/e2e/**/*.test.ts'],
+          exclude: [...configDefaults.exclude, 'test/e2e/faults.test.ts'],
           testTimeout: 120_000,
           hookTimeout: 120_000,
           fileParallelism: false,
+          // After unit and integration (group 0), one file at a time.
+          sequence: { groupOrder: 1 },
+        },
+      },
+      {
+        // Restarts the PostgreSQL server every other project uses: it runs alone, after all of them.
+        test: {
+          name: 'e2e-faults',
+          include: ['test/e2e/faults.test.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+          fileParallelism: false,
+          sequence: { groupOrder: 2 },
         },
       },
     ],

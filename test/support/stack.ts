@@ -44,6 +44,8 @@ export interface Stack {
   start(name: ServiceKey): Promise<void>;
   kill(name: ServiceKey, signal?: NodeJS.Signals): Promise<void>;
   stop(): Promise<void>;
+  /** Whether each started service's process is still running (false once it exited or was killed). */
+  alive(): Record<string, boolean>;
 }
 
 export async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
@@ -58,8 +60,6 @@ export async function waitFor(check: () => Promise<boolean>, timeoutMs: number, 
   }
   throw new Error(`timed out waiting for ${what}`);
 }
-
-const ok = (url: string) => async () => (await fetch(url, { signal: AbortSignal.timeout(1000) })).status === 200;
 
 /** Starts auth, event instance(s) and the gateway as real processes from the built output. */
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
@@ -123,12 +123,17 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const start = async (name: string) => {
     const child = launch(name);
     let exited = false;
+    let lastProbe = 'no answer';
     child.once('exit', () => (exited = true));
     await waitFor(async () => {
       if (exited) throw Object.assign(new Error(`${name} exited during start:\n${logs[name]!.slice(-20).join('\n')}`), { fatal: true });
-      return ok(specs[name]!.ready)();
+      const res = await fetch(specs[name]!.ready, { signal: AbortSignal.timeout(1000) }).catch((e: Error) => e);
+      lastProbe = res instanceof Error ? res.message : `${res.status} ${await res.text()}`;
+      return !(res instanceof Error) && res.status === 200;
     }, 60_000, `${name} ready`).catch((err) => {
-      throw exited ? new Error(`${name} exited during start:\n${logs[name]!.slice(-20).join('\n')}`) : err;
+      throw exited
+        ? new Error(`${name} exited during start:\n${logs[name]!.slice(-20).join('\n')}`)
+        : new Error(`${(err as Error).message} (last probe: ${lastProbe}); last log lines:\n${logs[name]!.slice(-20).join('\n')}`);
     });
   };
 
@@ -170,5 +175,10 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     start: (name) => start(name),
     kill: (name, signal) => kill(name, signal),
     stop,
+    alive: () =>
+      Object.fromEntries(Object.keys(specs).map((n) => {
+        const child = procs.get(n);
+        return [n, !!child && child.exitCode === null && child.signalCode === null];
+      })),
   };
 }

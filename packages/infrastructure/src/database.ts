@@ -34,10 +34,38 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   return openPglite(opts.dataDir, opts.logger);
 }
 
+/** Opening one connection to the server: past this, the server counts as unreachable. */
+const CONNECT_TIMEOUT_MS = 3000;
+/**
+ * Waiting for a free pooled connection while the pool is busy. Longer than the gateway's upstream
+ * budget (UPSTREAM_TIMEOUT_MS, 5 s), so a burst on a healthy database queues instead of failing as
+ * "database unavailable"; the caller bounds its own wait.
+ */
+const ACQUIRE_TIMEOUT_MS = 30_000;
+
+/** pg-pool applies its `connectionTimeoutMillis` to both waits; the client's own bounds the connect alone. */
+class BoundedConnectClient extends pg.Client {
+  constructor(config?: string | pg.ClientConfig) {
+    super({ ...(typeof config === 'string' ? { connectionString: config } : config), connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
+  }
+}
+
 function openPostgres(url: string, max: number, logger: Logger): Database {
-  const pool = new pg.Pool({ connectionString: url, max, connectionTimeoutMillis: 3000, idleTimeoutMillis: 30_000 });
+  const pool = new pg.Pool({
+    connectionString: url,
+    max,
+    connectionTimeoutMillis: ACQUIRE_TIMEOUT_MS,
+    idleTimeoutMillis: 30_000,
+    Client: BoundedConnectClient,
+  });
   // An idle client losing its connection (database restart) must not crash the process.
   pool.on('error', (err) => logger.warn({ err: { message: err.message } }, 'idle database connection lost'));
+  // Nor may a checked-out one: the pool listens only while a client is idle, and a transaction holds
+  // its client between statements, when a terminated connection arrives as an 'error' event with no
+  // listener (which throws). Its next statement fails as unavailable and the pool drops it on release.
+  pool.on('connect', (client) => {
+    client.on('error', (err) => logger.debug({ err: { message: err.message } }, 'database connection lost'));
+  });
   const db = drizzlePg(pool) as unknown as Db;
   return {
     db,

@@ -30,6 +30,8 @@ export function isDatabaseUnavailable(err: unknown): boolean {
     const msg = typeof e.message === 'string' ? e.message : '';
     if (/Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|the database system is (starting|shutting) up/i.test(msg))
       return true;
+    // node-postgres' own connect timeout (the client's connectionTimeoutMillis).
+    if (msg === 'timeout expired') return true;
     e = e.cause as typeof e;
   }
   return false;
