@@ -110,6 +110,11 @@ export class OutboxRelay implements OnModuleDestroy {
         await this.post(topic, rows.map((r) => r.payload));
         await this.database.db.update(outbox).set({ deliveredAt: sql`now()` }).where(inArray(outbox.id, ids));
         sent += rows.length;
+        // The event service answers again: messages waiting out a backoff go now, not up to 30 s later.
+        // (A message another instance holds may be sent twice; the receiver ignores the repeat.)
+        await this.database.db.execute(
+          sql`update outbox set available_at = now() where delivered_at is null and attempts > 0 and available_at > now()`,
+        );
       } catch (err) {
         const attempts = Math.max(...rows.map((r) => r.attempts));
         const backoffMs = Math.min(30_000, 200 * 2 ** Math.min(attempts, 10));
