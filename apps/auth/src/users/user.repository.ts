@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Role, User } from '@rewards/contracts';
 import { DATABASE, type Database, type Db } from '@rewards/infrastructure';
-import { and, arrayContains, asc, eq, gt, ilike, or, sql } from 'drizzle-orm';
+import { and, arrayContains, asc, eq, getTableColumns, ilike, sql } from 'drizzle-orm';
 import { users, type UserRow } from '../schema.js';
 
 export const toUser = (r: UserRow): User => ({
@@ -58,17 +58,24 @@ export class UserRepository {
     return row!.n;
   }
 
-  /** Keyset page ordered by (created_at, id): stable while users register. */
-  async list(filter: { role?: Role; email?: string; limit: number; after?: { createdAt: Date; id: string } }) {
+  /**
+   * Keyset page ordered by (created_at, id): stable while users register. The cursor position is
+   * carried at the database's full (microsecond) precision: a millisecond JS Date would sort before
+   * the row it came from, and the next page would return that row again.
+   */
+  async list(filter: { role?: Role; email?: string; limit: number; after?: { createdAt: string; id: string } }) {
     const conditions = [
       filter.role ? arrayContains(users.roles, [filter.role]) : undefined,
       filter.email ? ilike(users.email, `%${escapeLike(filter.email)}%`) : undefined,
       filter.after
-        ? or(gt(users.createdAt, filter.after.createdAt), and(eq(users.createdAt, filter.after.createdAt), gt(users.id, filter.after.id)))
+        ? sql`(${users.createdAt}, ${users.id}) > (${filter.after.createdAt}::timestamptz, ${filter.after.id}::uuid)`
         : undefined,
     ].filter(Boolean);
     return this.database.db
-      .select()
+      .select({
+        ...getTableColumns(users),
+        cursorAt: sql<string>`to_char(${users.createdAt} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`,
+      })
       .from(users)
       .where(and(...conditions))
       .orderBy(asc(users.createdAt), asc(users.id))

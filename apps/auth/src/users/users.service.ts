@@ -11,12 +11,14 @@ interface Cursor {
   i: string;
 }
 const encodeCursor = (c: Cursor) => Buffer.from(JSON.stringify(c)).toString('base64url');
-function decodeCursor(raw: string): { createdAt: Date; id: string } {
+/** `c` is the row's created_at at microsecond precision, as the repository renders it. */
+const CURSOR_AT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
+function decodeCursor(raw: string): { createdAt: string; id: string } {
   try {
     const c = JSON.parse(Buffer.from(raw, 'base64url').toString()) as Cursor;
-    const createdAt = new Date(c.c);
-    if (typeof c.i !== 'string' || !/^[0-9a-f-]{36}$/.test(c.i) || Number.isNaN(createdAt.getTime())) throw new Error();
-    return { createdAt, id: c.i };
+    if (typeof c.c !== 'string' || !CURSOR_AT.test(c.c) || Number.isNaN(Date.parse(c.c))) throw new Error();
+    if (typeof c.i !== 'string' || !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(c.i)) throw new Error();
+    return { createdAt: c.c, id: c.i };
   } catch {
     throw new AppError('VALIDATION_FAILED', 'Request is invalid', [{ path: 'cursor', code: 'invalid', message: 'Unknown cursor' }]);
   }
@@ -43,7 +45,7 @@ export class UsersService {
     const last = page.at(-1);
     return {
       items: page.map(toUser),
-      nextCursor: rows.length > q.limit && last ? encodeCursor({ c: last.createdAt.toISOString(), i: last.id }) : null,
+      nextCursor: rows.length > q.limit && last ? encodeCursor({ c: last.cursorAt, i: last.id }) : null,
     };
   }
 
