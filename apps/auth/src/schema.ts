@@ -1,4 +1,4 @@
-import { bigserial, integer, jsonb, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { bigserial, boolean, integer, jsonb, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
 
@@ -58,6 +58,8 @@ export const loginFailures = pgTable('login_failures', {
   email: text('email').notNull(),
   ip: text('ip').notNull(),
   at: ts('at').notNull().defaultNow(),
+  /** An attempt whose password is still being checked; see LoginThrottleRepository. */
+  pending: boolean('pending').notNull().default(false),
 });
 
 export type UserRow = typeof users.$inferSelect;

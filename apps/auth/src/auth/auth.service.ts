@@ -78,20 +78,21 @@ export class AuthService {
   }
 
   async login(body: LoginBody, ip: string): Promise<TokenResponse> {
-    const window = this.config.LOGIN_FAILURE_WINDOW_SECONDS;
-    const [byAccount, byIp] = await Promise.all([
-      this.throttle.failuresSince(window, { email: body.email }),
-      this.throttle.failuresSince(window, { ip }),
-    ]);
-    if (byAccount >= this.config.LOGIN_MAX_FAILURES_PER_ACCOUNT || byIp >= this.config.LOGIN_MAX_FAILURES_PER_IP) {
-      throw new AppError('TOO_MANY_ATTEMPTS', 'Too many failed sign-ins; try again later');
+    const attempt = await this.reserveAttempt(body.email, ip);
+    let user: Awaited<ReturnType<UserRepository['findByEmail']>>;
+    let ok: boolean;
+    try {
+      user = await this.users.findByEmail(body.email);
+      ok = await this.hasher.verify(user?.passwordHash, body.password);
+    } catch (err) {
+      await this.throttle.release(attempt).catch(() => undefined);
+      throw err;
     }
-    const user = await this.users.findByEmail(body.email);
-    const ok = await this.hasher.verify(user?.passwordHash, body.password);
     if (!user || !ok) {
-      await this.throttle.record(body.email, ip);
+      await this.throttle.confirmFailure(attempt);
       throw new AppError('INVALID_CREDENTIALS', 'Email or password is wrong');
     }
+    await this.throttle.release(attempt);
     const sessionId = randomUUID();
     const refreshToken = this.newRefreshToken();
     await this.database.db.transaction(async (tx) => {
@@ -104,6 +105,28 @@ export class AuthService {
     });
     this.relay.kick();
     return this.tokens(user.id, user.roles as Role[], sessionId, refreshToken);
+  }
+
+  /**
+   * Waits while attempts in flight could still reach the limit (they settle within a password
+   * check), so parallel sign-ins with the right password are not refused and parallel guesses get
+   * no more tries than the limit.
+   */
+  private async reserveAttempt(email: string, ip: string): Promise<number> {
+    const limits = {
+      perAccount: this.config.LOGIN_MAX_FAILURES_PER_ACCOUNT,
+      perIp: this.config.LOGIN_MAX_FAILURES_PER_IP,
+      windowSeconds: this.config.LOGIN_FAILURE_WINDOW_SECONDS,
+    };
+    const giveUpAt = Date.now() + 5000;
+    for (;;) {
+      const reservation = await this.throttle.reserve(email, ip, limits);
+      if (typeof reservation === 'object') return reservation.id;
+      if (reservation === 'limited' || Date.now() > giveUpAt) {
+        throw new AppError('TOO_MANY_ATTEMPTS', 'Too many failed sign-ins; try again later');
+      }
+      await new Promise((r) => setTimeout(r, 20 + Math.random() * 30));
+    }
   }
 
   async refresh(presented: string): Promise<TokenResponse> {
