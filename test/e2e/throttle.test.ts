@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectError, logsText, Secrets } from '../support/expect-api.js';
+import { TEST_DATABASE_URL } from '../support/pg.js';
 import { startStack, type Stack } from '../support/stack.js';
 
 /**
@@ -26,7 +27,8 @@ describe('sign-in throttling', () => {
   }
 
   beforeAll(async () => {
-    stack = await startStack({ env: { LOG_LEVEL: 'debug' } });
+    // On PostgreSQL when there is one: the parallel cases below are real races there.
+    stack = await startStack({ database: TEST_DATABASE_URL ? 'postgres' : 'pglite', env: { LOG_LEVEL: 'debug' } });
     for (const name of ['target', 'bystander', 'victim', 'burst']) {
       const email = `${name}.${run}@example.com`;
       const password = secrets.add(`password(${name})`, `pw-${randomBytes(8).toString('hex')}`);
