@@ -119,13 +119,14 @@ export class AuthService {
       windowSeconds: this.config.LOGIN_FAILURE_WINDOW_SECONDS,
     };
     const giveUpAt = Date.now() + 5000;
-    for (;;) {
+    for (let round = 0; ; round++) {
       const reservation = await this.throttle.reserve(email, ip, limits);
       if (typeof reservation === 'object') return reservation.id;
       if (reservation === 'limited' || Date.now() > giveUpAt) {
         throw new AppError('TOO_MANY_ATTEMPTS', 'Too many failed sign-ins; try again later');
       }
-      await new Promise((r) => setTimeout(r, 20 + Math.random() * 30));
+      const backoff = Math.min(200, 20 * 2 ** round);
+      await new Promise((r) => setTimeout(r, backoff / 2 + Math.random() * backoff));
     }
   }
 
