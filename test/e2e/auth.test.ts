@@ -139,6 +139,15 @@ describe('auth API through the gateway', () => {
     expectError(login, 401, 'INVALID_CREDENTIALS');
   });
 
+  it('parallel registrations of one email create exactly one account', async () => {
+    const pw = password('twin');
+    const results = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => call('register', { body: { email: i % 2 ? emailOf('twin').toUpperCase() : emailOf('twin'), password: pw } })),
+    );
+    expect(results.map((r) => r.status).sort()).toEqual([201, 409, 409, 409, 409, 409]);
+    for (const r of results) if (r.status === 409) expectError(r, 409, 'EMAIL_TAKEN');
+  });
+
   it('refuses a missing or non-object body', async () => {
     expectError(await call('register', {}), 400, 'VALIDATION_FAILED');
     expectError(await call('register', { body: [] }), 400, 'VALIDATION_FAILED');
@@ -307,6 +316,22 @@ describe('auth API through the gateway', () => {
     expect(await meStatus(again.accessToken)).toBe(200);
   });
 
+  it('the same refresh token presented twice at once: one rotation, then the session is revoked', async () => {
+    const l = await login(emailOf('alice'), alice.password);
+    const [a, b] = await Promise.all([
+      call('refresh', { body: { refreshToken: l.refreshToken } }),
+      call('refresh', { body: { refreshToken: l.refreshToken } }),
+    ]);
+    expect([a.status, b.status].sort()).toEqual([200, 401]);
+    const winner = a.status === 200 ? a : b;
+    expectError(a.status === 200 ? b : a, 401, 'INVALID_REFRESH_TOKEN');
+    secrets.add('access token', winner.body.accessToken);
+    secrets.add('refresh token', winner.body.refreshToken);
+    // The second presentation is a reuse: the session, and so the winner's new tokens, end.
+    await timeUntil(async () => (await meStatus(winner.body.accessToken)) === 401, REVOCATION_LIMIT_MS);
+    expectError(await call('refresh', { body: { refreshToken: winner.body.refreshToken } }), 401, 'INVALID_REFRESH_TOKEN');
+  });
+
   it('refuses unknown and malformed refresh tokens', async () => {
     expectError(await call('refresh', { body: { refreshToken: randomBytes(32).toString('base64url') } }), 401, 'INVALID_REFRESH_TOKEN');
     expectValidationError(await call('refresh', { body: { refreshToken: '' } }), ['refreshToken']);
@@ -382,6 +407,13 @@ describe('auth API through the gateway', () => {
     expect(none.body).toEqual({ items: [], nextCursor: null });
     const mismatch = await call('listUsers', { token: adminToken, query: { role: 'ADMIN', email: emailOf('alice') } });
     expect(mismatch.body).toEqual({ items: [], nextCursor: null });
+  });
+
+  it('GET /users treats LIKE wildcards in the email filter literally', async () => {
+    for (const email of ['%', '_', '%@%', '\\']) {
+      const res = await call('listUsers', { token: adminToken, query: { email } });
+      expect({ email, status: res.status, body: res.body }).toEqual({ email, status: 200, body: { items: [], nextCursor: null } });
+    }
   });
 
   it('GET /users walks every user once with limit=1 cursors', async () => {
@@ -523,6 +555,29 @@ describe('auth API through the gateway', () => {
     expectError(await call('me', { apiKey: key }), 401, 'UNAUTHENTICATED');
     expectError(await call('listUsers', { apiKey: key }), 401, 'UNAUTHENTICATED');
     expectError(await call('createApiKey', { apiKey: key, body: { name: 'escalate' } }), 401, 'UNAUTHENTICATED');
+  });
+
+  it('two admins removing each other at once leave exactly one ADMIN', async () => {
+    const gina = await register('gina');
+    expect((await call('setRoles', { token: adminToken, params: { id: gina.user.id }, body: { roles: ['ADMIN'] } })).status).toBe(200);
+    const ginaToken = (await login(emailOf('gina'), gina.password)).accessToken;
+    const [byAdmin, byGina] = await Promise.all([
+      call('setRoles', { token: adminToken, params: { id: gina.user.id }, body: { roles: ['USER'] } }),
+      call('setRoles', { token: ginaToken, params: { id: adminUser.id }, body: { roles: ['USER'] } }),
+    ]);
+    const outcomes = [byAdmin, byGina];
+    // Exactly one change goes through; the other finds itself the last admin (409) or already demoted (401).
+    expect(outcomes.filter((r) => r.status === 200)).toHaveLength(1);
+    const loser = outcomes.find((r) => r.status !== 200)!;
+    if (loser.status === 409) expectError(loser, 409, 'INVALID_STATE');
+    else expectError(loser, 401, 'UNAUTHENTICATED');
+
+    const survivor = byAdmin.status === 200 ? { email: stack.admin.email, password: stack.admin.password } : { email: emailOf('gina'), password: gina.password };
+    const survivorToken = (await login(survivor.email, survivor.password)).accessToken;
+    const admins = await call('listUsers', { token: survivorToken, query: { role: 'ADMIN' } });
+    expect(admins.status).toBe(200);
+    expect(admins.body.items).toHaveLength(1);
+    expect(admins.body.items[0].email).toBe(survivor.email);
   });
 
   // ---- what was stored and logged (auth is stopped from here on) ----------------------------
