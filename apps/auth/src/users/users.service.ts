@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Role, User, UsersQuery } from '@rewards/contracts';
 import { AppError, DATABASE, type Database, type Principal } from '@rewards/infrastructure';
+import { sql } from 'drizzle-orm';
 import { Outbox, OutboxRelay } from '../outbox/outbox.js';
 import { SessionRepository } from '../sessions/session.repository.js';
 import { randomUUID } from 'node:crypto';
@@ -52,6 +53,9 @@ export class UsersService {
   /** Replaces the roles and ends the user's session, so tokens carrying the old roles stop working. */
   async setRoles(actor: Principal, requestId: string, userId: string, roles: Role[]): Promise<{ before: User; after: User }> {
     const result = await this.database.db.transaction(async (tx) => {
+      // Role changes are serialized: locking only the target row let two admins demote each other
+      // at once, each counting the other as the remaining admin, and leave none.
+      await tx.execute(sql`select pg_advisory_xact_lock(hashtext('auth:roles'))`);
       const before = await this.users.lock(userId, tx);
       if (!before) throw new AppError('NOT_FOUND', 'User not found');
       if (before.roles.includes('ADMIN') && !roles.includes('ADMIN') && (await this.users.countWithRole('ADMIN', tx)) <= 1) {
