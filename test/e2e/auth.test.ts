@@ -549,12 +549,23 @@ describe('auth API through the gateway', () => {
     expectError(await call('createApiKey', { body: { name: 'mine' } }), 401, 'UNAUTHENTICATED');
   });
 
-  it('an API key is no substitute for a user token', async () => {
+  it('an API key is exchanged by the gateway for activity ingestion, and for nothing else', async () => {
     const { key } = apiKeys[0]!;
+    const activity = { id: `e2e-${run}-1`, userId: alice.user.id, type: 'QUEST_CLEARED', occurredAt: new Date().toISOString() };
+    const first = await call('ingestActivities', { apiKey: key, body: { activities: [activity] } });
+    expect(first.status, JSON.stringify(first.body)).toBe(202);
+    expect(first.body).toEqual({ accepted: 1, duplicates: 0 });
+    const again = await call('ingestActivities', { apiKey: key, body: { activities: [activity] } });
+    expect(again.body).toEqual({ accepted: 0, duplicates: 1 });
+    // A key that was never issued is refused.
+    const forged = `rk_${randomBytes(32).toString('base64url')}`;
+    expectError(await call('ingestActivities', { apiKey: forged, body: { activities: [activity] } }), 401, 'UNAUTHENTICATED');
+    // Elsewhere a valid key is a known caller without the right: 403; as a bearer token it is no token at all.
+    expectError(await call('me', { apiKey: key }), 403, 'FORBIDDEN');
+    expectError(await call('listUsers', { apiKey: key }), 403, 'FORBIDDEN');
+    expectError(await call('createApiKey', { apiKey: key, body: { name: 'escalate' } }), 403, 'FORBIDDEN');
     expectError(await call('me', { token: key }), 401, 'UNAUTHENTICATED');
-    expectError(await call('me', { apiKey: key }), 401, 'UNAUTHENTICATED');
-    expectError(await call('listUsers', { apiKey: key }), 401, 'UNAUTHENTICATED');
-    expectError(await call('createApiKey', { apiKey: key, body: { name: 'escalate' } }), 401, 'UNAUTHENTICATED');
+    expectError(await call('me', { apiKey: forged }), 401, 'UNAUTHENTICATED');
   });
 
   it('two admins removing each other at once leave exactly one ADMIN', async () => {
