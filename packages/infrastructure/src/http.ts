@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { DynamicModule, INestApplication, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { ErrorFilter, toErrorResponse } from './errors.js';
@@ -58,6 +58,12 @@ export async function createServiceApp(
     genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    // The router rejects a malformed URL (bad percent-encoding) or an over-long path parameter
+    // before any route, hook or error handler runs; answer those in the error shape too.
+    frameworkErrors: (err: unknown, req: FastifyRequest, reply: FastifyReply) => {
+      const { status, body } = toErrorResponse(err, String(req.id), req.log as unknown as Logger);
+      void reply.status(status).header('x-request-id', req.id).send(body);
     },
   });
   const fastify = adapter.getInstance();
