@@ -38,6 +38,13 @@ function openPostgres(url: string, max: number, logger: Logger): Database {
   const pool = new pg.Pool({ connectionString: url, max, connectionTimeoutMillis: 3000, idleTimeoutMillis: 30_000 });
   // An idle client losing its connection (database restart) must not crash the process.
   pool.on('error', (err) => logger.warn({ err: { message: err.message } }, 'idle database connection lost'));
+  // Nor may a checked-out one: a client inside a transaction, between two statements, has no
+  // query to fail and the pool's idle listener is detached, so the loss is emitted as an 'error'
+  // event on the client itself; unhandled, that ended the process. The next statement on it
+  // fails ('Connection terminated') and the request answers 503.
+  pool.on('connect', (client) => {
+    client.on('error', (err) => logger.warn({ err: { message: err.message } }, 'database connection lost'));
+  });
   const db = drizzlePg(pool) as unknown as Db;
   return {
     db,
