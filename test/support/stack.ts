@@ -44,6 +44,8 @@ export interface Stack {
   start(name: ServiceKey): Promise<void>;
   kill(name: ServiceKey, signal?: NodeJS.Signals): Promise<void>;
   stop(): Promise<void>;
+  /** Whether each started service's process is still running (false once it exited or was killed). */
+  alive(): Record<string, boolean>;
 }
 
 export async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
@@ -170,5 +172,10 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     start: (name) => start(name),
     kill: (name, signal) => kill(name, signal),
     stop,
+    alive: () =>
+      Object.fromEntries(Object.keys(specs).map((n) => {
+        const child = procs.get(n);
+        return [n, !!child && child.exitCode === null && child.signalCode === null];
+      })),
   };
 }
