@@ -16,6 +16,20 @@ const NOT_SENT = new Set(['ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT', 'ENOTFOUND'
 const PASS_REQUEST = ['content-type', 'idempotency-key', 'user-agent', 'accept'];
 const PASS_RESPONSE = ['content-type', 'retry-after', 'cache-control'];
 
+/**
+ * The parsed body, serialized again for the service. JSON.parse takes any nesting, but
+ * JSON.stringify recurses and overflows the stack a few thousand levels down: such a body is the
+ * caller's fault, and no route accepts anything nested that deep.
+ */
+function serializeBody(body: unknown): string {
+  try {
+    return JSON.stringify(body);
+  } catch (err) {
+    if (!(err instanceof RangeError)) throw err;
+    throw new AppError('VALIDATION_FAILED', 'Request is invalid', [{ path: '', code: 'too_deep', message: 'The body nests too deeply' }]);
+  }
+}
+
 export interface ProxyOptions {
   upstreams: Upstreams;
   verifier: TokenVerifier;
@@ -62,7 +76,7 @@ export class Proxy {
       if (typeof v === 'string') headers[h] = v;
     }
     if (authorization) headers.authorization = authorization;
-    const body = req.body === undefined || req.method === 'GET' ? undefined : JSON.stringify(req.body);
+    const body = req.body === undefined || req.method === 'GET' ? undefined : serializeBody(req.body);
     if (body !== undefined) headers['content-type'] = 'application/json';
     const candidates = this.opts.upstreams.candidates(route.service);
     let lastError: unknown;

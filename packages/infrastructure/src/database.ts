@@ -66,6 +66,7 @@ function openPostgres(url: string, max: number, logger: Logger): Database {
   pool.on('connect', (client) => {
     client.on('error', (err) => logger.debug({ err: { message: err.message } }, 'database connection lost'));
   });
+  releaseLostClients(pool);
   const db = drizzlePg(pool) as unknown as Db;
   return {
     db,
@@ -75,6 +76,35 @@ function openPostgres(url: string, max: number, logger: Logger): Database {
     },
     close: () => pool.end(),
   };
+}
+
+/**
+ * Drizzle takes a client for each transaction (`pool.connect()` without a callback) and releases
+ * it in a `finally` that only starts after `begin` succeeded: when the connection is already gone,
+ * `begin` throws and the client is never released. Each such transaction kept one pool slot until
+ * none were left, and every later query waited out the connect timeout (503 for good after a
+ * database restart). A client whose connection ends while checked out now goes back to the pool
+ * at once (which discards it), and a second release is ignored.
+ */
+function releaseLostClients(pool: pg.Pool): void {
+  const connect = pool.connect.bind(pool) as (cb?: unknown) => unknown;
+  pool.connect = ((cb?: unknown) => {
+    if (cb) return connect(cb);
+    return (connect() as Promise<pg.PoolClient>).then((client) => {
+      const release = client.release.bind(client);
+      let released = false;
+      const once = (err?: Error | boolean) => {
+        if (released) return;
+        released = true;
+        client.removeListener('end', lost);
+        release(err);
+      };
+      const lost = () => once(new Error('database connection lost'));
+      client.once('end', lost);
+      client.release = once;
+      return client;
+    });
+  }) as typeof pool.connect;
 }
 
 /**

@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { DynamicModule, INestApplication, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { ErrorFilter } from './errors.js';
@@ -59,6 +61,14 @@ export async function createServiceApp(
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
+    // The router rejects a malformed URL (bad percent-encoding) or an over-long path parameter
+    // before any route, hook or error handler runs; answer those in the error shape too.
+    frameworkErrors: (err: unknown, req: FastifyRequest, reply: FastifyReply) => {
+      const { status, body } = toErrorResponse(err, String(req.id), req.log as unknown as Logger);
+      void reply.status(status).header('x-request-id', req.id).send(body);
+    },
+    // Requests Node's HTTP parser refuses (malformed, headers over 16 KB) never become requests at all.
+    clientErrorHandler: (err: NodeJS.ErrnoException, socket: Duplex) => writeClientError(err, socket, opts.logger),
   });
   const fastify = adapter.getInstance();
   fastify.addHook('onRequest', async (req, reply) => {
@@ -81,6 +91,26 @@ export async function createServiceApp(
   });
   app.useGlobalFilters(new ErrorFilter(opts.logger));
   return app;
+}
+
+/**
+ * Answers a request Node's HTTP parser refused, in the error shape, and closes the connection
+ * (what follows on it cannot be parsed).
+ */
+function writeClientError(err: NodeJS.ErrnoException, socket: Duplex, logger: Logger): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const statusCode = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+  const requestId = randomUUID();
+  const { status, body } = toErrorResponse({ statusCode, code: err.code }, requestId);
+  logger.debug({ reqId: requestId, err: { code: err.code, message: err.message } }, 'client error');
+  const text = JSON.stringify(body);
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+        `Content-Length: ${Buffer.byteLength(text)}\r\nx-request-id: ${requestId}\r\nConnection: close\r\n\r\n${text}`,
+    );
+  }
+  socket.destroy();
 }
 
 function routeLabel(req: FastifyRequest): string {
