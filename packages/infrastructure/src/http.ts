@@ -7,7 +7,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { ErrorFilter } from './errors.js';
+import { ErrorFilter, toErrorResponse } from './errors.js';
 import { PinoNestLogger } from './logger.js';
 
 export const BODY_LIMIT = 1_048_576;
