@@ -26,7 +26,7 @@ import { EventRepository } from './events/event.repository.js';
 import { EventsController } from './events/events.controller.js';
 import { EventsService } from './events/events.service.js';
 import { InternalController } from './internal.controller.js';
-import { NulCharactersPipe } from './nul-characters.pipe.js';
+import { StorableTextPipe } from './storable-text.pipe.js';
 
 @Module({})
 export class EventModule {
@@ -42,7 +42,7 @@ export class EventModule {
         { provide: TOKEN_VERIFIER, useValue: verifier },
         { provide: APP_GUARD, useClass: AccessGuard },
         { provide: APP_PIPE, useClass: ZodValidationPipe },
-        { provide: APP_PIPE, useClass: NulCharactersPipe },
+        { provide: APP_PIPE, useClass: StorableTextPipe },
         EventRepository,
         ClaimRepository,
         ActivityRepository,
