@@ -40,9 +40,33 @@ const hasClaims = sql<boolean>`exists (select 1 from claims c where c.event_id =
 /** Advisory lock key of one event: claims hold it shared, changes to frozen fields exclusively. */
 export const eventLockKey = (eventId: string) => sql`hashtext(${`event:${eventId}`})`;
 
+/** The SQLSTATE of a PostgreSQL error, however deeply Drizzle wrapped it. */
+function sqlState(err: unknown): string | undefined {
+  let e = err as { code?: unknown; cause?: unknown } | undefined;
+  for (let depth = 0; e && depth < 5; depth++) {
+    if (typeof e.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code)) return e.code;
+    e = e.cause as typeof e;
+  }
+  return undefined;
+}
+
 @Injectable()
 export class EventRepository {
   constructor(@Inject(DATABASE) private readonly database: Database) {}
+
+  /**
+   * Whether the database's time zone data knows a zone. Requests are validated with ICU, which
+   * still accepts names tzdata has dropped (US/Pacific-New); conditions count days in SQL.
+   */
+  async knowsTimeZone(timeZone: string): Promise<boolean> {
+    try {
+      await this.database.db.execute(sql`select now() at time zone ${timeZone}`);
+      return true;
+    } catch (err) {
+      if (sqlState(err) === '22023') return false;
+      throw err;
+    }
+  }
 
   async insert(tx: Db, row: typeof events.$inferInsert): Promise<EventRow> {
     const [created] = await tx.insert(events).values(row).returning();
