@@ -9,6 +9,11 @@ function pgFields(err: unknown): { code?: string; constraint?: string } | undefi
   return undefined;
 }
 
+/** The SQLSTATE of a PostgreSQL error (`22023`), however deeply it was wrapped. */
+export function sqlState(err: unknown): string | undefined {
+  return pgFields(err)?.code;
+}
+
 export function isUniqueViolation(err: unknown, constraint?: string): boolean {
   const f = pgFields(err);
   return f?.code === '23505' && (constraint === undefined || f.constraint === constraint);
@@ -32,7 +37,7 @@ export function isDatabaseUnavailable(err: unknown): boolean {
 
 /** Serialization failures and deadlocks: the transaction can simply run again. */
 export function isRetryable(err: unknown): boolean {
-  const code = pgFields(err)?.code;
+  const code = sqlState(err);
   return code === '40001' || code === '40P01';
 }
 

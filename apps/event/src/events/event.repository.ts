@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Event, EventStatus, Reward } from '@rewards/contracts';
-import { DATABASE, decodeCursor, toPage, type Database, type Db } from '@rewards/infrastructure';
+import { DATABASE, decodeCursor, sqlState, toPage, type Database, type Db } from '@rewards/infrastructure';
 import { and, asc, desc, eq, lt, ne, or, sql } from 'drizzle-orm';
 import { events, rewards, type EventRow, type RewardRow } from '../schema.js';
 
@@ -39,16 +39,6 @@ const hasClaims = sql<boolean>`exists (select 1 from claims c where c.event_id =
 
 /** Advisory lock key of one event: claims hold it shared, changes to frozen fields exclusively. */
 export const eventLockKey = (eventId: string) => sql`hashtext(${`event:${eventId}`})`;
-
-/** The SQLSTATE of a PostgreSQL error, however deeply Drizzle wrapped it. */
-function sqlState(err: unknown): string | undefined {
-  let e = err as { code?: unknown; cause?: unknown } | undefined;
-  for (let depth = 0; e && depth < 5; depth++) {
-    if (typeof e.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code)) return e.code;
-    e = e.cause as typeof e;
-  }
-  return undefined;
-}
 
 @Injectable()
 export class EventRepository {
