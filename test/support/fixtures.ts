@@ -146,6 +146,8 @@ export async function walk<T>(fetchPage: (cursor?: string) => Promise<{ status: 
 }
 
 // ---- calendar ---------------------------------------------------------------------------------
+// Written apart from the event service's calendar on purpose: expected period keys and days must
+// not come from the code under test.
 
 /** The calendar date (`YYYY-MM-DD`) of an instant in a time zone. */
 export function localDate(instant: Date, timeZone: string): string {
