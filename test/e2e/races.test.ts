@@ -55,7 +55,7 @@ describe.each(DATABASES)('claim races (%s)', (database) => {
     stack = await startStack({ database, eventInstances: instances });
     expect(stack.eventUrls).toHaveLength(instances);
     admin = await adminAccount(stack);
-    [operator, pool] = await Promise.all([createAccount(stack, admin.token, { roles: ['OPERATOR'], label: 'operator' }), createAccounts(stack, admin.token, 24)]);
+    [operator, pool] = await Promise.all([createAccount(stack, admin.token, { roles: ['OPERATOR'], label: 'operator' }), createAccounts(stack, admin.token, 34)]);
     apiKey = (await createApiKey(stack, admin.token)).key;
     await postActivities(stack, apiKey, pool.map((p) => ({ userId: p.id, type: 'RACE_READY', occurredAt: new Date().toISOString() })));
   });
@@ -150,6 +150,28 @@ describe.each(DATABASES)('claim races (%s)', (database) => {
     expect(results.map((r) => r.status)).toEqual(Array(10).fill(201));
     expect(new Set(results.map((r) => r.body.claim.id)).size).toBe(1);
     expect(await claimsOf(event.id)).toEqual([results[0]!.body.claim]);
+  });
+
+  it('a condition change racing first claims: either it lands before every claim or it is refused', async () => {
+    const players = take(10);
+    const event = await createEvent(stack, operator.token, READY);
+    const unmet = { type: 'ACTIVITY_COUNT', activity: 'RACE_READY', count: 50 } as const;
+    const claims = players.map((p) => claim(p, event.id));
+    const change = stack.client.call('updateEvent', { token: operator.token, params: { id: event.id }, body: { condition: unmet } });
+    const [changed, ...results] = await Promise.all([change, ...claims]);
+    expect(results.map((r) => r.status)).toEqual(Array(10).fill(201));
+    const outcomes = results.map((r) => `${r.body.claim.status}:${r.body.claim.reason}`);
+    if (changed.status === 200) {
+      // Changed before any claim was recorded: every claim was judged by the new condition.
+      expect(changed.body.event.condition).toEqual(unmet);
+      expect(outcomes).toEqual(Array(10).fill('REJECTED:CONDITION_NOT_MET'));
+    } else {
+      expect(changed.status).toBe(409);
+      expect(changed.body).toEqual(errorBody('EVENT_LOCKED', 'Claims exist: condition can no longer change', { fields: ['condition'] }));
+      expect(outcomes).toEqual(Array(10).fill('APPROVED:null'));
+    }
+    const stored = await stack.client.call('getEvent', { token: admin.token, params: { id: event.id } });
+    expect(stored.body.event).toMatchObject({ locked: true, condition: changed.status === 200 ? unmet : READY });
   });
 
   it('overlapping activity batches posted at once: every fact counted exactly once', async () => {
