@@ -26,6 +26,7 @@ import { EventRepository } from './events/event.repository.js';
 import { EventsController } from './events/events.controller.js';
 import { EventsService } from './events/events.service.js';
 import { InternalController } from './internal.controller.js';
+import { StorableTextPipe } from './storable-text.pipe.js';
 
 @Module({})
 export class EventModule {
@@ -41,6 +42,7 @@ export class EventModule {
         { provide: TOKEN_VERIFIER, useValue: verifier },
         { provide: APP_GUARD, useClass: AccessGuard },
         { provide: APP_PIPE, useClass: ZodValidationPipe },
+        { provide: APP_PIPE, useClass: StorableTextPipe },
         EventRepository,
         ClaimRepository,
         ActivityRepository,

@@ -2,6 +2,8 @@ import { bigserial, doublePrecision, integer, jsonb, pgTable, primaryKey, text, 
 import type { Condition, RewardSnapshot } from '@rewards/contracts';
 
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
+/** Timestamps the API shows, pages on or filters by: stored in milliseconds, the precision of its cursors (0002). */
+const tsMs = (name: string) => timestamp(name, { withTimezone: true, mode: 'date', precision: 3 });
 
 export const events = pgTable('events', {
   id: uuid('id').primaryKey(),
@@ -15,8 +17,8 @@ export const events = pgTable('events', {
   approval: text('approval').$type<'AUTO' | 'MANUAL'>().notNull(),
   repeat: text('repeat').$type<'NONE' | 'DAILY' | 'WEEKLY'>().notNull(),
   createdBy: text('created_by').notNull(),
-  createdAt: ts('created_at').notNull().defaultNow(),
-  updatedAt: ts('updated_at').notNull().defaultNow(),
+  createdAt: tsMs('created_at').notNull().defaultNow(),
+  updatedAt: tsMs('updated_at').notNull().defaultNow(),
 });
 export type EventRow = typeof events.$inferSelect;
 
@@ -29,7 +31,7 @@ export const rewards = pgTable('rewards', {
   quantity: integer('quantity').notNull(),
   stock: integer('stock'),
   remaining: integer('remaining'),
-  createdAt: ts('created_at').notNull().defaultNow(),
+  createdAt: tsMs('created_at').notNull().defaultNow(),
 });
 export type RewardRow = typeof rewards.$inferSelect;
 
@@ -57,8 +59,8 @@ export const claims = pgTable('claims', {
   reason: text('reason').$type<'CONDITION_NOT_MET' | 'OUT_OF_STOCK' | 'EVENT_NOT_ACTIVE' | 'REJECTED_BY_OPERATOR'>(),
   note: text('note'),
   rewards: jsonb('rewards').$type<RewardSnapshot[]>().notNull(),
-  createdAt: ts('created_at').notNull().defaultNow(),
-  decidedAt: ts('decided_at'),
+  createdAt: tsMs('created_at').notNull().defaultNow(),
+  decidedAt: tsMs('decided_at'),
   decidedBy: text('decided_by'),
 });
 export type ClaimRow = typeof claims.$inferSelect;
@@ -73,7 +75,7 @@ export const grants = pgTable('grants', {
   name: text('name').notNull(),
   itemCode: text('item_code'),
   quantity: integer('quantity').notNull(),
-  grantedAt: ts('granted_at').notNull().defaultNow(),
+  grantedAt: tsMs('granted_at').notNull().defaultNow(),
 });
 export type GrantRow = typeof grants.$inferSelect;
 
@@ -100,7 +102,7 @@ export const auditLog = pgTable('audit_log', {
   before: jsonb('before'),
   after: jsonb('after'),
   requestId: text('request_id'),
-  at: ts('at').notNull(),
+  at: tsMs('at').notNull(),
   prevHash: text('prev_hash').notNull(),
   hash: text('hash').notNull(),
 });

@@ -9,9 +9,14 @@ function pgFields(err: unknown): { code?: string; constraint?: string } | undefi
   return undefined;
 }
 
+/** The SQLSTATE of a PostgreSQL error (`22023`), however deeply it was wrapped. */
+export function sqlState(err: unknown): string | undefined {
+  return pgFields(err)?.code;
+}
+
 /** SQLSTATE class 22: the data itself is invalid for its column type. */
 export function isDataException(err: unknown): boolean {
-  return pgFields(err)?.code?.startsWith('22') ?? false;
+  return sqlState(err)?.startsWith('22') ?? false;
 }
 
 export function isUniqueViolation(err: unknown, constraint?: string): boolean {
@@ -39,7 +44,7 @@ export function isDatabaseUnavailable(err: unknown): boolean {
 
 /** Serialization failures and deadlocks: the transaction can simply run again. */
 export function isRetryable(err: unknown): boolean {
-  const code = pgFields(err)?.code;
+  const code = sqlState(err);
   return code === '40001' || code === '40P01';
 }
 

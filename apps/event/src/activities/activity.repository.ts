@@ -32,7 +32,9 @@ export class ActivityRepository {
 
   /**
    * Stores new facts (a resent `(source, id)` is a duplicate and changes nothing) and adds the new
-   * ones to the per-user bucket counters and highs, in the caller's transaction.
+   * ones to the per-user bucket counters and highs, in the caller's transaction. Facts go in
+   * ordered by id, so batches that overlap (a sender's resends) wait for each other instead of
+   * deadlocking on each other's uncommitted rows.
    */
   async ingest(tx: Db, source: string, batch: Activity[]): Promise<{ accepted: number; duplicates: number }> {
     const inserted = rowsOf<{ user_id: string; type: string; occurred_at: string | Date; value: number | null }>(
@@ -41,6 +43,7 @@ export class ActivityRepository {
         select ${source}, r.id, r."userId"::uuid, r.type, r."occurredAt"::timestamptz, r.value, r.attributes
         from jsonb_to_recordset(${JSON.stringify(batch)}::jsonb)
           as r(id text, "userId" text, type text, "occurredAt" text, value double precision, attributes jsonb)
+        order by r.id
         on conflict (source, external_id) do nothing
         returning user_id, type, occurred_at, value`),
     );

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Event, EventStatus, Reward } from '@rewards/contracts';
-import { DATABASE, decodeCursor, rowsOf, toPage, type Database, type Db } from '@rewards/infrastructure';
+import { DATABASE, decodeCursor, rowsOf, sqlState, toPage, type Database, type Db } from '@rewards/infrastructure';
 import { and, asc, desc, eq, lt, ne, or, sql } from 'drizzle-orm';
 import { events, rewards, type EventRow, type RewardRow } from '../schema.js';
 
@@ -43,6 +43,20 @@ export const eventLockKey = (eventId: string) => sql`hashtext(${`event:${eventId
 @Injectable()
 export class EventRepository {
   constructor(@Inject(DATABASE) private readonly database: Database) {}
+
+  /**
+   * Whether the database's time zone data knows a zone. Requests are validated with ICU, which
+   * still accepts names tzdata has dropped (US/Pacific-New); conditions count days in SQL.
+   */
+  async knowsTimeZone(timeZone: string): Promise<boolean> {
+    try {
+      await this.database.db.execute(sql`select now() at time zone ${timeZone}`);
+      return true;
+    } catch (err) {
+      if (sqlState(err) === '22023') return false;
+      throw err;
+    }
+  }
 
   async insert(tx: Db, row: typeof events.$inferInsert): Promise<EventRow> {
     const [created] = await tx.insert(events).values(row).returning();

@@ -24,7 +24,16 @@ export class EventsService {
     private readonly activities: ActivityRepository,
   ) {}
 
+  /** Every day count runs `at time zone` in SQL: a zone the database does not know would fail each one with a 500. */
+  private async assertKnownTimeZone(timeZone: string | undefined): Promise<void> {
+    if (timeZone === undefined || (await this.events.knowsTimeZone(timeZone))) return;
+    throw new AppError('VALIDATION_FAILED', 'Request is invalid', [
+      { path: 'timezone', code: 'custom', message: 'must be an IANA time zone such as Asia/Seoul' },
+    ]);
+  }
+
   async create(ctx: AuditContext, body: CreateEventBody): Promise<Event> {
+    await this.assertKnownTimeZone(body.timezone);
     return this.database.db.transaction(async (tx) => {
       await this.activities.trackZone(tx, body.timezone ?? DEFAULT_TIMEZONE);
       const row = await this.events.insert(tx, {
@@ -63,6 +72,7 @@ export class EventsService {
   }
 
   async update(ctx: AuditContext, id: string, body: UpdateEventBody): Promise<Event> {
+    await this.assertKnownTimeZone(body.timezone);
     return this.database.db.transaction(async (tx) => {
       // Exclusive against claims in flight (they hold it shared), so "no claim yet" stays true until commit.
       await tx.execute(sql`select pg_advisory_xact_lock(${eventLockKey(id)})`);
