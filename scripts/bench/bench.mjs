@@ -11,8 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hash, verify } from '@node-rs/argon2';
 import autocannon from 'autocannon';
-import { importJWK, SignJWT } from 'jose';
 import pg from 'pg';
+import { seedPlayers, withPg as withClient } from '../lib/seed.mjs';
 import { freePort, peakRssMb, root, spawnService, stopService, waitReady } from '../lib/services.mjs';
 
 const BASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -22,24 +22,12 @@ const HISTORY_CLAIMS = Number(process.env.BENCH_HISTORY_CLAIMS ?? 1_000_000);
 const ARGON2ID = 2;
 /** Database connections of the event service, and of the SQL ceiling that stands in for it. */
 const EVENT_POOL = Number(process.env.BENCH_EVENT_POOL ?? 32);
-const ISS = 'reward-platform/auth';
-const AUD = 'reward-platform';
 
 const log = (msg) => process.stderr.write(`${msg}\n`);
 const round = (n, d = 1) => (n === null || n === undefined || Number.isNaN(n) ? null : Math.round(n * 10 ** d) / 10 ** d);
 const pct = (sorted, p) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : null);
 
 // ---- databases ----------------------------------------------------------------------------------
-
-async function withClient(url, fn) {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
-}
 
 async function createDatabase(prefix) {
   const name = `${prefix}_${randomBytes(4).toString('hex')}`;
@@ -114,46 +102,6 @@ async function startPlatform({ authDb, eventDb, eventDataDir, internalSecret, ad
   const gateway = spawnService('gateway', { ...common, GATEWAY_PORT: String(gatewayPort), HOST: '127.0.0.1' });
   await Promise.all([waitReady(`${eventUrl}/readyz`), waitReady(`http://127.0.0.1:${gatewayPort}/readyz`)]);
   return { auth, event, gateway, authUrl, eventUrl, gatewayUrl: `http://127.0.0.1:${gatewayPort}` };
-}
-
-/**
- * Players are written straight into auth's database with one shared argon2id hash and a current
- * session each, and their access tokens are signed with auth's own key: 10,000 real logins would
- * only measure argon2 (which the login figure below does on its own).
- */
-async function seedPlayers(authDb, count, prefix, passwordHash) {
-  return withClient(authDb, async (c) => {
-    const { rows: users } = await c.query(
-      `insert into users (id, email, display_name, password_hash, roles, invite_code)
-       select gen_random_uuid(), $1 || g || '@bench.example', 'Player ' || g, $2, '{USER}', upper($1) || lpad(g::text, 8, '0')
-       from generate_series(1, $3) g
-       returning id, email`,
-      [prefix, passwordHash, count],
-    );
-    const { rows: sessions } = await c.query(
-      `insert into sessions (user_id, session_id)
-       select id, gen_random_uuid() from users where email like $1 || '%@bench.example'
-       returning user_id, session_id`,
-      [prefix],
-    );
-    const { rows: keys } = await c.query(`select kid, private_jwk from signing_keys where retired_at is null order by created_at desc limit 1`);
-    const key = await importJWK(keys[0].private_jwk, 'ES256');
-    const sid = new Map(sessions.map((s) => [s.user_id, s.session_id]));
-    const players = [];
-    for (const u of users) {
-      const token = await new SignJWT({ roles: ['USER'], sid: sid.get(u.id) })
-        .setProtectedHeader({ alg: 'ES256', kid: keys[0].kid, typ: 'JWT' })
-        .setIssuer(ISS)
-        .setAudience(AUD)
-        .setSubject(u.id)
-        .setJti(randomUUID())
-        .setIssuedAt()
-        .setExpirationTime('2h')
-        .sign(key);
-      players.push({ id: u.id, email: u.email, token });
-    }
-    return players;
-  });
 }
 
 async function ingest(gatewayUrl, adminToken, activities) {

@@ -1,7 +1,6 @@
-import { randomUUID } from 'node:crypto';
-import { TOKEN_AUDIENCE, TOKEN_ISSUER } from '@rewards/contracts';
-import { importJWK, SignJWT } from 'jose';
-import pg from 'pg';
+import type pg from 'pg';
+// A plain ESM module shared with the benchmark; typed by the declarations below.
+import * as seed from '../../scripts/lib/seed.mjs';
 import type { Stack } from './stack.js';
 
 export interface Player {
@@ -10,61 +9,9 @@ export interface Player {
   token: string;
 }
 
-/** Runs `fn` with one connection to `url`. */
-export async function withPg<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
-}
-
-/**
- * Players written straight into auth's database, each with a current session and an access token
- * signed with auth's own key: a thousand real logins would mostly measure argon2. The tokens are
- * indistinguishable from issued ones for the gateway and the event service.
- */
-export async function seedPlayers(authDbUrl: string, count: number, prefix: string): Promise<Player[]> {
-  return withPg(authDbUrl, async (c) => {
-    const { rows: users } = await c.query<{ id: string; email: string }>(
-      `insert into users (id, email, display_name, password_hash, roles, invite_code)
-       select gen_random_uuid(), $1 || '-' || g || '@seed.example', 'Player ' || g, 'not-a-password-hash', '{USER}',
-              upper($1) || lpad(g::text, 8, '0')
-       from generate_series(1, $2::int) g
-       returning id, email`,
-      [prefix, count],
-    );
-    const { rows: sessions } = await c.query<{ user_id: string; session_id: string }>(
-      `insert into sessions (user_id, session_id)
-       select id, gen_random_uuid() from unnest($1::uuid[]) id
-       returning user_id, session_id`,
-      [users.map((u) => u.id)],
-    );
-    const { rows: keys } = await c.query<{ kid: string; private_jwk: Record<string, unknown> }>(
-      `select kid, private_jwk from signing_keys where retired_at is null order by created_at desc limit 1`,
-    );
-    const { kid, private_jwk } = keys[0]!;
-    const key = await importJWK(private_jwk, 'ES256');
-    const sid = new Map(sessions.map((s) => [s.user_id, s.session_id]));
-    return Promise.all(
-      users.map(async (u) => ({
-        id: u.id,
-        email: u.email,
-        token: await new SignJWT({ roles: ['USER'], sid: sid.get(u.id) })
-          .setProtectedHeader({ alg: 'ES256', kid, typ: 'JWT' })
-          .setIssuer(TOKEN_ISSUER)
-          .setAudience(TOKEN_AUDIENCE)
-          .setSubject(u.id)
-          .setJti(randomUUID())
-          .setIssuedAt()
-          .setExpirationTime('2h')
-          .sign(key),
-      })),
-    );
-  });
-}
+/** Players seeded straight into auth's database, with working tokens (shared with the benchmark). */
+export const seedPlayers: (authDbUrl: string, count: number, prefix: string) => Promise<Player[]> = seed.seedPlayers;
+export const withPg: <T>(url: string, fn: (c: pg.Client) => Promise<T>) => Promise<T> = seed.withPg;
 
 export async function adminToken(stack: Stack): Promise<string> {
   const res = await stack.client.call('login', { body: stack.admin });
