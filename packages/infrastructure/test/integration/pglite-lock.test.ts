@@ -1,0 +1,131 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createLogger } from '../../src/logger.js';
+import { openDatabase } from '../../src/database.js';
+import type {} from '../../../../test/support/pglite-template.js';
+
+const logger = createLogger('test', 'silent');
+const DIST = pathToFileURL(fileURLToPath(new URL('../../dist/index.js', import.meta.url))).href;
+
+/** Another process opening the same data directory through the built package. */
+function openInChild(dataDir: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const script = `
+    import { createLogger, openDatabase } from ${JSON.stringify(DIST)};
+    try {
+      const db = await openDatabase({ dataDir: ${JSON.stringify(dataDir)}, logger: createLogger('child', 'silent') });
+      await db.ping();
+      await db.close();
+      process.stdout.write('opened');
+      process.exit(0);
+    } catch (err) {
+      process.stdout.write(err.message);
+      process.exit(3);
+    }
+  `;
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** The pid of a process that has exited. */
+function deadPid(): number {
+  const { pid } = spawnSync(process.execPath, ['-e', '']);
+  return pid!;
+}
+
+describe(`${openDatabase.name} on PGlite`, () => {
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'rewards-lock-'));
+  });
+
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function freshDataDir(name: string): Promise<string> {
+    const dataDir = join(dir, name);
+    await cp(inject('pgliteTemplate'), dataDir, { recursive: true });
+    return dataDir;
+  }
+
+  it('refuses a second process while the first holds the data directory, and lets it in afterwards', async () => {
+    const dataDir = await freshDataDir('held');
+    const first = await openDatabase({ dataDir, logger });
+    let refused;
+    try {
+      refused = await openInChild(dataDir);
+
+      expect(readFileSync(`${dataDir}.lock`, 'utf8')).toBe(String(process.pid));
+      await first.ping();
+    } finally {
+      await first.close();
+    }
+
+    expect(refused.stdout).toBe(`data directory ${dataDir} is in use by process ${process.pid}; one process per embedded database`);
+    expect(refused.code).toBe(3);
+    expect(existsSync(`${dataDir}.lock`)).toBe(false);
+    const later = await openInChild(dataDir);
+    expect(later).toMatchObject({ code: 0, stdout: 'opened' });
+  });
+
+  it('takes over a lock left behind by a process that died', async () => {
+    const dataDir = await freshDataDir('stale');
+    const pid = deadPid();
+    writeFileSync(`${dataDir}.lock`, String(pid));
+
+    const sut = await openDatabase({ dataDir, logger });
+    try {
+      expect(readFileSync(`${dataDir}.lock`, 'utf8')).toBe(String(process.pid));
+      await sut.ping();
+    } finally {
+      await sut.close();
+    }
+
+    expect(existsSync(`${dataDir}.lock`)).toBe(false);
+  });
+
+  it('takes over an empty lock file', async () => {
+    const dataDir = await freshDataDir('empty-lock');
+    writeFileSync(`${dataDir}.lock`, '');
+
+    const sut = await openDatabase({ dataDir, logger });
+    await sut.close();
+
+    expect(existsSync(`${dataDir}.lock`)).toBe(false);
+  });
+
+  it('refuses to open a data directory this process already has open', async () => {
+    const dataDir = await freshDataDir('twice');
+    const first = await openDatabase({ dataDir, logger });
+    try {
+      await expect(openDatabase({ dataDir, logger })).rejects.toThrow(`data directory ${dataDir} is in use by process ${process.pid}`);
+      await first.ping();
+      expect(readFileSync(`${dataDir}.lock`, 'utf8')).toBe(String(process.pid));
+    } finally {
+      await first.close();
+    }
+  });
+
+  it('closes once however often close is called', async () => {
+    const dataDir = await freshDataDir('close-twice');
+    const sut = await openDatabase({ dataDir, logger });
+
+    await sut.close();
+    await sut.close();
+
+    expect(existsSync(`${dataDir}.lock`)).toBe(false);
+  });
+});
