@@ -16,6 +16,7 @@ export default defineConfig({
           name: 'integration',
           include: ['apps/*/test/integration/**/*.test.ts', 'packages/*/test/integration/**/*.test.ts'],
           globalSetup: ['test/support/pglite-template.ts'],
+          isolate: false,
           testTimeout: 60_000,
           hookTimeout: 60_000,
         },

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { TOKEN_AUDIENCE, TOKEN_ISSUER } from '@rewards/contracts';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { AppError } from '../src/errors.js';
 import { createLogger } from '../src/logger.js';
 import { INGEST_SCOPE } from '../src/principal.js';
@@ -98,6 +98,13 @@ async function until(condition: () => boolean, timeoutMs = 3000): Promise<void> 
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Moves Date.now() forward (timers keep real time): the verifier spaces JWKS refetches a second apart. */
+function skipAhead(ms: number): void {
+  const realNow = Date.now.bind(Date);
+  const offset = ms;
+  vi.spyOn(Date, 'now').mockImplementation(() => realNow() + offset);
+}
+
 async function rejection(promise: Promise<unknown>): Promise<AppError> {
   const err = await promise.then(
     () => undefined,
@@ -127,6 +134,7 @@ describe(RemoteTokenVerifier.name, () => {
 
   afterEach(async () => {
     sut?.stop();
+    vi.restoreAllMocks();
     await auth.stop();
   });
 
@@ -350,7 +358,7 @@ describe(RemoteTokenVerifier.name, () => {
     expect((await rejection(sut.verify(revoked))).message).toBe('Session has ended');
     // A token with an unknown key makes it try auth again, fail, and keep the old keys.
     const newKid = await sign(key2, 'user-1', 'session-1');
-    await sleep(1100);
+    skipAhead(1100);
     expect((await rejection(sut.verify(newKid))).code).toBe('UNAUTHENTICATED');
     await expect(sut.verify(token)).resolves.toMatchObject({ subject: 'user-1' });
   });
@@ -361,7 +369,7 @@ describe(RemoteTokenVerifier.name, () => {
     auth.keys = [key2.publicJwk, key1.publicJwk];
     const after = await sign(key2, 'user-1', 'session-1');
     // Refetches on an unknown kid are spaced at least a second apart.
-    await until(() => Date.now() - auth.jwksFetches.at(-1)! > 1050, 2000);
+    skipAhead(1100);
     const fetches = auth.jwksFetches.length;
 
     await expect(sut.verify(after)).resolves.toMatchObject({ subject: 'user-1', sessionId: 'session-1' });
@@ -375,7 +383,7 @@ describe(RemoteTokenVerifier.name, () => {
   it('fetches the JWKS once for concurrent tokens with a new kid', async () => {
     await startReady();
     auth.keys = [key1.publicJwk, key2.publicJwk];
-    await until(() => Date.now() - auth.jwksFetches.at(-1)! > 1050, 2000);
+    skipAhead(1100);
     const fetches = auth.jwksFetches.length;
     const tokens = await Promise.all(Array.from({ length: 10 }, (_, i) => sign(key2, `user-${i}`, `session-${i}`)));
 
@@ -387,7 +395,7 @@ describe(RemoteTokenVerifier.name, () => {
 
   it('does not let unknown kids hammer auth: at most one refetch a second', async () => {
     await startReady();
-    await until(() => Date.now() - auth.jwksFetches.at(-1)! > 1050, 2000);
+    skipAhead(1100);
     const fetches = auth.jwksFetches.length;
     const bogus = await signingKey('bogus');
 
