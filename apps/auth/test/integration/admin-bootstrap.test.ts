@@ -36,7 +36,7 @@ describe(AdminBootstrap.name, () => {
     const bootstrap = (overrides: Parameters<typeof authConfig>[0] = {}) =>
       new AdminBootstrap(ctx.database, authConfig(overrides), repo, hasher);
     const admins = () => ctx.database.db.select().from(users).where(arrayContains(users.roles, ['ADMIN']));
-    const printed = () => stdout.mock.calls.map((c) => String(c[0])).filter((s) => s.includes('First administrator'));
+    const printed = () => stdout.mock.calls.map((c: unknown[]) => String(c[0])).filter((s: string) => s.includes('First administrator'));
 
     it('creates exactly one administrator from ADMIN_EMAIL and ADMIN_PASSWORD, even when instances start at once', async () => {
       const logger = fakeLogger();

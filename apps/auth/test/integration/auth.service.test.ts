@@ -6,7 +6,7 @@ import { decodeJwt } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { authDatabase, databaseKinds } from '../../../../test/support/databases.js';
 import { AuthService } from '../../src/auth/auth.service.js';
-import { LoginThrottleRepository } from '../../src/auth/login-throttle.repository.js';
+import { LoginThrottleRepository, type Reservation } from '../../src/auth/login-throttle.repository.js';
 import { PasswordHasher } from '../../src/auth/password-hasher.js';
 import type { AuthConfig } from '../../src/config.js';
 import { KeyStore } from '../../src/keys/key-store.js';
@@ -392,6 +392,62 @@ describe(AuthService.name, () => {
 
         await expect(principalOf(second.accessToken)).resolves.toMatchObject({ subject: user.id });
         expect((await revocationsOf(user.id)).map((r) => r.reason)).toEqual(['replaced']);
+      });
+    });
+
+    describe(LoginThrottleRepository.name, () => {
+      const limits = { perAccount: 2, perIp: 3, windowSeconds: 600 };
+      const reserved = (r: Reservation) => {
+        if (typeof r !== 'object') throw new Error(`expected a reservation, got ${r}`);
+        return r.id;
+      };
+
+      it('reserves attempts while confirmed failures and attempts in flight stay under the limits', async () => {
+        const throttle = new LoginThrottleRepository(ctx.database);
+        const email = newEmail();
+        const ip = newIp();
+
+        const first = reserved(await throttle.reserve(email, ip, limits));
+        const second = reserved(await throttle.reserve(email, ip, limits));
+        expect(await throttle.reserve(email, ip, limits)).toBe('busy');
+
+        await throttle.confirmFailure(first);
+        expect(await throttle.reserve(email, ip, limits)).toBe('busy');
+        await throttle.release(second);
+        const third = reserved(await throttle.reserve(email, ip, limits));
+        await throttle.confirmFailure(third);
+
+        expect(await throttle.reserve(email, ip, limits)).toBe('limited');
+        expect(await throttle.reserve(newEmail(), ip, limits)).toEqual({ id: expect.any(Number) });
+        expect(await db().select().from(loginFailures).where(eq(loginFailures.email, email))).toHaveLength(2);
+      });
+
+      it('limits an address across accounts', async () => {
+        const throttle = new LoginThrottleRepository(ctx.database);
+        const ip = newIp();
+        for (let i = 0; i < 3; i++) await throttle.confirmFailure(reserved(await throttle.reserve(newEmail(), ip, limits)));
+
+        expect(await throttle.reserve(newEmail(), ip, limits)).toBe('limited');
+        expect(await throttle.reserve(newEmail(), newIp(), limits)).toEqual({ id: expect.any(Number) });
+      });
+
+      it('ignores failures older than the window and attempts abandoned in flight, and prunes old rows', async () => {
+        const throttle = new LoginThrottleRepository(ctx.database);
+        const email = newEmail();
+        const ip = newIp();
+        await db()
+          .insert(loginFailures)
+          .values([
+            { email, ip, at: new Date(Date.now() - 3600_000) },
+            { email, ip, at: new Date(Date.now() - 3600_000) },
+            { email, ip, pending: true, at: new Date(Date.now() - 60_000) },
+            { email, ip, pending: true, at: new Date(Date.now() - 60_000) },
+          ]);
+
+        expect(await throttle.reserve(email, ip, limits)).toEqual({ id: expect.any(Number) });
+
+        await throttle.prune(1800);
+        expect(await db().select().from(loginFailures).where(eq(loginFailures.email, email))).toHaveLength(3);
       });
     });
 
