@@ -15,9 +15,10 @@ import { appError, authConfig, userRow } from '../support/auth.js';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const config = authConfig({ ACCESS_TOKEN_TTL_SECONDS: 600 });
 
-describe(KeyStore.name, () => {
-  describe.each(databaseKinds)('on %s', (kind) => {
-    const ctx = authDatabase(kind);
+describe.each(databaseKinds)('signing and verifying tokens on %s', (kind) => {
+  const ctx = authDatabase(kind);
+
+  describe(KeyStore.name, () => {
     let sut: KeyStore;
 
     const activeKeys = () => ctx.database.db.select().from(signingKeys).where(isNull(signingKeys.retiredAt));
@@ -204,11 +205,8 @@ describe(KeyStore.name, () => {
       await expect(next.verify(await sut.signAccessToken('u', ['USER'], 's'))).rejects.toThrow('unknown key');
     });
   });
-});
 
-describe(LocalTokenVerifier.name, () => {
-  describe.each(databaseKinds)('on %s', (kind) => {
-    const ctx = authDatabase(kind);
+  describe(LocalTokenVerifier.name, () => {
     let keys: KeyStore;
     let sessions: SessionRepository;
     let sut: LocalTokenVerifier;

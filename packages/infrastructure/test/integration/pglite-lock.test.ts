@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,7 +18,6 @@ function openInChild(dataDir: string): Promise<{ code: number | null; stdout: st
     import { createLogger, openDatabase } from ${JSON.stringify(DIST)};
     try {
       const db = await openDatabase({ dataDir: ${JSON.stringify(dataDir)}, logger: createLogger('child', 'silent') });
-      await db.ping();
       await db.close();
       process.stdout.write('opened');
       process.exit(0);
@@ -46,29 +45,29 @@ function deadPid(): number {
 
 describe(`${openDatabase.name} on PGlite`, () => {
   let dir: string;
+  let dataDir: string;
+  let lockPath: string;
 
+  // One data directory, opened and closed in turn by the tests: each open costs PGlite's start-up.
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'rewards-lock-'));
+    dataDir = join(dir, 'db');
+    lockPath = `${dataDir}.lock`;
+    await cp(inject('pgliteTemplate'), dataDir, { recursive: true });
   });
 
   afterAll(async () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  async function freshDataDir(name: string): Promise<string> {
-    const dataDir = join(dir, name);
-    await cp(inject('pgliteTemplate'), dataDir, { recursive: true });
-    return dataDir;
-  }
-
-  it('refuses a second process while the first holds the data directory', async () => {
-    const dataDir = await freshDataDir('held');
+  it('refuses a second process, and a second open in this process, while the directory is held', async () => {
     const first = await openDatabase({ dataDir, logger });
     let refused;
     try {
       refused = await openInChild(dataDir);
 
-      expect(readFileSync(`${dataDir}.lock`, 'utf8')).toBe(String(process.pid));
+      await expect(openDatabase({ dataDir, logger })).rejects.toThrow(`data directory ${dataDir} is in use by process ${process.pid}`);
+      expect(readFileSync(lockPath, 'utf8')).toBe(String(process.pid));
       await first.ping();
     } finally {
       await first.close();
@@ -76,54 +75,33 @@ describe(`${openDatabase.name} on PGlite`, () => {
 
     expect(refused.stdout).toBe(`data directory ${dataDir} is in use by process ${process.pid}; one process per embedded database`);
     expect(refused.code).toBe(3);
-    expect(existsSync(`${dataDir}.lock`)).toBe(false);
+    expect(existsSync(lockPath)).toBe(false);
   });
 
-  it('takes over a lock left behind by a process that died', async () => {
-    const dataDir = await freshDataDir('stale');
-    const pid = deadPid();
-    writeFileSync(`${dataDir}.lock`, String(pid));
-
+  it('releases the directory once, however often close is called', async () => {
     const sut = await openDatabase({ dataDir, logger });
-    try {
-      expect(readFileSync(`${dataDir}.lock`, 'utf8')).toBe(String(process.pid));
-      await sut.ping();
-    } finally {
-      await sut.close();
+    await sut.close();
+    writeFileSync(lockPath, '999999999');
+
+    await sut.close();
+
+    expect(readFileSync(lockPath, 'utf8')).toBe('999999999');
+    rmSync(lockPath);
+  });
+
+  it('takes over a lock left behind by a process that died, or left empty', async () => {
+    for (const stale of [String(deadPid()), '']) {
+      writeFileSync(lockPath, stale);
+
+      const sut = await openDatabase({ dataDir, logger });
+      try {
+        expect(readFileSync(lockPath, 'utf8')).toBe(String(process.pid));
+        await sut.ping();
+      } finally {
+        await sut.close();
+      }
+
+      expect(existsSync(lockPath)).toBe(false);
     }
-
-    expect(existsSync(`${dataDir}.lock`)).toBe(false);
-  });
-
-  it('takes over an empty lock file', async () => {
-    const dataDir = await freshDataDir('empty-lock');
-    writeFileSync(`${dataDir}.lock`, '');
-
-    const sut = await openDatabase({ dataDir, logger });
-    await sut.close();
-
-    expect(existsSync(`${dataDir}.lock`)).toBe(false);
-  });
-
-  it('refuses to open a data directory this process already has open', async () => {
-    const dataDir = await freshDataDir('twice');
-    const first = await openDatabase({ dataDir, logger });
-    try {
-      await expect(openDatabase({ dataDir, logger })).rejects.toThrow(`data directory ${dataDir} is in use by process ${process.pid}`);
-      await first.ping();
-      expect(readFileSync(`${dataDir}.lock`, 'utf8')).toBe(String(process.pid));
-    } finally {
-      await first.close();
-    }
-  });
-
-  it('closes once however often close is called', async () => {
-    const dataDir = await freshDataDir('close-twice');
-    const sut = await openDatabase({ dataDir, logger });
-
-    await sut.close();
-    await sut.close();
-
-    expect(existsSync(`${dataDir}.lock`)).toBe(false);
   });
 });
