@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
-import { baseEnv, HttpUrl, loadConfig, Port, PostgresUrl } from '../src/config.js';
+import { baseEnv, HttpUrl, loadConfig, Port, PostgresUrl, UrlList } from '../src/config.js';
 
 const SECRET = 'x'.repeat(32);
 
@@ -10,6 +10,7 @@ const shape = {
   DATABASE_URL: PostgresUrl.optional(),
   UPSTREAM_URL: HttpUrl.default('http://127.0.0.1:3002'),
   POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+  INSTANCES: UrlList.default(['http://127.0.0.1:3002']),
 };
 
 /** process.exit is replaced by a throw, so the code after it never runs, as in the real process. */
@@ -45,6 +46,7 @@ describe(loadConfig.name, () => {
       DATABASE_URL: undefined,
       UPSTREAM_URL: 'http://127.0.0.1:3002',
       POOL_SIZE: 25,
+      INSTANCES: ['http://127.0.0.1:3002'],
     });
   });
 
@@ -60,6 +62,12 @@ describe(loadConfig.name, () => {
     const sut = loadConfig('auth', shape, { INTERNAL_SECRET: SECRET, PATH: '/usr/bin', HOME: '/root' });
 
     expect(Object.keys(sut)).not.toContain('PATH');
+  });
+
+  it('splits a comma-separated list of URLs, trimming blanks', () => {
+    const sut = loadConfig('auth', shape, { INTERNAL_SECRET: SECRET, INSTANCES: ' http://a:3002 , https://b:3002,, ' });
+
+    expect(sut.INSTANCES).toEqual(['http://a:3002', 'https://b:3002']);
   });
 
   it('keeps a postgres:// URL', () => {
@@ -80,6 +88,7 @@ describe(loadConfig.name, () => {
         UPSTREAM_URL: 'ftp://files',
         POOL_SIZE: 'many',
         NODE_ENV: 'staging',
+        INSTANCES: 'http://ok:1,ftp://not-ok',
       }),
     ).toThrow(Exited);
 
@@ -93,7 +102,7 @@ describe(loadConfig.name, () => {
       .filter(Boolean)
       .map((line) => line.trim().split(':')[0]);
     expect(named.sort()).toEqual(
-      ['DATABASE_URL', 'INTERNAL_SECRET', 'LOG_LEVEL', 'NODE_ENV', 'POOL_SIZE', 'SERVICE_PORT', 'UPSTREAM_URL'].sort(),
+      ['DATABASE_URL', 'INSTANCES.1', 'INTERNAL_SECRET', 'LOG_LEVEL', 'NODE_ENV', 'POOL_SIZE', 'SERVICE_PORT', 'UPSTREAM_URL'].sort(),
     );
     expect(out).toContain('  INTERNAL_SECRET: must be at least 32 characters; generate one with `openssl rand -hex 32`');
     expect(out).toContain('  DATABASE_URL: must be a postgres:// URL (leave unset for the embedded database)');

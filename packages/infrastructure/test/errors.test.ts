@@ -176,6 +176,19 @@ describe(toErrorResponse.name, () => {
     expect(toErrorResponse(err, REQUEST_ID).body.error).toEqual({ code: 'INTERNAL', message: 'Internal error' });
   });
 
+  it('renders a value the database refuses (SQLSTATE class 22) as 400, not 500', () => {
+    const log = logSink();
+    const err = Object.assign(new Error('Failed query: insert …'), {
+      cause: Object.assign(new Error('invalid byte sequence for encoding "UTF8": 0x00'), { code: '22021' }),
+    });
+
+    expect(toErrorResponse(err, REQUEST_ID, log)).toEqual({
+      status: 400,
+      body: { error: { code: 'VALIDATION_FAILED', message: 'A value in the request cannot be stored' }, requestId: REQUEST_ID },
+    });
+    expect(log.error).not.toHaveBeenCalled();
+  });
+
   it.each([
     ['a refused connection', Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' })],
     ['a server shutting down', Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' })],

@@ -1,8 +1,8 @@
 import { sql } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import pg from 'pg';
-import { describe, expect, it } from 'vitest';
-import { isDatabaseUnavailable, isUniqueViolation } from '../src/pg-errors.js';
+import { describe, expect, it, vi } from 'vitest';
+import { isDatabaseUnavailable, isDataException, isRetryable, isUniqueViolation, withRetry } from '../src/pg-errors.js';
 
 /** The shape Drizzle produces: its own error, with the driver's error as `cause`. */
 const wrapped = (cause: unknown) => Object.assign(new Error('Failed query: insert into "users" …'), { cause });
@@ -119,5 +119,61 @@ describe(isDatabaseUnavailable.name, () => {
     } finally {
       await pool.end();
     }
+  });
+});
+
+describe(isDataException.name, () => {
+  it.each([
+    ['22P02', 'invalid_text_representation'],
+    ['22003', 'numeric_value_out_of_range'],
+    ['22021', 'character_not_in_repertoire'],
+    ['22001', 'string_data_right_truncation'],
+  ])('recognises SQLSTATE %s (%s) in the cause chain', (code) => {
+    expect(isDataException(wrapped(pgError(code)))).toBe(true);
+  });
+
+  it('ignores other classes', () => {
+    expect(isDataException(wrapped(pgError('23505')))).toBe(false);
+    expect(isDataException(wrapped(pgError('42P01')))).toBe(false);
+    expect(isDataException(new Error('22P02'))).toBe(false);
+    expect(isDataException(undefined)).toBe(false);
+  });
+});
+
+describe(isRetryable.name, () => {
+  it('recognises serialization failures and deadlocks only', () => {
+    expect(isRetryable(wrapped(pgError('40001')))).toBe(true);
+    expect(isRetryable(wrapped(pgError('40P01')))).toBe(true);
+    expect(isRetryable(wrapped(pgError('23505')))).toBe(false);
+    expect(isRetryable(new Error('deadlock detected'))).toBe(false);
+  });
+});
+
+describe(withRetry.name, () => {
+  it('runs a retryable failure again until it succeeds', async () => {
+    const fn = vi
+      .fn<() => Promise<string>>()
+      .mockRejectedValueOnce(wrapped(pgError('40001')))
+      .mockRejectedValueOnce(wrapped(pgError('40P01')))
+      .mockResolvedValueOnce('done');
+
+    await expect(withRetry(fn)).resolves.toBe('done');
+    expect(fn).toHaveBeenCalledTimes(3);
+  });
+
+  it('gives up after the given number of attempts with the last error', async () => {
+    const last = wrapped(pgError('40001'));
+    const fn = vi.fn<() => Promise<string>>().mockRejectedValue(last);
+
+    await expect(withRetry(fn, 3)).rejects.toBe(last);
+    expect(fn).toHaveBeenCalledTimes(3);
+  });
+
+  it('does not run other failures again', async () => {
+    const err = wrapped(pgError('23505', 'users_email_key'));
+    const fn = vi.fn<() => Promise<string>>().mockRejectedValue(err);
+
+    await expect(withRetry(fn)).rejects.toBe(err);
+    expect(fn).toHaveBeenCalledTimes(1);
   });
 });

@@ -138,8 +138,13 @@ describe(RemoteTokenVerifier.name, () => {
     await auth.stop();
   });
 
-  async function startVerifier(opts: { internalSecret?: string; revocationPollMs?: number } = {}) {
-    sut = new RemoteTokenVerifier({ authUrls: [authUrl], internalSecret: opts.internalSecret ?? SECRET, logger, revocationPollMs: opts.revocationPollMs });
+  async function startVerifier(opts: { internalSecret?: string; revocationPollMs?: number; authUrls?: string[] } = {}) {
+    sut = new RemoteTokenVerifier({
+      authUrls: opts.authUrls ?? [authUrl],
+      internalSecret: opts.internalSecret ?? SECRET,
+      logger,
+      revocationPollMs: opts.revocationPollMs,
+    });
     sut.start();
   }
 
@@ -361,6 +366,19 @@ describe(RemoteTokenVerifier.name, () => {
     skipAhead(1100);
     expect((await rejection(sut.verify(newKid))).code).toBe('UNAUTHENTICATED');
     await expect(sut.verify(token)).resolves.toMatchObject({ subject: 'user-1' });
+  });
+
+  it('turns to the next auth instance when one does not answer', async () => {
+    const down = new FakeAuth();
+    const downUrl = await down.start();
+    await down.stop();
+    await startVerifier({ authUrls: [downUrl, authUrl] });
+    await until(() => sut.ready);
+    auth.revoked.push({ sessionId: 'session-gone', expiresAt: new Date(Date.now() + 600_000).toISOString() });
+
+    await expect(sut.verify(await sign(key1, 'user-1', 'session-1'))).resolves.toMatchObject({ subject: 'user-1' });
+    await until(() => auth.feedRequests.length >= 3);
+    expect((await rejection(sut.verify(await sign(key1, 'user-2', 'session-gone')))).message).toBe('Session has ended');
   });
 
   it('fetches the JWKS again when a token carries a new kid, and accepts the rotated key', async () => {
