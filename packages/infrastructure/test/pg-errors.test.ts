@@ -91,6 +91,7 @@ describe(isDatabaseUnavailable.name, () => {
     'Client has encountered a connection error and is not queryable',
     'the database system is starting up',
     'the database system is shutting down',
+    'timeout expired',
   ])('recognises the message "%s"', (message) => {
     expect(isDatabaseUnavailable(wrapped(new Error(message)))).toBe(true);
   });
