@@ -7,12 +7,16 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['packages/*/test/**/*.test.ts', 'apps/*/test/unit/**/*.test.ts'],
+          // Package integration tests belong to the integration project only.
+          exclude: [...configDefaults.exclude, 'packages/*/test/integration/**'],
         },
       },
       {
         test: {
           name: 'integration',
           include: ['apps/*/test/integration/**/*.test.ts', 'packages/*/test/integration/**/*.test.ts'],
+          globalSetup: ['test/support/pglite-template.ts'],
+          isolate: false,
           testTimeout: 60_000,
           hookTimeout: 60_000,
         },

@@ -1,5 +1,5 @@
 import { mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync, closeSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { sql } from 'drizzle-orm';
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
@@ -78,6 +78,9 @@ function openPostgres(url: string, max: number, logger: Logger): Database {
   };
 }
 
+/** Lock files this process holds: a lock naming our own pid is stale only if we do not hold it. */
+const heldLocks = new Set<string>();
+
 /**
  * Drizzle takes a client for each transaction (`pool.connect()` without a callback) and releases
  * it in a `finally` that only starts after `begin` succeeded: when the connection is already gone,
@@ -112,16 +115,24 @@ function releaseLostClients(pool: pg.Pool): void {
  * A lock file holding the owner's pid makes the second one refuse to start.
  */
 function lockDataDir(dir: string): () => void {
-  const lockPath = `${dir}.lock`;
+  const lockPath = `${resolve(dir)}.lock`;
+  if (heldLocks.has(lockPath)) {
+    throw new Error(`data directory ${dir} is in use by process ${process.pid}; one process per embedded database`);
+  }
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const fd = openSync(lockPath, 'wx');
       writeFileSync(fd, String(process.pid));
       closeSync(fd);
-      return () => rmSync(lockPath, { force: true });
+      heldLocks.add(lockPath);
+      return () => {
+        heldLocks.delete(lockPath);
+        rmSync(lockPath, { force: true });
+      };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const owner = Number(readFileSync(lockPath, 'utf8'));
+      // Our own pid in a lock we do not hold was left by an earlier process that had this pid.
       if (owner && owner !== process.pid && isAlive(owner)) {
         throw new Error(`data directory ${dir} is in use by process ${owner}; one process per embedded database`);
       }

@@ -1,0 +1,222 @@
+import { randomUUID } from 'node:crypto';
+import { eq } from 'drizzle-orm';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { authDatabase, databaseKinds } from '../../../../test/support/databases.js';
+import { sha256 } from '../../src/auth/auth.service.js';
+import { sessionRevocations, sessions } from '../../src/schema.js';
+import { SessionRepository } from '../../src/sessions/session.repository.js';
+import { UserRepository } from '../../src/users/user.repository.js';
+import { userRow } from '../support/auth.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe(SessionRepository.name, () => {
+  describe.each(databaseKinds)('on %s', (kind) => {
+    const ctx = authDatabase(kind);
+    let sut: SessionRepository;
+    let users: UserRepository;
+
+    beforeAll(() => {
+      sut = new SessionRepository(ctx.database);
+      users = new UserRepository(ctx.database);
+    });
+
+    const newUser = async () => (await users.insert(userRow())).id;
+    const revocationsOf = (userId: string) =>
+      ctx.database.db
+        .select({ sessionId: sessionRevocations.sessionId, userId: sessionRevocations.userId, reason: sessionRevocations.reason })
+        .from(sessionRevocations)
+        .where(eq(sessionRevocations.userId, userId))
+        .orderBy(sessionRevocations.seq);
+    const sessionRows = (userId: string) => ctx.database.db.select().from(sessions).where(eq(sessions.userId, userId));
+
+    describe('upsert', () => {
+      it('creates the session of a user without one', async () => {
+        const userId = await newUser();
+        const sid = randomUUID();
+
+        await sut.upsert(userId, sid, ctx.database.db);
+
+        expect(await sut.current(userId)).toBe(sid);
+        expect(await sut.isCurrent(sid)).toBe(true);
+      });
+
+      it('replaces the session, keeping one row per user', async () => {
+        const userId = await newUser();
+        const [first, second, third] = [randomUUID(), randomUUID(), randomUUID()];
+
+        await sut.upsert(userId, first!, ctx.database.db);
+        await sut.upsert(userId, second!, ctx.database.db);
+        await sut.upsert(userId, third!, ctx.database.db);
+
+        const rows = await sessionRows(userId);
+        expect(rows).toHaveLength(1);
+        expect(rows[0]!.sessionId).toBe(third);
+        expect(await sut.isCurrent(first!)).toBe(false);
+        expect(await sut.isCurrent(second!)).toBe(false);
+        expect(await sut.isCurrent(third!)).toBe(true);
+      });
+
+      it('knows no session for a user who never signed in', async () => {
+        expect(await sut.current(await newUser())).toBeUndefined();
+        expect(await sut.isCurrent(randomUUID())).toBe(false);
+      });
+    });
+
+    describe('revoke', () => {
+      it('ends the current session and records the revocation with its reason', async () => {
+        const userId = await newUser();
+        const sid = randomUUID();
+        await sut.upsert(userId, sid, ctx.database.db);
+
+        const revoked = await sut.revoke(userId, 'logout', ctx.database.db);
+
+        expect(revoked).toBe(sid);
+        expect(await sut.current(userId)).toBeUndefined();
+        expect(await revocationsOf(userId)).toEqual([{ sessionId: sid, userId, reason: 'logout' }]);
+      });
+
+      it('ends the session only if it is the one named', async () => {
+        const userId = await newUser();
+        const sid = randomUUID();
+        await sut.upsert(userId, sid, ctx.database.db);
+
+        expect(await sut.revoke(userId, 'logout', ctx.database.db, randomUUID())).toBeUndefined();
+        expect(await sut.current(userId)).toBe(sid);
+        expect(await revocationsOf(userId)).toEqual([]);
+
+        expect(await sut.revoke(userId, 'refresh-reuse', ctx.database.db, sid)).toBe(sid);
+        expect(await revocationsOf(userId)).toEqual([{ sessionId: sid, userId, reason: 'refresh-reuse' }]);
+      });
+
+      it('records nothing when the user has no session', async () => {
+        const userId = await newUser();
+
+        expect(await sut.revoke(userId, 'roles-changed', ctx.database.db)).toBeUndefined();
+        expect(await revocationsOf(userId)).toEqual([]);
+      });
+
+      it('rolls back with the transaction it runs in', async () => {
+        const userId = await newUser();
+        const sid = randomUUID();
+        await sut.upsert(userId, sid, ctx.database.db);
+
+        await ctx.database.db
+          .transaction(async (tx) => {
+            await sut.revoke(userId, 'logout', tx);
+            throw new Error('roll back');
+          })
+          .catch(() => undefined);
+
+        expect(await sut.current(userId)).toBe(sid);
+        expect(await revocationsOf(userId)).toEqual([]);
+      });
+    });
+
+    describe('revocationsSince', () => {
+      /** Revocations of fresh sessions, dated `secondsAgo` before now. */
+      async function revokedAgo(...secondsAgo: number[]): Promise<string[]> {
+        const userId = await newUser();
+        const now = Date.now();
+        const rows = secondsAgo.map((s) => ({ sessionId: randomUUID(), userId, reason: 'logout', revokedAt: new Date(now - s * 1000) }));
+        await ctx.database.db.insert(sessionRevocations).values(rows);
+        return rows.map((r) => r.sessionId);
+      }
+      const only = (ids: string[], items: { sessionId: string }[]) => items.map((i) => i.sessionId).filter((s) => ids.includes(s)).sort();
+
+      it('returns the revocations within the window when no position is given', async () => {
+        const [old, recent, newest] = await revokedAgo(100, 10, 3);
+
+        const { items, now } = await sut.revocationsSince(undefined, 60);
+
+        expect(only([old!, recent!, newest!], items)).toEqual([recent!, newest!].sort());
+        expect(Math.abs(now.getTime() - Date.now())).toBeLessThan(5000);
+        expect(items.every((i) => i.revokedAt instanceof Date)).toBe(true);
+      });
+
+      it('returns the revocations after a position, overlapping it by five seconds', async () => {
+        const [old, recent, newest] = await revokedAgo(100, 10, 3);
+        const ids = [old!, recent!, newest!];
+
+        expect(only(ids, (await sut.revocationsSince(new Date(Date.now() - 7000), 60)).items)).toEqual([recent!, newest!].sort());
+        expect(only(ids, (await sut.revocationsSince(new Date(Date.now() - 4000), 60)).items)).toEqual([newest!]);
+        // A revocation dated just before the position, by a transaction that committed late, is still sent.
+        expect(only(ids, (await sut.revocationsSince(new Date(), 60)).items)).toEqual([newest!]);
+        expect(only(ids, (await sut.revocationsSince(new Date(Date.now() + 60_000), 60)).items)).toEqual([]);
+      });
+
+      it("hands back the database's clock as the next position, so polling from it sees later revocations", async () => {
+        const first = await sut.revocationsSince(undefined, 60);
+        const userId = await newUser();
+        const sid = randomUUID();
+        await sut.upsert(userId, sid, ctx.database.db);
+        await sut.revoke(userId, 'replaced', ctx.database.db);
+
+        const next = await sut.revocationsSince(first.now, 60);
+
+        expect(next.items.map((i) => i.sessionId)).toContain(sid);
+        expect(next.now.getTime()).toBeGreaterThanOrEqual(first.now.getTime());
+      });
+    });
+
+    describe('refresh tokens', () => {
+      const tokenRow = (userId: string, sessionId = randomUUID()) => ({
+        tokenHash: sha256(randomUUID()),
+        sessionId,
+        userId,
+        expiresAt: new Date('2040-01-01T00:00:00.000Z'),
+      });
+
+      it('stores a token, locks it and marks it used', async () => {
+        const row = tokenRow(await newUser());
+        await sut.insertRefreshToken(row, ctx.database.db);
+
+        const locked = await ctx.database.db.transaction(async (tx) => {
+          const found = await sut.lockRefreshToken(row.tokenHash, tx);
+          await sut.markRefreshTokenUsed(row.tokenHash, tx);
+          return found;
+        });
+
+        expect(locked).toEqual({ ...row, usedAt: null, createdAt: expect.any(Date) });
+        const after = await ctx.database.db.transaction((tx) => sut.lockRefreshToken(row.tokenHash, tx));
+        expect(after!.usedAt).toBeInstanceOf(Date);
+        expect(Math.abs(after!.usedAt!.getTime() - Date.now())).toBeLessThan(60_000);
+      });
+
+      it('finds nothing for an unknown token', async () => {
+        expect(await ctx.database.db.transaction((tx) => sut.lockRefreshToken(sha256('unknown'), tx))).toBeUndefined();
+      });
+
+      it('makes a second locker wait for the first to commit, and then see its change', async () => {
+        const row = tokenRow(await newUser());
+        await sut.insertRefreshToken(row, ctx.database.db);
+        const order: string[] = [];
+        let release!: () => void;
+        const released = new Promise<void>((r) => (release = r));
+        let firstLocked!: () => void;
+        const locked = new Promise<void>((r) => (firstLocked = r));
+
+        const first = ctx.database.db.transaction(async (tx) => {
+          await sut.lockRefreshToken(row.tokenHash, tx);
+          firstLocked();
+          await released;
+          await sut.markRefreshTokenUsed(row.tokenHash, tx);
+          order.push('first committed');
+        });
+        await locked;
+        const second = ctx.database.db.transaction(async (tx) => {
+          const seen = await sut.lockRefreshToken(row.tokenHash, tx);
+          order.push('second locked');
+          return seen;
+        });
+        await sleep(150);
+        order.push('released');
+        release();
+        const [, seen] = await Promise.all([first, second]);
+
+        expect(order).toEqual(['released', 'first committed', 'second locked']);
+        expect(seen!.usedAt).toBeInstanceOf(Date);
+      });
+    });
+  });
+});
