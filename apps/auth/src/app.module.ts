@@ -19,6 +19,7 @@ import { AuthService } from './auth/auth.service.js';
 import { LoginThrottleRepository } from './auth/login-throttle.repository.js';
 import { PasswordHasher } from './auth/password-hasher.js';
 import { AUTH_CONFIG, type AuthConfig } from './config.js';
+import { Housekeeping } from './housekeeping.js';
 import { InternalController } from './internal.controller.js';
 import { Outbox, OutboxRelay } from './outbox/outbox.js';
 import { KeyStore } from './keys/key-store.js';
@@ -56,6 +57,7 @@ export class AuthModule {
         AdminBootstrap,
         Outbox,
         OutboxRelay,
+        Housekeeping,
       ],
     };
   }

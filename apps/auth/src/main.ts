@@ -6,6 +6,7 @@ import { loadAuthConfig } from './config.js';
 import { KeyStore } from './keys/key-store.js';
 import { AdminBootstrap } from './users/admin-bootstrap.js';
 import { OutboxRelay } from './outbox/outbox.js';
+import { Housekeeping } from './housekeeping.js';
 
 const config = loadAuthConfig();
 const logger = createLogger('auth', config.LOG_LEVEL);
@@ -23,6 +24,7 @@ async function main() {
   await app.get(KeyStore).load();
   await app.get(AdminBootstrap).ensureAdmin(logger);
   app.get(OutboxRelay).start(logger);
+  app.get(Housekeeping).start(logger);
   await listen(app, config.AUTH_PORT, config.HOST, logger, async () => {
     await database.close();
   });

@@ -56,6 +56,8 @@ export function toErrorResponse(err: unknown, requestId: string, logger?: LogSin
     const status = err.getStatus();
     const code = STATUS_CODE[status];
     if (code) return { status, body: body(code, status === 404 ? 'Not found' : err.message) };
+    // Any other client error is still the client's: never a 500.
+    if (status >= 400 && status < 500) return { status: 400, body: body('VALIDATION_FAILED', err.message) };
   }
   // Errors raised by Fastify itself (body parsing, limits) carry a statusCode and an FST_ code.
   const fst = err as { statusCode?: number; code?: string; message?: string };

@@ -1,7 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DATABASE, rowsOf, type Database, type Db } from '@rewards/infrastructure';
-import { and, eq, gt, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, lt, or, sql } from 'drizzle-orm';
 import { refreshTokens, sessionRevocations, sessions } from '../schema.js';
+
+/** Revocations sent per poll at most; a longer backlog arrives over the next polls. */
+const REVOCATION_PAGE = 50_000;
 
 export type RevocationReason = 'replaced' | 'logout' | 'roles-changed' | 'refresh-reuse';
 
@@ -43,17 +46,32 @@ export class SessionRepository {
    * Revocations since `since` (with an overlap, so a transaction that committed late is not missed),
    * or all within `window` seconds. `now` is the database clock, to be sent back as the next `since`.
    */
-  async revocationsSince(since: Date | undefined, windowSeconds: number) {
+  async revocationsSince(since: Date | undefined, windowSeconds: number, limit = REVOCATION_PAGE) {
     const from = since
       ? sql`${since.toISOString()}::timestamptz - interval '5 seconds'`
       : sql`now() - make_interval(secs => ${windowSeconds})`;
+    const [{ now }] = rowsOf<{ now: Date | string }>(await this.database.db.execute(sql`select now() as now`)) as [{ now: Date | string }];
     const items = await this.database.db
       .select({ sessionId: sessionRevocations.sessionId, revokedAt: sessionRevocations.revokedAt })
       .from(sessionRevocations)
       .where(gt(sessionRevocations.revokedAt, from))
-      .limit(50_000);
-    const [{ now }] = rowsOf<{ now: Date | string }>(await this.database.db.execute(sql`select now() as now`)) as [{ now: Date | string }];
-    return { items, now: new Date(now) };
+      .orderBy(asc(sessionRevocations.revokedAt))
+      .limit(limit);
+    // A full page: the reader continues from the last row it got, not from now, so nothing is skipped.
+    const next = items.length === limit ? items.at(-1)!.revokedAt : new Date(now);
+    return { items, now: next };
+  }
+
+  /** Revocations older than any token they could refuse. */
+  async pruneRevocations(olderThanSeconds: number): Promise<void> {
+    await this.database.db.delete(sessionRevocations).where(lt(sessionRevocations.revokedAt, sql`now() - make_interval(secs => ${olderThanSeconds})`));
+  }
+
+  /** Refresh tokens that can no longer be used: expired, or spent for longer than a reuse could still matter. */
+  async pruneRefreshTokens(): Promise<void> {
+    await this.database.db
+      .delete(refreshTokens)
+      .where(or(lt(refreshTokens.expiresAt, sql`now()`), lt(refreshTokens.usedAt, sql`now() - interval '1 day'`)));
   }
 
   async insertRefreshToken(row: typeof refreshTokens.$inferInsert, db: Db): Promise<void> {
