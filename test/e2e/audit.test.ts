@@ -208,7 +208,8 @@ describe.each(DATABASES)('audit log (%s)', (database) => {
       expect(anonymous.status).toBe(401);
       expect(anonymous.body).toEqual(errorBody('UNAUTHENTICATED'));
       const byKey = await stack.client.call(route, { apiKey });
-      expect(byKey.status).toBe(401);
+      expect(byKey.status).toBe(403);
+      expect(byKey.body).toEqual(errorBody('FORBIDDEN', 'API keys may only post activities'));
       expect((await stack.client.call(route, { token: admin.token })).status).toBe(200);
     }
     const cases: [Record<string, string>, unknown][] = [
