@@ -78,8 +78,9 @@ export async function createServiceApp(
     const labels = { method: req.method, route: routeLabel(req), status: String(reply.statusCode) };
     metrics.duration.observe(labels, reply.elapsedTime / 1000);
     metrics.requests.inc(labels);
-    const quiet = reply.statusCode < 400 && /^\/(internal\/revocations|healthz|readyz|metrics)/.test(req.url);
-    const level = reply.statusCode >= 500 ? 'error' : quiet ? 'debug' : 'info';
+    const probe = /^\/(internal\/revocations|healthz|readyz|metrics)/.test(req.url);
+    // Probes answer 503 while a dependency starts or is down: worth a warning, not an error per probe.
+    const level = reply.statusCode >= 500 ? (probe ? 'warn' : 'error') : probe && reply.statusCode < 400 ? 'debug' : 'info';
     req.log[level](
       { method: req.method, url: req.routeOptions.url ?? 'unmatched', status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
       'request completed',

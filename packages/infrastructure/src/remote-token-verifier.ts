@@ -48,7 +48,11 @@ export class RemoteTokenVerifier implements TokenVerifier {
   start(): void {
     void this.refreshKeys();
     void this.pollRevocations();
-    const poll = setInterval(() => void this.pollRevocations(), this.opts.revocationPollMs ?? 250);
+    const poll = setInterval(() => {
+      void this.pollRevocations();
+      // Until auth has answered once (it may start after us), keep asking for its keys.
+      if (this.keys.size === 0) void this.refreshKeys();
+    }, this.opts.revocationPollMs ?? 250);
     const keys = setInterval(() => void this.refreshKeys(), this.opts.keyRefreshMs ?? 300_000);
     poll.unref();
     keys.unref();

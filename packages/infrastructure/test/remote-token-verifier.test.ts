@@ -349,6 +349,18 @@ describe(RemoteTokenVerifier.name, () => {
     expect(err.message).toBe('Token keys are not available yet');
   });
 
+  it('becomes ready on its own when auth starts after it', async () => {
+    const keys = auth.keys;
+    auth.keys = [];
+    await startVerifier({ revocationPollMs: 50 });
+    await until(() => auth.jwksFetches.length >= 1);
+    expect(sut.ready).toBe(false);
+
+    auth.keys = keys; // auth has come up and published its key
+    await until(() => sut.ready);
+    await expect(sut.verify(await sign(key1, 'user-1', 'session-1'))).resolves.toMatchObject({ subject: 'user-1' });
+  });
+
   it('keeps verifying with the last known keys and revocations when auth goes away', async () => {
     auth.revoked.push({ sessionId: 'session-gone', expiresAt: new Date(Date.now() + 600_000).toISOString() });
     await startReady();
