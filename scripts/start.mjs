@@ -22,6 +22,8 @@ const authPort = Number(env.AUTH_PORT ?? 3001);
 const eventPort = Number(env.EVENT_PORT ?? 3002);
 const eventUrls = Array.from({ length: instances }, (_, i) => `http://127.0.0.1:${eventPort + i}`);
 env.AUTH_SERVICE_URL ||= `http://127.0.0.1:${authPort}`;
+// The gateway balances over these; auth's outbox delivers to them.
+env.EVENT_SERVICE_URL ||= eventUrls.join(',');
 
 const children = [];
 function run(name, script, extra) {
@@ -54,4 +56,4 @@ process.on('SIGTERM', () => stop(0));
 
 run('auth', 'apps/auth/dist/main.js', {});
 eventUrls.forEach((_, i) => run(`event-${i + 1}`, 'apps/event/dist/main.js', { EVENT_PORT: String(eventPort + i), EVENT_INSTANCE: String(i + 1) }));
-run('gateway', 'apps/gateway/dist/main.js', { EVENT_SERVICE_URL: env.EVENT_SERVICE_URL || eventUrls.join(',') });
+run('gateway', 'apps/gateway/dist/main.js', {});
