@@ -16,6 +16,9 @@ export interface RemoteVerifierOptions {
 
 type Key = Awaited<ReturnType<typeof importJWK>>;
 
+/** Verified tokens remembered at most; past this the memory starts over. */
+const VERIFIED_CACHE_SIZE = 50_000;
+
 export function principalFromPayload(payload: JWTPayload): Principal {
   const roles = Array.isArray(payload.roles) ? (payload.roles as Role[]) : [];
   if (payload.kind === 'api-key') {
@@ -35,6 +38,7 @@ export function principalFromPayload(payload: JWTPayload): Principal {
  */
 export class RemoteTokenVerifier implements TokenVerifier {
   private keys = new Map<string, Key>();
+  private verified = new Map<string, { principal: Principal; until: number }>();
   private keysLoadedAt = 0;
   private keyFetch: Promise<void> | null = null;
   private revoked = new Map<string, number>();
@@ -69,6 +73,21 @@ export class RemoteTokenVerifier implements TokenVerifier {
   }
 
   async verify(token: string): Promise<Principal> {
+    const principal = await this.verifySignature(token);
+    if (principal.kind === 'user') {
+      if (!this.revocationsSynced) throw new AppError('UNAVAILABLE', 'Session state is not available yet');
+      if (this.revoked.has(principal.sessionId!)) throw new AppError('UNAUTHENTICATED', 'Session has ended');
+    }
+    return principal;
+  }
+
+  /**
+   * Signature, issuer, audience and expiry, remembered per token until it expires: a player's
+   * token comes back with every request, and the session check above still runs each time.
+   */
+  private async verifySignature(token: string): Promise<Principal> {
+    const cached = this.verified.get(token);
+    if (cached && cached.until > Date.now()) return cached.principal;
     let kid: string | undefined;
     try {
       kid = decodeProtectedHeader(token).kid;
@@ -97,10 +116,8 @@ export class RemoteTokenVerifier implements TokenVerifier {
       throw new AppError('UNAUTHENTICATED', 'Token is invalid or expired');
     }
     const principal = principalFromPayload(payload);
-    if (principal.kind === 'user') {
-      if (!this.revocationsSynced) throw new AppError('UNAVAILABLE', 'Session state is not available yet');
-      if (this.revoked.has(principal.sessionId!)) throw new AppError('UNAUTHENTICATED', 'Session has ended');
-    }
+    if (this.verified.size >= VERIFIED_CACHE_SIZE) this.verified.clear();
+    this.verified.set(token, { principal, until: payload.exp! * 1000 });
     return principal;
   }
 
@@ -110,6 +127,7 @@ export class RemoteTokenVerifier implements TokenVerifier {
         const { keys } = await this.fromAuth<{ keys: JWK[] }>('/.well-known/jwks.json', {});
         const next = new Map<string, Key>();
         for (const jwk of keys) if (jwk.kid) next.set(jwk.kid, await importJWK(jwk, 'ES256'));
+        if ([...this.keys.keys()].some((kid) => !next.has(kid))) this.verified.clear(); // a key was withdrawn
         this.keys = next;
       } catch (err) {
         this.opts.logger.warn({ err: { message: (err as Error).message } }, 'could not refresh token keys; keeping the last known');

@@ -410,6 +410,20 @@ describe(RemoteTokenVerifier.name, () => {
     expect(auth.jwksFetches.length).toBe(fetches + 1);
   });
 
+  it('forgets tokens it verified when their key is withdrawn', async () => {
+    auth.keys = [key1.publicJwk, key2.publicJwk];
+    await startReady();
+    const token = await sign(key1, 'user-1', 'session-1');
+    await expect(sut.verify(token)).resolves.toMatchObject({ subject: 'user-1' });
+    auth.keys = [key2.publicJwk];
+    skipAhead(1100);
+    // A token with an unknown kid makes the verifier fetch the keys again, without key-1.
+    await rejection(sut.verify(await sign(stranger, 'user-2', 'session-2', { kid: 'key-3' })));
+
+    const err = await rejection(sut.verify(token));
+    expect(err.code).toBe('UNAUTHENTICATED');
+  });
+
   it('fetches the JWKS once for concurrent tokens with a new kid', async () => {
     await startReady();
     auth.keys = [key1.publicJwk, key2.publicJwk];
