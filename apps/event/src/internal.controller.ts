@@ -1,29 +1,10 @@
 import { Body, Controller, HttpCode, Inject, Post, UseGuards } from '@nestjs/common';
-import { ActivitiesBody } from '@rewards/contracts';
+import { ActivitiesBody, AuditBatch } from '@rewards/contracts';
 import { DATABASE, InternalGuard, type Database } from '@rewards/infrastructure';
 import { createZodDto } from 'nestjs-zod';
-import { z } from 'zod';
 import { ActivitiesService } from './activities/activities.service.js';
 import { AuditRepository } from './audit/audit.repository.js';
 
-const AuditBatch = z.object({
-  entries: z
-    .array(
-      z.object({
-        id: z.uuid(),
-        actorId: z.string().max(128).nullable(),
-        action: z.string().min(1).max(64),
-        targetType: z.string().min(1).max(64),
-        targetId: z.string().max(128).nullable(),
-        before: z.unknown(),
-        after: z.unknown(),
-        requestId: z.string().max(128).nullable(),
-        at: z.iso.datetime({ offset: true }),
-      }),
-    )
-    .min(1)
-    .max(500),
-});
 class AuditBatchDto extends createZodDto(AuditBatch) {}
 class PlatformActivitiesDto extends createZodDto(ActivitiesBody) {}
 

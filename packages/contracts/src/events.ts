@@ -300,3 +300,20 @@ export const AuditQuery = PageQuery.extend({
 export type AuditQuery = z.infer<typeof AuditQuery>;
 export const AuditList = page(AuditEntry);
 export const AuditVerification = z.object({ valid: z.boolean(), entries: z.number().int(), firstBrokenId: z.string().nullable() });
+
+// ---- Service to service -----------------------------------------------------------------------
+
+/** An audit entry another service hands to the event service's log (auth's role changes, API keys). */
+export const AuditRecord = z.object({
+  id: z.uuid(),
+  actorId: z.string().max(128).nullable(),
+  action: z.string().min(1).max(64),
+  targetType: z.string().min(1).max(64),
+  targetId: z.string().max(128).nullable(),
+  before: z.unknown(),
+  after: z.unknown(),
+  requestId: z.string().max(128).nullable(),
+  at: IsoDateTime,
+});
+export type AuditRecord = z.infer<typeof AuditRecord>;
+export const AuditBatch = z.object({ entries: z.array(AuditRecord).min(1).max(500) });

@@ -1,4 +1,5 @@
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import type { AuditRecord } from '@rewards/contracts';
 import { DATABASE, INTERNAL_HEADER, rowsOf, type Database, type Db, type Logger } from '@rewards/infrastructure';
 import { inArray, sql } from 'drizzle-orm';
 import { AUTH_CONFIG, type AuthConfig } from '../config.js';
@@ -12,17 +13,8 @@ export interface ActivityMessage {
   attributes?: Record<string, unknown>;
 }
 
-export interface AuditMessage {
-  id: string;
-  actorId: string | null;
-  action: string;
-  targetType: string;
-  targetId: string | null;
-  before: unknown;
-  after: unknown;
-  requestId: string | null;
-  at: string;
-}
+/** Audit entries travel in the contract's shape, so the event service's validation and this writer agree. */
+export type AuditMessage = AuditRecord;
 
 const ENDPOINT = { activity: '/internal/activities', audit: '/internal/audit' } as const;
 const BATCH = 200;
