@@ -1,16 +1,5 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { APP_GUARD, APP_PIPE } from '@nestjs/core';
-import {
-  AccessGuard,
-  DATABASE,
-  HealthController,
-  INTERNAL_SECRET,
-  METRICS,
-  TOKEN_VERIFIER,
-  type Database,
-  type Metrics,
-} from '@rewards/infrastructure';
-import { ZodValidationPipe } from 'nestjs-zod';
+import { HealthController, serviceProviders, type Database, type Metrics } from '@rewards/infrastructure';
 import { ApiKeyRepository } from './api-keys/api-key.repository.js';
 import { ApiKeysController } from './api-keys/api-keys.controller.js';
 import { ApiKeysService } from './api-keys/api-keys.service.js';
@@ -38,12 +27,7 @@ export class AuthModule {
       controllers: [AuthController, UsersController, ApiKeysController, InternalController, HealthController],
       providers: [
         { provide: AUTH_CONFIG, useValue: config },
-        { provide: DATABASE, useValue: database },
-        { provide: METRICS, useValue: metrics },
-        { provide: INTERNAL_SECRET, useValue: config.INTERNAL_SECRET },
-        { provide: TOKEN_VERIFIER, useExisting: LocalTokenVerifier },
-        { provide: APP_GUARD, useClass: AccessGuard },
-        { provide: APP_PIPE, useClass: ZodValidationPipe },
+        ...serviceProviders({ database, metrics, internalSecret: config.INTERNAL_SECRET, verifier: LocalTokenVerifier }),
         LocalTokenVerifier,
         KeyStore,
         PasswordHasher,

@@ -1,17 +1,6 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { APP_GUARD, APP_PIPE } from '@nestjs/core';
-import {
-  AccessGuard,
-  DATABASE,
-  HealthController,
-  INTERNAL_SECRET,
-  METRICS,
-  TOKEN_VERIFIER,
-  type Database,
-  type Metrics,
-  type TokenVerifier,
-} from '@rewards/infrastructure';
-import { ZodValidationPipe } from 'nestjs-zod';
+import { APP_PIPE } from '@nestjs/core';
+import { HealthController, serviceProviders, type Database, type Metrics, type TokenVerifier } from '@rewards/infrastructure';
 import { ActivitiesController } from './activities/activities.controller.js';
 import { ActivitiesService } from './activities/activities.service.js';
 import { ActivityRepository } from './activities/activity.repository.js';
@@ -36,12 +25,7 @@ export class EventModule {
       controllers: [HealthController, EventsController, ClaimsController, ActivitiesController, AuditController, InternalController],
       providers: [
         { provide: EVENT_CONFIG, useValue: config },
-        { provide: DATABASE, useValue: database },
-        { provide: METRICS, useValue: metrics },
-        { provide: INTERNAL_SECRET, useValue: config.INTERNAL_SECRET },
-        { provide: TOKEN_VERIFIER, useValue: verifier },
-        { provide: APP_GUARD, useClass: AccessGuard },
-        { provide: APP_PIPE, useClass: ZodValidationPipe },
+        ...serviceProviders({ database, metrics, internalSecret: config.INTERNAL_SECRET, verifier }),
         { provide: APP_PIPE, useClass: StorableTextPipe },
         EventRepository,
         ClaimRepository,

@@ -15,4 +15,3 @@ export const gatewayConfigShape = {
 
 export type GatewayConfig = ReturnType<typeof loadGatewayConfig>;
 export const loadGatewayConfig = (env: NodeJS.ProcessEnv = process.env) => loadConfig('gateway', gatewayConfigShape, env);
-export const GATEWAY_CONFIG = Symbol('GATEWAY_CONFIG');

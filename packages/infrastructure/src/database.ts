@@ -29,6 +29,9 @@ export interface DatabaseOptions {
 /** Rows of a raw `db.execute(sql…)` result; both drivers return `{ rows }`. */
 export const rowsOf = <T>(result: unknown): T[] => (result as { rows: T[] }).rows;
 
+/** A timestamp column of a raw row: a Date from node-postgres, a string when it came through JSON. */
+export const asDate = (v: unknown): Date => (v instanceof Date ? v : new Date(String(v)));
+
 export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   if (opts.url) return openPostgres(opts.url, opts.poolSize ?? 10, opts.logger);
   return openPglite(opts.dataDir, opts.logger);

@@ -10,3 +10,4 @@ export * from './internal.js';
 export * from './http.js';
 export * from './health.js';
 export * from './cursor.js';
+export * from './service-providers.js';

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Claim, ClaimStatus, Grant } from '@rewards/contracts';
 import type { RewardSnapshot } from '@rewards/contracts';
-import { DATABASE, decodeCursor, rowsOf, toPage, type Database, type Db } from '@rewards/infrastructure';
+import { asDate, DATABASE, decodeCursor, rowsOf, toPage, type Database, type Db } from '@rewards/infrastructure';
 import { and, desc, eq, gte, inArray, lt, lte, or, sql } from 'drizzle-orm';
 import { claims, grants, idempotencyKeys, type ClaimRow, type GrantRow } from '../schema.js';
 
@@ -85,7 +85,6 @@ export class ClaimRepository {
         select * from claim`),
     );
     if (!row) return undefined;
-    const date = (v: unknown) => (v === null ? null : v instanceof Date ? v : new Date(String(v)));
     return {
       id: row.id as string,
       userId: row.user_id as string,
@@ -95,8 +94,8 @@ export class ClaimRepository {
       reason: row.reason as ClaimRow['reason'],
       note: row.note as string | null,
       rewards: row.rewards as RewardSnapshot[],
-      createdAt: date(row.created_at)!,
-      decidedAt: date(row.decided_at),
+      createdAt: asDate(row.created_at),
+      decidedAt: row.decided_at === null ? null : asDate(row.decided_at),
       decidedBy: row.decided_by as string | null,
     };
   }

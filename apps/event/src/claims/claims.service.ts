@@ -111,7 +111,7 @@ export class ClaimsService implements OnModuleInit, OnModuleDestroy {
           return await tx.transaction(async (sp) => {
             const row = await this.claims.insert(sp, decision);
             for (const r of stocked) if (!(await this.events.reserveStock(sp, r.id, r.quantity))) throw new OutOfStock();
-            if (status === 'APPROVED') await this.grant(sp, row.id, userId, eventId, rewards);
+            if (status === 'APPROVED') await this.grant(sp, row.id, userId, eventId, base.rewards);
             return toClaim(row);
           });
         } catch (err) {
@@ -138,7 +138,8 @@ export class ClaimsService implements OnModuleInit, OnModuleDestroy {
     return evaluate(event.condition, facts).met;
   }
 
-  private grant(tx: Db, claimId: string, userId: string, eventId: string, rewards: RewardRow[] | RewardSnapshot[]) {
+  /** Grants are written from the claim's snapshot of its rewards, whichever path approves it. */
+  private grant(tx: Db, claimId: string, userId: string, eventId: string, rewards: RewardSnapshot[]) {
     return this.claims.insertGrants(
       tx,
       rewards.map((r) => ({
@@ -146,7 +147,7 @@ export class ClaimsService implements OnModuleInit, OnModuleDestroy {
         userId,
         claimId,
         eventId,
-        rewardId: 'rewardId' in r ? r.rewardId : r.id,
+        rewardId: r.rewardId,
         type: r.type,
         name: r.name,
         itemCode: r.itemCode,

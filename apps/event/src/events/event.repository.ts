@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Event, EventStatus, Reward } from '@rewards/contracts';
-import { DATABASE, decodeCursor, rowsOf, sqlState, toPage, type Database, type Db } from '@rewards/infrastructure';
+import { asDate, DATABASE, decodeCursor, rowsOf, sqlState, toPage, type Database, type Db } from '@rewards/infrastructure';
 import { and, asc, desc, eq, lt, ne, or, sql } from 'drizzle-orm';
 import { events, rewards, type EventRow, type RewardRow } from '../schema.js';
 
@@ -107,21 +107,20 @@ export class EventRepository {
         from events e where e.id = ${id}`),
     );
     if (!row) return undefined;
-    const date = (v: unknown) => (v instanceof Date ? v : new Date(String(v)));
     const event: EventRow = {
       id: row.id as string,
       title: row.title as string,
       description: row.description as string | null,
-      startsAt: date(row.starts_at),
-      endsAt: date(row.ends_at),
+      startsAt: asDate(row.starts_at),
+      endsAt: asDate(row.ends_at),
       timezone: row.timezone as string,
       status: row.status as EventRow['status'],
       condition: row.condition as EventRow['condition'],
       approval: row.approval as EventRow['approval'],
       repeat: row.repeat as EventRow['repeat'],
       createdBy: row.created_by as string,
-      createdAt: date(row.created_at),
-      updatedAt: date(row.updated_at),
+      createdAt: asDate(row.created_at),
+      updatedAt: asDate(row.updated_at),
     };
     const rewardRows = (row.rewards as (Omit<RewardRow, 'createdAt' | 'eventId'> & { createdAt: string })[]).map((r) => ({
       ...r,
