@@ -95,16 +95,22 @@ export class AuthService {
     await this.throttle.release(attempt);
     const sessionId = randomUUID();
     const refreshToken = this.newRefreshToken();
-    await this.database.db.transaction(async (tx) => {
-      await this.users.lock(user.id, tx);
+    // The roles signed into the token are read under the user's row lock, in the transaction that
+    // creates the session: a role change either committed before (and its roles are read here) or
+    // waits for this commit and then revokes the session created here. Roles read before the
+    // password check would let a login racing a demotion carry the old roles on a live session.
+    const roles = await this.database.db.transaction(async (tx) => {
+      const locked = await this.users.lock(user.id, tx);
+      if (!locked) throw new AppError('INVALID_CREDENTIALS', 'Email or password is wrong');
       const previous = await this.sessions.current(user.id, tx);
       if (previous) await this.sessions.recordRevocation(user.id, previous, 'replaced', tx);
       await this.sessions.upsert(user.id, sessionId, tx);
       await this.sessions.insertRefreshToken(this.refreshRow(refreshToken, sessionId, user.id), tx);
       await this.outbox.activity(tx, { id: `login:${sessionId}`, userId: user.id, type: 'LOGIN', occurredAt: new Date().toISOString() });
+      return locked.roles as Role[];
     });
     this.relay.kick();
-    return this.tokens(user.id, user.roles as Role[], sessionId, refreshToken);
+    return this.tokens(user.id, roles, sessionId, refreshToken);
   }
 
   /**
