@@ -22,6 +22,7 @@ import {
   walk,
   type Account,
 } from '../support/fixtures.js';
+import { openServiceDb, type ServiceDb } from '../support/db.js';
 import { startStack, type Stack } from '../support/stack.js';
 
 const OUTBOX_WAIT = { timeout: 5000, interval: 100 };
@@ -73,6 +74,21 @@ describe.each(DATABASES)('conditions, claims, approvals and grants (%s)', (datab
       grantedAt: expect.any(String),
     }));
   const ids = (claims: Claim[]) => claims.map((x) => x.id);
+  /** The event service's own tables. An embedded database is opened only while its service is stopped. */
+  async function withEventDb<T>(fn: (db: ServiceDb) => Promise<T>): Promise<T> {
+    const embedded = !stack.databaseUrls.event;
+    if (embedded) await stack.kill('event-1');
+    try {
+      const db = await openServiceDb(stack, 'event');
+      try {
+        return await fn(db);
+      } finally {
+        await db.close();
+      }
+    } finally {
+      if (embedded) await stack.start('event-1');
+    }
+  }
   const byReward = (grants: Grant[]) => [...grants].sort((a, b) => (a.rewardId < b.rewardId ? -1 : 1));
 
   beforeAll(async () => {
@@ -375,7 +391,8 @@ describe.each(DATABASES)('conditions, claims, approvals and grants (%s)', (datab
       expect((await claim(real, event.id)).body.claim).toMatchObject({ status: 'APPROVED' });
     });
 
-    it('EVENT_NOT_ACTIVE: not started, window over, DRAFT, PAUSED and ENDED events record the attempt without touching stock', async () => {
+    // A DRAFT is not among them: for a player it does not exist (see 'a DRAFT does not exist for a player').
+    it('EVENT_NOT_ACTIVE: not started, window over, PAUSED and ENDED events record the attempt without touching stock', async () => {
       const { inactive } = players;
       await signInArrived(inactive);
       const met = { type: 'LOGIN_DAYS', days: 1 } as const;
@@ -383,7 +400,6 @@ describe.each(DATABASES)('conditions, claims, approvals and grants (%s)', (datab
       const events = {
         notStarted: await createEvent(stack, operator.token, met, { startsAt: new Date(now + DAY_MS).toISOString(), endsAt: new Date(now + 2 * DAY_MS).toISOString() }),
         over: await createEvent(stack, operator.token, met, { startsAt: new Date(now - 3 * DAY_MS).toISOString(), endsAt: new Date(now - 60_000).toISOString() }),
-        draft: await createEvent(stack, operator.token, met, { status: 'DRAFT' }),
         paused: await createEvent(stack, operator.token, met),
         ended: await createEvent(stack, operator.token, met),
       };
@@ -844,6 +860,151 @@ describe.each(DATABASES)('conditions, claims, approvals and grants (%s)', (datab
         expect(res.status).toBe(400);
         expect(res.body).toEqual(validationError([{ path: 'Idempotency-Key', code: 'invalid', message: '1 to 128 visible ASCII characters' }]));
       }
+    });
+  });
+
+  // These restart the embedded event service to read its tables, so they come last.
+  describe('a DRAFT does not exist for a player', () => {
+    it('a USER gets 404 on every route under /events/{id}, records nothing and locks nothing; once ACTIVE they can claim', async () => {
+      const [player] = take();
+      // The player has one READY fact: this condition is not met until the operator lowers it.
+      const draft = await createEvent(stack, operator.token, { ...READY, count: 2 }, { status: 'DRAFT' });
+      const reward = await createReward(stack, operator.token, draft.id, { type: 'ITEM', name: 'Prototype', itemCode: 'PROTO', quantity: 1, stock: 5 });
+      const NOT_FOUND = errorBody('NOT_FOUND', 'Event not found');
+      const key = `draft-${randomUUID()}`;
+
+      const answers = {
+        getEvent: await stack.client.call('getEvent', { token: player!.token, params: { id: draft.id } }),
+        listRewards: await stack.client.call('listRewards', { token: player!.token, params: { id: draft.id } }),
+        progress: await stack.client.call('progress', { token: player!.token, params: { id: draft.id } }),
+        createClaim: await claim(player!, draft.id),
+        createClaimWithKey: await claim(player!, draft.id, { 'Idempotency-Key': key }),
+        createClaimWithKeyAgain: await claim(player!, draft.id, { 'Idempotency-Key': key }),
+        unknownEvent: await claim(player!, randomUUID()),
+      };
+      for (const [route, res] of Object.entries(answers)) {
+        expect(res.status, route).toBe(404);
+        expect(res.body, route).toEqual(NOT_FOUND);
+      }
+      // The staff routes under /events/{id} are closed to players by role.
+      const patchByPlayer = await stack.client.call('updateEvent', { token: player!.token, params: { id: draft.id }, body: { title: 'x' } });
+      const rewardByPlayer = await stack.client.call('createReward', { token: player!.token, params: { id: draft.id }, body: { type: 'POINT', name: 'p', quantity: 1 } });
+      for (const res of [patchByPlayer, rewardByPlayer]) {
+        expect(res.status).toBe(403);
+        expect(res.body).toEqual(STAFF_ONLY);
+      }
+
+      // Nothing recorded: no claim, no Idempotency-Key, no stock held; staff still see the draft, unlocked.
+      expect(await claimsOf(draft.id)).toEqual([]);
+      expect(await remaining(draft.id)).toEqual([5]);
+      const staffView = await stack.client.call('getEvent', { token: operator.token, params: { id: draft.id } });
+      expect(staffView.status).toBe(200);
+      expect(staffView.body.event).toEqual({ ...draft, rewards: [reward] });
+      await withEventDb(async (db) => {
+        expect(await db.query('select id from claims where event_id = $1 or user_id = $2', [draft.id, player!.id])).toEqual([]);
+        expect(await db.query('select key from idempotency_keys where event_id = $1 or user_id = $2', [draft.id, player!.id])).toEqual([]);
+      });
+
+      // Not locked: the operator may still change the condition.
+      const lowered = await stack.client.call('updateEvent', { token: operator.token, params: { id: draft.id }, body: { condition: READY } });
+      expect(lowered.status).toBe(200);
+      expect(lowered.body.event).toMatchObject({ status: 'DRAFT', condition: READY, locked: false });
+      const activated = await stack.client.call('updateEvent', { token: operator.token, params: { id: draft.id }, body: { status: 'ACTIVE' } });
+      expect(activated.status).toBe(200);
+      expect(activated.body.event).toMatchObject({ status: 'ACTIVE', locked: false });
+
+      // Live now: the same player, the same key (it was never stored), a real claim with the current condition.
+      const won = await claim(player!, draft.id, { 'Idempotency-Key': key });
+      expect(won.status).toBe(201);
+      expect(won.body).toEqual({
+        claim: {
+          id: expect.any(String),
+          eventId: draft.id,
+          userId: player!.id,
+          periodKey: 'ONCE',
+          status: 'APPROVED',
+          reason: null,
+          note: null,
+          rewards: snapshot([reward]),
+          createdAt: expect.any(String),
+          decidedAt: expect.any(String),
+          decidedBy: 'system',
+        },
+      });
+      expect((await claim(player!, draft.id, { 'Idempotency-Key': key })).body).toEqual(won.body);
+      expect(await claimsOf(draft.id)).toEqual([won.body.claim]);
+      expect(await remaining(draft.id)).toEqual([4]);
+      const progress = await stack.client.call('progress', { token: player!.token, params: { id: draft.id } });
+      expect(progress.status).toBe(200);
+      expect(progress.body).toEqual({ eventId: draft.id, eligible: false, condition: { type: 'ACTIVITY_COUNT', required: 1, current: 1, met: true }, claim: won.body.claim });
+    });
+  });
+
+  describe('nobody decides their own claim', () => {
+    it('an OPERATOR or ADMIN cannot approve or reject their own PENDING claim: 403, nothing granted or logged; another operator can', async () => {
+      const selfOp = await createAccount(stack, admin.token, { roles: ['OPERATOR'], label: 'self-operator' });
+      await postActivities(stack, apiKey, [selfOp, admin].map((a) => ({ userId: a.id, type: 'READY', occurredAt: new Date().toISOString() })));
+      const event = await createEvent(stack, operator.token, READY, { approval: 'MANUAL' });
+      const rewards = [
+        await createReward(stack, operator.token, event.id, { type: 'ITEM', name: 'Badge', itemCode: 'BADGE', quantity: 1, stock: 5 }),
+        await createReward(stack, operator.token, event.id, { type: 'POINT', name: 'Points', quantity: 50 }),
+      ];
+      const byOperator = await claim(selfOp, event.id);
+      const byAdmin = await claim(admin, event.id);
+      for (const res of [byOperator, byAdmin]) {
+        expect(res.status).toBe(201);
+        expect(res.body.claim).toMatchObject({ status: 'PENDING', decidedAt: null, decidedBy: null });
+      }
+      const mine = byOperator.body.claim;
+      const admins = byAdmin.body.claim;
+      expect(await remaining(event.id)).toEqual([3, null]);
+
+      const OWN = errorBody('FORBIDDEN', 'You cannot approve or reject your own claim');
+      for (const [who, pending] of [[selfOp, mine], [admin, admins]] as const) {
+        const approve = await stack.client.call('approveClaim', { token: who.token, params: { id: pending.id } });
+        expect(approve.status).toBe(403);
+        expect(approve.body).toEqual(OWN);
+        const reject = await stack.client.call('rejectClaim', { token: who.token, params: { id: pending.id }, body: { reason: 'my own' } });
+        expect(reject.status).toBe(403);
+        expect(reject.body).toEqual(OWN);
+        const stored = await stack.client.call('getClaim', { token: auditor.token, params: { id: pending.id } });
+        expect(stored.body).toEqual({ claim: pending });
+      }
+      // Still PENDING, stock still held, nothing granted, nothing in the audit log.
+      expect(await remaining(event.id)).toEqual([3, null]);
+      expect(await grantsOf(selfOp)).toEqual([]);
+      expect((await grantsOf(admin)).filter((g) => g.eventId === event.id)).toEqual([]);
+      await withEventDb(async (db) => {
+        const rows = await db.query('select id::text, status, reason, note, decided_at, decided_by from claims where event_id = $1 order by created_at, id', [event.id]);
+        expect(rows).toEqual(
+          expect.arrayContaining([mine, admins].map((c) => ({ id: c.id, status: 'PENDING', reason: null, note: null, decided_at: null, decided_by: null }))),
+        );
+        expect(rows).toHaveLength(2);
+        expect(await db.query('select id from grants where event_id = $1', [event.id])).toEqual([]);
+        expect(await db.query('select id from audit_log where target_id = any($1::text[])', [[mine.id, admins.id]])).toEqual([]);
+      });
+
+      // Someone else's claim: the same operator may decide it, and another operator decides theirs.
+      const approved = await stack.client.call('approveClaim', { token: operator.token, params: { id: mine.id } });
+      expect(approved.status).toBe(200);
+      expect(approved.body).toEqual({ claim: { ...mine, status: 'APPROVED', decidedAt: expect.any(String), decidedBy: operator.id } });
+      const rejected = await stack.client.call('rejectClaim', { token: selfOp.token, params: { id: admins.id }, body: { reason: 'Staff test account' } });
+      expect(rejected.status).toBe(200);
+      expect(rejected.body).toEqual({
+        claim: { ...admins, status: 'REJECTED', reason: 'REJECTED_BY_OPERATOR', note: 'Staff test account', decidedAt: expect.any(String), decidedBy: selfOp.id },
+      });
+      expect(byReward(await grantsOf(selfOp))).toEqual(byReward(grantsFor(mine, rewards)));
+      expect(await remaining(event.id)).toEqual([4, null]);
+      // Decided or not, one's own claim stays out of reach.
+      const late = await stack.client.call('approveClaim', { token: selfOp.token, params: { id: mine.id } });
+      expect(late.status).toBe(403);
+      expect(late.body).toEqual(OWN);
+
+      const log = (await walk((cursor) => stack.client.call('auditLog', { token: auditor.token, query: { limit: 100, cursor } }), 100)).items;
+      expect(log.filter((e) => e.targetId === mine.id || e.targetId === admins.id).map((e) => [e.action, e.actorId, e.targetId])).toEqual([
+        ['claim.reject', selfOp.id, admins.id],
+        ['claim.approve', operator.id, mine.id],
+      ]);
     });
   });
 });

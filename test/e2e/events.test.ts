@@ -13,6 +13,7 @@ import {
   walk,
   type Account,
 } from '../support/fixtures.js';
+import { openServiceDb, type ServiceDb } from '../support/db.js';
 import { startStack, type Stack } from '../support/stack.js';
 
 const LOGIN_DAYS_1 = { type: 'LOGIN_DAYS', days: 1 } as const;
@@ -39,6 +40,22 @@ describe('activities, events and rewards', () => {
   afterAll(async () => {
     await stack?.stop();
   });
+
+  /** The event service's own tables. An embedded database is opened only while its service is stopped. */
+  async function withEventDb<T>(fn: (db: ServiceDb) => Promise<T>): Promise<T> {
+    const embedded = !stack.databaseUrls.event;
+    if (embedded) await stack.kill('event-1');
+    try {
+      const db = await openServiceDb(stack, 'event');
+      try {
+        return await fn(db);
+      } finally {
+        await db.close();
+      }
+    } finally {
+      if (embedded) await stack.start('event-1');
+    }
+  }
 
   describe('POST /activities', () => {
     const activity = (id: string, extra: Record<string, unknown> = {}) => ({
@@ -105,7 +122,7 @@ describe('activities, events and rewards', () => {
       // The gateway trades the key on every route; its token then only opens /activities.
       for (const res of attempts) {
         expect(res.status).toBe(403);
-        expect(res.body).toEqual(errorBody('FORBIDDEN', 'API keys may only post activities'));
+        expect(res.body).toEqual(errorBody('FORBIDDEN', 'API keys are not accepted on this route'));
       }
     });
 
@@ -158,6 +175,59 @@ describe('activities, events and rewards', () => {
       );
       const paired = await stack.client.call('ingestActivities', { apiKey, body: { activities: [activity(`emoji-\ud83d\ude00-${randomUUID()}`)] } });
       expect(paired.body).toEqual({ accepted: 1, duplicates: 0 });
+    });
+    it('refuses a fact more than 5 minutes in the future (400, nothing of its batch stored or counted); 4 minutes ahead and the past are accepted', async () => {
+      const type = 'FUTURE_PROBE';
+      const event = await createEvent(stack, operator.token, { type: 'ACTIVITY_COUNT', activity: type, count: 10 });
+      const fact = (id: string, occurredAt: string) => ({ id, userId: player.id, type, occurredAt });
+      const stored = (db: ServiceDb) =>
+        db.query<{ external_id: string; occurred_at: Date }>(`select external_id, occurred_at from activities where type = $1 order by external_id`, [type]);
+      const countAll = async (db: ServiceDb) => (await db.query<{ n: number }>('select count(*)::int as n from activities'))[0]!.n;
+      const before = await withEventDb(async (db) => {
+        expect(await stored(db)).toEqual([]);
+        return countAll(db);
+      });
+
+      const now = Date.now();
+      const FUTURE = (path: string) => validationError([{ path, code: 'custom', message: 'must not be more than 5 minutes in the future' }]);
+      // The year 9999 behind a fact that would be fine on its own: the whole batch is refused.
+      const year9999 = await stack.client.call('ingestActivities', {
+        apiKey,
+        body: { activities: [fact('a-now', new Date(now).toISOString()), fact('b-9999', '9999-12-31T23:59:59Z')] },
+      });
+      expect(year9999.status).toBe(400);
+      expect(year9999.body).toEqual(FUTURE('activities.1.occurredAt'));
+      // The instant counts, not the wall-clock digits: "now" written with a -10:00 offset is ten hours ahead.
+      const offset = await stack.client.call('ingestActivities', {
+        token: admin.token,
+        body: { activities: [fact('c-offset', `${new Date(now).toISOString().slice(0, 19)}-10:00`)] },
+      });
+      expect(offset.status).toBe(400);
+      expect(offset.body).toEqual(FUTURE('activities.0.occurredAt'));
+      const sixMinutes = await stack.client.call('ingestActivities', { apiKey, body: { activities: [fact('d-6min', new Date(now + 6 * 60_000).toISOString())] } });
+      expect(sixMinutes.status).toBe(400);
+      expect(sixMinutes.body).toEqual(FUTURE('activities.0.occurredAt'));
+
+      // Within the 5 minutes of clock skew, and any past (an import), are accepted.
+      const fourMinutes = new Date(now + 4 * 60_000).toISOString();
+      const soon = await stack.client.call('ingestActivities', { apiKey, body: { activities: [fact('e-4min', fourMinutes)] } });
+      expect(soon.status).toBe(202);
+      expect(soon.body).toEqual({ accepted: 1, duplicates: 0 });
+      const past = await stack.client.call('ingestActivities', { apiKey, body: { activities: [fact('f-2001', '2001-01-01T00:00:00Z')] } });
+      expect(past.status).toBe(202);
+      expect(past.body).toEqual({ accepted: 1, duplicates: 0 });
+
+      // Only the two accepted facts count; the 4-minute one is inside the event window, the 2001 one is not.
+      const progress = await stack.client.call('progress', { token: player.token, params: { id: event.id } });
+      expect(progress.status).toBe(200);
+      expect(progress.body.condition).toEqual({ type: 'ACTIVITY_COUNT', required: 10, current: 1, met: false });
+      await withEventDb(async (db) => {
+        expect((await stored(db)).map((r) => [r.external_id, new Date(r.occurred_at).toISOString()])).toEqual([
+          ['e-4min', fourMinutes],
+          ['f-2001', '2001-01-01T00:00:00.000Z'],
+        ]);
+        expect(await countAll(db)).toBe(before + 2);
+      });
     });
   });
 

@@ -1,12 +1,12 @@
 import { Body, Controller, HttpCode, Inject, Post, UseGuards } from '@nestjs/common';
-import { ActivitiesBody, AuditBatch } from '@rewards/contracts';
+import { AuditBatch, PlatformActivitiesBody } from '@rewards/contracts';
 import { DATABASE, InternalGuard, type Database } from '@rewards/infrastructure';
 import { createZodDto } from 'nestjs-zod';
 import { ActivitiesService } from './activities/activities.service.js';
 import { AuditRepository } from './audit/audit.repository.js';
 
 class AuditBatchDto extends createZodDto(AuditBatch) {}
-class PlatformActivitiesDto extends createZodDto(ActivitiesBody) {}
+class PlatformActivitiesDto extends createZodDto(PlatformActivitiesBody) {}
 
 /** Deliveries from auth's outbox. Both are idempotent: a redelivery changes nothing. */
 @Controller('internal')

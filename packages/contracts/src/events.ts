@@ -257,21 +257,43 @@ export type Progress = z.infer<typeof Progress>;
 
 // ---- Activities -------------------------------------------------------------------------------
 
-export const Activity = z
-  .object({
-    id: z.string().min(1).max(128),
-    userId: z.uuid(),
-    type: UpperSnake,
-    occurredAt: IsoDateTime,
-    value: z.number().finite().min(-1e15).max(1e15).optional(),
-    attributes: z
-      .record(z.string().max(64), z.unknown())
-      .refine((a) => JSON.stringify(a).length <= 4096, 'attributes are at most 4 KB of JSON')
-      .optional(),
-  })
-  .strict();
+/** How far ahead of the server's clock (at validation) a sender's `occurredAt` may lie: room for clock skew, no more. */
+export const ACTIVITY_MAX_FUTURE_MS = 5 * 60_000;
+
+/**
+ * An instant at most ACTIVITY_MAX_FUTURE_MS ahead of now, read when the request is validated. A string
+ * `Date.parse` cannot read is left to the format check, so it fails with one issue, not two.
+ */
+const NotFarFuture = IsoDateTime.refine(
+  (at) => !(Date.parse(at) > Date.now() + ACTIVITY_MAX_FUTURE_MS),
+  `must not be more than ${ACTIVITY_MAX_FUTURE_MS / 60_000} minutes in the future`,
+).describe(`at most ${ACTIVITY_MAX_FUTURE_MS / 60_000} minutes ahead of the server's clock; past facts may be imported`);
+
+const activityWith = <T extends z.ZodType<string>>(occurredAt: T) =>
+  z
+    .object({
+      id: z.string().min(1).max(128),
+      userId: z.uuid(),
+      type: UpperSnake,
+      occurredAt,
+      value: z.number().finite().min(-1e15).max(1e15).optional(),
+      attributes: z
+        .record(z.string().max(64), z.unknown())
+        .refine((a) => JSON.stringify(a).length <= 4096, 'attributes are at most 4 KB of JSON')
+        .optional(),
+    })
+    .strict();
+
+/** A fact a sender reports (POST /activities): a fact from the future would count towards conditions early. */
+export const Activity = activityWith(NotFarFuture);
 export type Activity = z.infer<typeof Activity>;
 export const ActivitiesBody = z.object({ activities: z.array(Activity).min(1).max(1000) }).strict();
+
+/**
+ * Facts the platform records itself (auth's logins and invitations, from its outbox), stamped by the
+ * platform's own clock. No future bound: a refused batch would block the outbox behind it.
+ */
+export const PlatformActivitiesBody = z.object({ activities: z.array(activityWith(IsoDateTime)).min(1).max(1000) }).strict();
 export const ActivitiesAccepted = z.object({ accepted: z.number().int(), duplicates: z.number().int() });
 
 // ---- Audit ------------------------------------------------------------------------------------

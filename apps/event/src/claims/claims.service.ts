@@ -9,7 +9,7 @@ import { periodKey } from '../domain/calendar.js';
 import { evaluate, factsNeeded } from '../domain/condition-evaluator.js';
 import { isOpen } from '../domain/event-status.js';
 import { eventLockKey, EventRepository } from '../events/event.repository.js';
-import { isStaff } from '../events/events.service.js';
+import { canSee, eventNotFound, isStaff } from '../events/events.service.js';
 import type { EventRow, RewardRow } from '../schema.js';
 import { ACTIVE_CLAIM_INDEX, ClaimRepository, toClaim } from './claim.repository.js';
 
@@ -60,7 +60,7 @@ export class ClaimsService implements OnModuleInit, OnModuleDestroy {
           if (idempotencyKey && !(await this.claims.reserveIdempotencyKey(tx, userId, idempotencyKey, eventId))) {
             return this.replay(tx, userId, idempotencyKey, eventId);
           }
-          const claim = await this.decide(tx, userId, eventId);
+          const claim = await this.decide(tx, player, eventId);
           if (idempotencyKey) await this.claims.storeResponse(tx, userId, idempotencyKey, 201, { claim });
           return claim;
         }),
@@ -81,11 +81,14 @@ export class ClaimsService implements OnModuleInit, OnModuleDestroy {
     return (stored.body as { claim: Claim }).claim;
   }
 
-  private async decide(tx: Db, userId: string, eventId: string): Promise<Claim> {
+  private async decide(tx: Db, player: Principal, eventId: string): Promise<Claim> {
+    const userId = player.subject;
     // Shared with other claims, exclusive against a change of the frozen fields (see EventsService.update).
     await tx.execute(sql`select pg_advisory_xact_lock_shared(${eventLockKey(eventId)})`);
     const found = await this.events.withRewards(tx, eventId);
-    if (!found) throw new AppError('NOT_FOUND', 'Event not found');
+    // A draft the player may not see is an unknown event: the throw rolls back the transaction, so
+    // neither a claim (which would lock the draft's condition) nor the Idempotency-Key is kept.
+    if (!found || !canSee(player, found.event)) throw eventNotFound();
     const { event, rewards } = found;
     const now = new Date();
     const base = { userId, eventId, periodKey: periodKey(event.repeat, now, event.timezone), rewards: snapshotOf(rewards) };
@@ -156,11 +159,22 @@ export class ClaimsService implements OnModuleInit, OnModuleDestroy {
     );
   }
 
+  /**
+   * The claim a decision applies to, locked: it exists, it is not the decider's own (nobody approves
+   * or rejects their own claim, whatever their roles), and it is still PENDING. Every decision path
+   * goes through here before it writes anything.
+   */
+  private async lockForDecision(tx: Db, ctx: AuditContext, claimId: string) {
+    const row = await this.claims.lock(tx, claimId);
+    if (!row) throw new AppError('NOT_FOUND', 'Claim not found');
+    if (row.userId === ctx.actor.subject) throw new AppError('FORBIDDEN', 'You cannot approve or reject your own claim');
+    if (row.status !== 'PENDING') throw new AppError('INVALID_STATE', `The claim is ${row.status}, not PENDING`);
+    return row;
+  }
+
   async approve(ctx: AuditContext, claimId: string): Promise<Claim> {
     return this.database.db.transaction(async (tx) => {
-      const row = await this.claims.lock(tx, claimId);
-      if (!row) throw new AppError('NOT_FOUND', 'Claim not found');
-      if (row.status !== 'PENDING') throw new AppError('INVALID_STATE', `The claim is ${row.status}, not PENDING`);
+      const row = await this.lockForDecision(tx, ctx, claimId);
       const decided = await this.claims.decide(tx, claimId, { status: 'APPROVED', reason: null, note: null, decidedBy: ctx.actor.subject });
       await this.grant(tx, claimId, row.userId, row.eventId, row.rewards);
       const claim = toClaim(decided);
@@ -171,9 +185,7 @@ export class ClaimsService implements OnModuleInit, OnModuleDestroy {
 
   async reject(ctx: AuditContext, claimId: string, note: string): Promise<Claim> {
     return this.database.db.transaction(async (tx) => {
-      const row = await this.claims.lock(tx, claimId);
-      if (!row) throw new AppError('NOT_FOUND', 'Claim not found');
-      if (row.status !== 'PENDING') throw new AppError('INVALID_STATE', `The claim is ${row.status}, not PENDING`);
+      const row = await this.lockForDecision(tx, ctx, claimId);
       const decided = await this.claims.decide(tx, claimId, {
         status: 'REJECTED',
         reason: 'REJECTED_BY_OPERATOR',
@@ -203,6 +215,7 @@ export class ClaimsService implements OnModuleInit, OnModuleDestroy {
   }
 
   async progress(viewer: Principal, event: EventRow): Promise<Progress> {
+    if (!canSee(viewer, event)) throw eventNotFound();
     const now = new Date();
     const facts = await this.activities.facts(
       viewer.subject,

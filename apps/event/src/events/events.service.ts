@@ -12,6 +12,14 @@ import { eventLockKey, EventRepository, toEvent, toReward } from './event.reposi
 export const DEFAULT_TIMEZONE = 'Asia/Seoul';
 export const isStaff = (p: Principal) => p.roles.some((r) => r === 'OPERATOR' || r === 'AUDITOR' || r === 'ADMIN');
 
+/**
+ * The one visibility rule for everything under /events/{id}: for a player a DRAFT does not exist.
+ * Every path that reads an event for a caller (reads, progress, claims) asks this before acting, and
+ * answers exactly as for an unknown id.
+ */
+export const canSee = (viewer: Principal, event: { status: EventStatus }) => event.status !== 'DRAFT' || isStaff(viewer);
+export const eventNotFound = () => new AppError('NOT_FOUND', 'Event not found');
+
 /** Fields that decide who may claim what: frozen once the first claim exists. */
 const FROZEN = ['condition', 'repeat', 'timezone'] as const;
 
@@ -58,7 +66,7 @@ export class EventsService {
   /** An event as the caller may see it; players never see drafts. */
   async visible(viewer: Principal, id: string) {
     const found = await this.events.find(id);
-    if (!found || (found.row.status === 'DRAFT' && !isStaff(viewer))) throw new AppError('NOT_FOUND', 'Event not found');
+    if (!found || !canSee(viewer, found.row)) throw eventNotFound();
     return found;
   }
 
