@@ -523,13 +523,16 @@ describe('auth API through the gateway', () => {
 
   const apiKeys: Array<{ id: string; name: string; key: string }> = [];
 
-  it('POST /api-keys returns the key once, as {id, name, key}', async () => {
+  it('POST /api-keys returns the key once, as {id, name, scopes, key, expiresAt, createdAt}', async () => {
     for (const name of ['game-server-1', 'game-server-1', '  game-server-2  ']) {
       const res = await call('createApiKey', { token: adminToken, body: { name } });
       expect(res.status).toBe(201);
-      expect(Object.keys(res.body).sort()).toEqual(['id', 'key', 'name']);
+      expect(Object.keys(res.body).sort()).toEqual(['createdAt', 'expiresAt', 'id', 'key', 'name', 'scopes']);
       expect(res.body.id).toMatch(UUID);
       expect(res.body.name).toBe(name.trim());
+      expect(res.body.scopes).toEqual(['activities:write']);
+      expect(res.body.expiresAt).toBeNull();
+      expect(res.body.createdAt).toMatch(ISO_WITH_OFFSET);
       expect(typeof res.body.key).toBe('string');
       expect(res.body.key.length).toBeGreaterThanOrEqual(32);
       apiKeys.push(res.body);
@@ -544,6 +547,11 @@ describe('auth API through the gateway', () => {
     expectValidationError(await call('createApiKey', { token: adminToken, body: { name: '   ' } }), ['name']);
     expectValidationError(await call('createApiKey', { token: adminToken, body: { name: 'n'.repeat(101) } }), ['name']);
     expectValidationError(await call('createApiKey', { token: adminToken, body: { name: 'k', scope: 'admin' } }), ['']);
+    expectValidationError(await call('createApiKey', { token: adminToken, body: { name: 'k', scopes: ['admin'] } }), ['scopes.0']);
+    expectValidationError(await call('createApiKey', { token: adminToken, body: { name: 'k', scopes: [] } }), ['scopes']);
+    expectValidationError(await call('createApiKey', { token: adminToken, body: { name: 'k', scopes: ['grants:read', 'grants:read'] } }), ['scopes']);
+    expectValidationError(await call('createApiKey', { token: adminToken, body: { name: 'k', expiresAt: '2020-01-01T00:00:00Z' } }), ['expiresAt']);
+    expectValidationError(await call('createApiKey', { token: adminToken, body: { name: 'k', expiresAt: 'tomorrow' } }), ['expiresAt']);
     const { accessToken } = await login(emailOf('alice'), alice.password);
     expectError(await call('createApiKey', { token: accessToken, body: { name: 'mine' } }), 403, 'FORBIDDEN');
     expectError(await call('createApiKey', { body: { name: 'mine' } }), 401, 'UNAUTHENTICATED');
@@ -566,6 +574,98 @@ describe('auth API through the gateway', () => {
     expectError(await call('createApiKey', { apiKey: key, body: { name: 'escalate' } }), 403, 'FORBIDDEN');
     expectError(await call('me', { token: key }), 401, 'UNAUTHENTICATED');
     expectError(await call('me', { apiKey: forged }), 401, 'UNAUTHENTICATED');
+  });
+
+  it('GET /api-keys lists the keys newest first with scopes, expiry and last use, never the key', async () => {
+    const res = await call('listApiKeys', { token: adminToken, query: { limit: 100 } });
+    expect(res.status).toBe(200);
+    const mine = (res.body.items as Array<Record<string, unknown>>).filter((k) => apiKeys.some((a) => a.id === k.id));
+    expect(mine.map((k) => k.id)).toEqual(apiKeys.map((k) => k.id).reverse());
+    const used = mine.find((k) => k.id === apiKeys[0]!.id)!;
+    expect(used).toEqual({
+      id: apiKeys[0]!.id,
+      name: 'game-server-1',
+      scopes: ['activities:write'],
+      expiresAt: null,
+      createdAt: expect.stringMatching(ISO_WITH_OFFSET),
+      lastUsedAt: expect.stringMatching(ISO_WITH_OFFSET),
+      revokedAt: null,
+    });
+    expect(mine.find((k) => k.id === apiKeys[2]!.id)!.lastUsedAt).toBeNull();
+    const text = JSON.stringify(res.body);
+    for (const k of apiKeys) expect(text).not.toContain(k.key);
+    const { accessToken } = await login(emailOf('alice'), alice.password);
+    expectError(await call('listApiKeys', { token: accessToken }), 403, 'FORBIDDEN');
+    expectError(await call('listApiKeys', { apiKey: apiKeys[0]!.key }), 403, 'FORBIDDEN');
+    expectValidationError(await call('listApiKeys', { token: adminToken, query: { cursor: 'nope' } }), ['cursor']);
+  });
+
+  it("a key is accepted only on routes its scopes allow", async () => {
+    const res = await call('createApiKey', { token: adminToken, body: { name: 'feed-only', scopes: ['grants:read'] } });
+    expect(res.status).toBe(201);
+    expect(res.body.scopes).toEqual(['grants:read']);
+    secrets.add('api key', res.body.key);
+    const activity = { id: `e2e-${run}-scoped`, userId: alice.user.id, type: 'QUEST_CLEARED', occurredAt: new Date().toISOString() };
+    const refused = expectError(await call('ingestActivities', { apiKey: res.body.key, body: { activities: [activity] } }), 403, 'FORBIDDEN');
+    expect(refused.message).toBe('This API key lacks the scope activities:write');
+  });
+
+  it('DELETE /api-keys/{id} revokes a key in use: refused (401) within 1 s, listed as revoked, audited', async () => {
+    const { id, key } = apiKeys[1]!;
+    const activity = (n: number) => ({ id: `e2e-${run}-revoke-${n}`, userId: alice.user.id, type: 'QUEST_CLEARED', occurredAt: new Date().toISOString() });
+    // In use: the gateway holds a token exchanged for it.
+    expect((await call('ingestActivities', { apiKey: key, body: { activities: [activity(0)] } })).status).toBe(202);
+
+    const revoked = await call('revokeApiKey', { token: adminToken, params: { id } });
+    expect(revoked.status).toBe(204);
+    let n = 1;
+    const ms = await timeUntil(async () => (await call('ingestActivities', { apiKey: key, body: { activities: [activity(n++)] } })).status === 401, REVOCATION_LIMIT_MS);
+    expect(ms).toBeLessThanOrEqual(REVOCATION_LIMIT_MS);
+    expectError(await call('ingestActivities', { apiKey: key, body: { activities: [activity(n++)] } }), 401, 'UNAUTHENTICATED');
+    // The other keys keep working.
+    expect((await call('ingestActivities', { apiKey: apiKeys[0]!.key, body: { activities: [activity(n++)] } })).status).toBe(202);
+
+    const listed = (await call('listApiKeys', { token: adminToken, query: { limit: 100 } })).body.items.find((k: { id: string }) => k.id === id);
+    expect(listed.revokedAt).toMatch(ISO_WITH_OFFSET);
+    // Revoking again changes nothing; an unknown key is 404; only admins revoke.
+    expect((await call('revokeApiKey', { token: adminToken, params: { id } })).status).toBe(204);
+    expectError(await call('revokeApiKey', { token: adminToken, params: { id: randomUUID() } }), 404, 'NOT_FOUND');
+    expectValidationError(await call('revokeApiKey', { token: adminToken, params: { id: 'not-a-uuid' } }), ['id']);
+    const { accessToken } = await login(emailOf('alice'), alice.password);
+    expectError(await call('revokeApiKey', { token: accessToken, params: { id: apiKeys[0]!.id } }), 403, 'FORBIDDEN');
+    expectError(await call('revokeApiKey', { apiKey: apiKeys[0]!.key, params: { id: apiKeys[0]!.id } }), 403, 'FORBIDDEN');
+
+    const entries = await (async () => {
+      for (let i = 0; i < 50; i++) {
+        const res = await call('auditLog', { token: adminToken, query: { action: 'api-key.revoke' } });
+        const found = (res.body.items as Array<{ targetId: string }>).filter((e) => e.targetId === id);
+        if (found.length) return found;
+        await sleep(100);
+      }
+      return [];
+    })();
+    expect(entries).toEqual([
+      expect.objectContaining({
+        actorId: adminUser.id,
+        action: 'api-key.revoke',
+        targetType: 'api-key',
+        targetId: id,
+        before: { id, name: 'game-server-1', scopes: ['activities:write'], expiresAt: null, revokedAt: null },
+        after: { id, name: 'game-server-1', scopes: ['activities:write'], expiresAt: null, revokedAt: listed.revokedAt },
+      }),
+    ]);
+  });
+
+  it('an API key past its expiresAt is refused (401)', async () => {
+    const expiresAt = new Date(Date.now() + 4000).toISOString();
+    const res = await call('createApiKey', { token: adminToken, body: { name: 'short-lived', expiresAt } });
+    expect(res.status).toBe(201);
+    expect(res.body.expiresAt).toBe(expiresAt);
+    secrets.add('api key', res.body.key);
+    const activity = (n: number) => ({ id: `e2e-${run}-expiry-${n}`, userId: alice.user.id, type: 'QUEST_CLEARED', occurredAt: new Date().toISOString() });
+    expect((await call('ingestActivities', { apiKey: res.body.key, body: { activities: [activity(0)] } })).status).toBe(202);
+    await sleep(Date.parse(expiresAt) - Date.now() + 1100);
+    expectError(await call('ingestActivities', { apiKey: res.body.key, body: { activities: [activity(1)] } }), 401, 'UNAUTHENTICATED');
   });
 
   it('two admins removing each other at once leave exactly one ADMIN', async () => {
@@ -618,11 +718,15 @@ describe('auth API through the gateway', () => {
       const keys = await db.query<{ id: string; name: string; key_hash: string; revoked_at: unknown }>(
         'select id, name, key_hash, revoked_at from api_keys order by created_at',
       );
-      expect(keys.map((k) => k.id).sort()).toEqual(apiKeys.map((k) => k.id).sort());
+      // The three above, the grants-only key and the short-lived one.
+      expect(keys).toHaveLength(apiKeys.length + 2);
+      expect(keys.map((k) => k.id)).toEqual(expect.arrayContaining(apiKeys.map((k) => k.id)));
       for (const created of apiKeys) {
         const row = keys.find((k) => k.id === created.id)!;
         expect(row.name).toBe(created.name);
-        expect(row.revoked_at).toBeNull();
+        // The second was revoked above.
+        if (created === apiKeys[1]) expect(row.revoked_at).toBeInstanceOf(Date);
+        else expect(row.revoked_at).toBeNull();
         expect(row.key_hash).not.toBe(created.key);
         expect(row.key_hash).not.toContain(created.key);
         expect(created.key).not.toContain(row.key_hash);

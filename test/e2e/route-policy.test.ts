@@ -35,6 +35,8 @@ const KNOWN: Record<string, Known> = {
   listUsers: OK,
   setRoles: { ...NOT_FOUND, body: { roles: ['USER'] } },
   createApiKey: VALIDATION_FAILED,
+  listApiKeys: OK,
+  revokeApiKey: NOT_FOUND,
   ingestActivities: VALIDATION_FAILED,
   createEvent: VALIDATION_FAILED,
   listEvents: OK,
@@ -68,7 +70,8 @@ function expectationFor(route: Route, caller: Caller): Expectation {
   if (route.access === 'public') admitted = true;
   else if (caller === 'anonymous') return { kind: 'denied', status: 401, code: 'UNAUTHENTICATED' };
   else if (caller === 'API key') {
-    if (!route.apiKey) return { kind: 'refused' };
+    // The test's key has the default scope only.
+    if (route.apiKeyScope !== 'activities:write') return { kind: 'refused' };
     admitted = true;
   } else {
     if (!allows(route.access, [caller])) return { kind: 'denied', status: 403, code: 'FORBIDDEN' };

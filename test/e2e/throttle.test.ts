@@ -16,6 +16,7 @@ describe('sign-in throttling', () => {
   const accounts: Record<string, { email: string; password: string }> = {};
   /** Failed sign-ins recorded for 127.0.0.1 so far. */
   let ipFailures = 0;
+  let adminToken: string;
 
   const login = (email: string, password: string, headers?: Record<string, string>) =>
     stack.client.call('login', { body: { email, password }, headers });
@@ -28,7 +29,10 @@ describe('sign-in throttling', () => {
 
   beforeAll(async () => {
     // On PostgreSQL when there is one: the parallel cases below are real races there.
-    stack = await startStack({ database: TEST_DATABASE_URL ? 'postgres' : 'pglite', env: { LOG_LEVEL: 'debug' } });
+    stack = await startStack({ database: TEST_DATABASE_URL ? 'postgres' : 'pglite', env: { LOG_LEVEL: 'debug', REGISTRATION_LIMIT_PER_HOUR: '6' } });
+    const admin = await stack.client.call('login', { body: { email: stack.admin.email, password: stack.admin.password } });
+    adminToken = secrets.add('access token', admin.body.accessToken);
+    secrets.add('password(admin)', stack.admin.password);
     for (const name of ['target', 'bystander', 'victim', 'burst']) {
       const email = `${name}.${run}@example.com`;
       const password = secrets.add(`password(${name})`, `pw-${randomBytes(8).toString('hex')}`);
@@ -121,6 +125,23 @@ describe('sign-in throttling', () => {
   it('routes other than sign-in are not throttled', async () => {
     const res = await stack.client.call('register', { body: { email: `late.${run}@example.com`, password: secrets.add('password(late)', `pw-${run}-late1`) } });
     expect(res.status).toBe(201);
+  });
+
+  it('registrations from one address: the 7th within an hour is 429 with Retry-After, and creates nobody', async () => {
+    // Five so far (four accounts and `late`); the limit on this stack is 6.
+    const sixth = await stack.client.call('register', { body: { email: `sixth.${run}@example.com`, password: secrets.add('password(sixth)', `pw-${run}-sixth`) } });
+    expect(sixth.status).toBe(201);
+    const email = `farm.${run}@example.com`;
+    const seventh = await stack.client.call('register', {
+      body: { email, password: secrets.add('password(farm)', `pw-${run}-farm1`), inviteCode: sixth.body.user.inviteCode },
+    });
+    expectError(seventh, 429, 'TOO_MANY_REQUESTS');
+    const wait = Number(seventh.headers.get('retry-after'));
+    expect(wait).toBeGreaterThan(3500);
+    expect(wait).toBeLessThanOrEqual(3600);
+    const found = await stack.client.call('listUsers', { token: adminToken, query: { email } });
+    expect(found.status).toBe(200);
+    expect(found.body.items).toEqual([]);
   });
 
   it('the logs hold no password or token', () => {

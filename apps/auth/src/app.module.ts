@@ -7,6 +7,7 @@ import { AuthController } from './auth/auth.controller.js';
 import { AuthService } from './auth/auth.service.js';
 import { LoginThrottleRepository } from './auth/login-throttle.repository.js';
 import { PasswordHasher } from './auth/password-hasher.js';
+import { RegistrationLimitRepository } from './auth/registration-limit.repository.js';
 import { AUTH_CONFIG, type AuthConfig } from './config.js';
 import { Housekeeping } from './housekeeping.js';
 import { InternalController } from './internal.controller.js';
@@ -34,6 +35,7 @@ export class AuthModule {
         UserRepository,
         SessionRepository,
         LoginThrottleRepository,
+        RegistrationLimitRepository,
         ApiKeyRepository,
         AuthService,
         UsersService,

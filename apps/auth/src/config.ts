@@ -17,6 +17,8 @@ export const authConfigShape = {
   LOGIN_MAX_FAILURES_PER_ACCOUNT: z.coerce.number().int().min(1).default(10),
   LOGIN_MAX_FAILURES_PER_IP: z.coerce.number().int().min(1).default(100),
   LOGIN_FAILURE_WINDOW_SECONDS: z.coerce.number().int().min(1).default(900),
+  /** Registrations one client address may make per hour; 0 turns the limit off. */
+  REGISTRATION_LIMIT_PER_HOUR: z.coerce.number().int().min(0).default(20),
 };
 
 export type AuthConfig = ReturnType<typeof loadAuthConfig>;

@@ -1,4 +1,4 @@
-import { CreateApiKeyBody, IdParams, LoginBody, RefreshBody, RegisterBody, SetRolesBody, UsersQuery } from '@rewards/contracts';
+import { ApiKeysQuery, CreateApiKeyBody, IdParams, LoginBody, RefreshBody, RegisterBody, SetRolesBody, UsersQuery } from '@rewards/contracts';
 import { createZodDto } from 'nestjs-zod';
 
 export class RegisterDto extends createZodDto(RegisterBody) {}
@@ -8,3 +8,4 @@ export class UsersQueryDto extends createZodDto(UsersQuery) {}
 export class IdParamsDto extends createZodDto(IdParams) {}
 export class SetRolesDto extends createZodDto(SetRolesBody) {}
 export class CreateApiKeyDto extends createZodDto(CreateApiKeyBody) {}
+export class ApiKeysQueryDto extends createZodDto(ApiKeysQuery) {}

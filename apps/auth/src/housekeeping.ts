@@ -1,6 +1,7 @@
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
-import type { Logger } from '@rewards/infrastructure';
+import { DATABASE, type Database, type Logger } from '@rewards/infrastructure';
 import { LoginThrottleRepository } from './auth/login-throttle.repository.js';
+import { RegistrationLimitRepository } from './auth/registration-limit.repository.js';
 import { AUTH_CONFIG, type AuthConfig } from './config.js';
 import { OutboxRelay } from './outbox/outbox.js';
 import { SessionRepository } from './sessions/session.repository.js';
@@ -15,6 +16,8 @@ export class Housekeeping implements OnModuleDestroy {
     private readonly throttle: LoginThrottleRepository,
     private readonly sessions: SessionRepository,
     private readonly relay: OutboxRelay,
+    private readonly registrations: RegistrationLimitRepository,
+    @Inject(DATABASE) private readonly database: Database,
   ) {}
 
   start(logger: Logger, everyMs = 10 * 60_000): void {
@@ -26,6 +29,7 @@ export class Housekeeping implements OnModuleDestroy {
 
   async run(): Promise<void> {
     await this.throttle.prune(this.config.LOGIN_FAILURE_WINDOW_SECONDS);
+    await this.registrations.prune(this.database.db);
     await this.sessions.pruneRevocations(this.config.ACCESS_TOKEN_TTL_SECONDS + 3600);
     await this.sessions.pruneRefreshTokens();
     await this.relay.pruneDelivered(7);

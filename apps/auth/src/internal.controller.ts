@@ -2,12 +2,12 @@ import { Body, Controller, Get, HttpCode, Post, Query, UseGuards } from '@nestjs
 import { InternalGuard } from '@rewards/infrastructure';
 import { createZodDto } from 'nestjs-zod';
 import { z } from 'zod';
-import { ApiKeysService } from './api-keys/api-keys.service.js';
+import { API_KEY_TOKEN_TTL_SECONDS, ApiKeysService } from './api-keys/api-keys.service.js';
 import { AUTH_CONFIG, type AuthConfig } from './config.js';
-import { SessionRepository } from './sessions/session.repository.js';
+import { decodeFeedPosition, encodeFeedPosition, SessionRepository } from './sessions/session.repository.js';
 import { Inject } from '@nestjs/common';
 
-class RevocationsQuery extends createZodDto(z.object({ since: z.iso.datetime({ offset: true }).optional() })) {}
+class RevocationsQuery extends createZodDto(z.object({ after: z.string().regex(/^\d{1,15}\.\d{1,15}$/).optional() }).strict()) {}
 class ExchangeBody extends createZodDto(z.object({ key: z.string().min(1).max(200) })) {}
 
 /** Service-to-service routes; never routed by the gateway, and guarded by the internal secret. */
@@ -20,13 +20,19 @@ export class InternalController {
     @Inject(AUTH_CONFIG) private readonly config: AuthConfig,
   ) {}
 
+  /**
+   * The feed of ended sessions and revoked API keys, paged by a commit-safe cursor: a reader that
+   * sends back `next` as `after` sees every revocation, including ones committed late.
+   */
   @Get('revocations')
   async revocations(@Query() query: RevocationsQuery) {
-    const ttl = this.config.ACCESS_TOKEN_TTL_SECONDS;
-    const { items, now } = await this.sessions.revocationsSince(query.since ? new Date(query.since) : undefined, ttl + 60);
+    // An entry matters while a token it refuses can still be unexpired.
+    const keep = (Math.max(this.config.ACCESS_TOKEN_TTL_SECONDS, API_KEY_TOKEN_TTL_SECONDS) + 60) * 1000;
+    const from = query.after ? decodeFeedPosition(query.after) : undefined;
+    const { items, next } = await this.sessions.revocationFeed(from, keep / 1000);
     return {
-      items: items.map((r) => ({ sessionId: r.sessionId, expiresAt: new Date(r.revokedAt.getTime() + (ttl + 60) * 1000).toISOString() })),
-      now: now.toISOString(),
+      items: items.map((r) => ({ sessionId: r.sessionId, expiresAt: new Date(r.revokedAt.getTime() + keep).toISOString() })),
+      next: encodeFeedPosition(next),
     };
   }
 

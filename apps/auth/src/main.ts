@@ -20,7 +20,7 @@ async function main() {
   });
   await migrate(database.db, fileURLToPath(new URL('../migrations', import.meta.url)), 'auth', logger);
   const metrics = createMetrics('auth');
-  const app = await createServiceApp(AuthModule.register(config, database, metrics), { service: 'auth', logger, trustProxy: true }, metrics);
+  const app = await createServiceApp(AuthModule.register(config, database, metrics), { service: 'auth', logger, internalSecret: config.INTERNAL_SECRET }, metrics);
   await app.get(KeyStore).load();
   await app.get(AdminBootstrap).ensureAdmin(logger);
   app.get(OutboxRelay).start(logger);

@@ -1,4 +1,5 @@
-import { bigserial, boolean, integer, jsonb, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { sql } from 'drizzle-orm';
+import { bigint, bigserial, boolean, integer, jsonb, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
 
@@ -34,6 +35,8 @@ export const sessionRevocations = pgTable('session_revocations', {
   userId: uuid('user_id').notNull(),
   reason: text('reason').notNull(),
   revokedAt: ts('revoked_at').notNull().defaultNow(),
+  /** The writing transaction's id (`pg_current_xact_id()`): the feed's commit-safe order. */
+  txId: bigint('tx_id', { mode: 'number' }).notNull().default(sql`(pg_current_xact_id()::text::bigint)`),
 });
 
 export const signingKeys = pgTable('signing_keys', {
@@ -48,9 +51,20 @@ export const apiKeys = pgTable('api_keys', {
   id: uuid('id').primaryKey(),
   name: text('name').notNull(),
   keyHash: text('key_hash').notNull(),
+  scopes: text('scopes').array().notNull(),
+  expiresAt: ts('expires_at'),
+  lastUsedAt: ts('last_used_at'),
   createdBy: uuid('created_by').notNull(),
   createdAt: ts('created_at').notNull().defaultNow(),
   revokedAt: ts('revoked_at'),
+  revokedBy: uuid('revoked_by'),
+});
+export type ApiKeyRow = typeof apiKeys.$inferSelect;
+
+export const registrations = pgTable('registrations', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  ip: text('ip').notNull(),
+  at: ts('at').notNull().defaultNow(),
 });
 
 export const loginFailures = pgTable('login_failures', {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { PageQuery, Role, page } from './common.js';
+import { IsoDateTime, PageQuery, Role, page } from './common.js';
 
 const Email = z
   .string()
@@ -63,8 +63,50 @@ export const SetRolesBody = z
   })
   .strict();
 
-export const CreateApiKeyBody = z.object({ name: z.string().trim().min(1).max(100) }).strict();
-export const ApiKeyCreated = z.object({ id: z.uuid(), name: z.string(), key: z.string() });
+/** What an API key may do: post activities, read the grants feed. */
+export const API_KEY_SCOPES = ['activities:write', 'grants:read'] as const;
+export const ApiKeyScope = z.enum(API_KEY_SCOPES);
+export type ApiKeyScope = z.infer<typeof ApiKeyScope>;
+
+export const CreateApiKeyBody = z
+  .object({
+    name: z.string().trim().min(1).max(100),
+    scopes: z
+      .array(ApiKeyScope)
+      .min(1)
+      .max(API_KEY_SCOPES.length)
+      .refine((s) => new Set(s).size === s.length, 'scopes must not repeat')
+      .default(['activities:write']),
+    expiresAt: IsoDateTime.refine((t) => Date.parse(t) > Date.now(), 'must be in the future').optional(),
+  })
+  .strict();
+export type CreateApiKeyBody = z.infer<typeof CreateApiKeyBody>;
+
+export const ApiKey = z
+  .object({
+    id: z.uuid(),
+    name: z.string(),
+    scopes: z.array(ApiKeyScope),
+    expiresAt: z.string().nullable(),
+    createdAt: z.string(),
+    /** When the gateway last exchanged the key (it does so at most every few minutes per key). */
+    lastUsedAt: z.string().nullable(),
+    revokedAt: z.string().nullable(),
+  })
+  .meta({ id: 'ApiKey' });
+export type ApiKey = z.infer<typeof ApiKey>;
+export const ApiKeyList = page(ApiKey);
+export const ApiKeysQuery = PageQuery.strict();
+
+export const ApiKeyCreated = z.object({
+  id: z.uuid(),
+  name: z.string(),
+  scopes: z.array(ApiKeyScope),
+  key: z.string(),
+  expiresAt: z.string().nullable(),
+  createdAt: z.string(),
+});
+export type ApiKeyCreated = z.infer<typeof ApiKeyCreated>;
 
 export const Jwks = z.object({ keys: z.array(z.record(z.string(), z.unknown())) });
 

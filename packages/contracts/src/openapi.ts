@@ -11,7 +11,7 @@ const ERROR_TEXT: Record<number, string> = {
   404: 'Not found (NOT_FOUND)',
   409: 'Conflict with the current state',
   413: 'Body larger than 1 MB (PAYLOAD_TOO_LARGE)',
-  429: 'Too many attempts (TOO_MANY_ATTEMPTS)',
+  429: 'Too many attempts or requests (TOO_MANY_ATTEMPTS, TOO_MANY_REQUESTS)',
   503: 'A downstream service or the database is unavailable (UNAVAILABLE)',
 };
 
@@ -53,7 +53,7 @@ export function buildOpenApi(routes: ReadonlyArray<RouteDef & { id: string }>, i
     }
     const security: Json[] = [];
     if (r.access !== 'public') security.push({ bearer: [] });
-    if (r.apiKey) security.push({ apiKey: [] });
+    if (r.apiKeyScope) security.push({ apiKey: [] });
     const headerParams = Object.entries(r.headers ?? {}).map(([name, description]) => ({
       name,
       in: 'header',
@@ -65,7 +65,7 @@ export function buildOpenApi(routes: ReadonlyArray<RouteDef & { id: string }>, i
       operationId: r.id,
       summary: r.summary,
       tags: [r.tag],
-      description: Array.isArray(r.access) ? `Roles: ${r.access.join(', ')}${r.apiKey ? ', or an API key' : ''}` : `Access: ${r.access}`,
+      description: Array.isArray(r.access) ? `Roles: ${r.access.join(', ')}${r.apiKeyScope ? `, or an API key with scope ${r.apiKeyScope}` : ''}` : `Access: ${r.access}`,
       parameters: [...parametersOf(r.params, 'path'), ...parametersOf(r.query, 'query'), ...headerParams],
       ...(r.body
         ? { requestBody: { required: true, content: { 'application/json': { schema: schemaOf(r.body, 'input') } } } }

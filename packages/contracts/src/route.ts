@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { ApiKeyScope } from './auth.js';
 import type { Role } from './common.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -6,7 +7,7 @@ export type ServiceName = 'auth' | 'event';
 
 /**
  * Who may call a route: anyone, any signed-in user, or signed-in users holding one of the roles.
- * `apiKey` additionally admits machine clients presenting `X-Api-Key`.
+ * `apiKeyScope` additionally admits machine clients presenting an `X-Api-Key` with that scope.
  */
 export type Access = 'public' | 'authenticated' | readonly Role[];
 
@@ -16,7 +17,7 @@ export interface RouteDef {
   readonly path: string;
   readonly service: ServiceName;
   readonly access: Access;
-  readonly apiKey?: boolean;
+  readonly apiKeyScope?: ApiKeyScope;
   readonly summary: string;
   readonly tag: string;
   readonly params?: z.ZodObject;

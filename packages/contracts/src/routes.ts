@@ -1,5 +1,7 @@
 import {
   ApiKeyCreated,
+  ApiKeyList,
+  ApiKeysQuery,
   CreateApiKeyBody,
   LoginBody,
   RefreshBody,
@@ -72,8 +74,16 @@ export const authRoutes = {
   },
   createApiKey: {
     method: 'POST', path: '/api-keys', service: 'auth', access: ADMIN, tag: 'api-keys',
-    summary: 'Create an API key for activity ingestion (the key is shown once)',
+    summary: 'Create an API key for game servers, with scopes and an optional expiry (the key is shown once)',
     body: CreateApiKeyBody, status: 201, response: ApiKeyCreated, errors: [],
+  },
+  listApiKeys: {
+    method: 'GET', path: '/api-keys', service: 'auth', access: ADMIN, tag: 'api-keys',
+    summary: 'API keys, newest first (never the key itself)', query: ApiKeysQuery, status: 200, response: ApiKeyList, errors: [],
+  },
+  revokeApiKey: {
+    method: 'DELETE', path: '/api-keys/{id}', service: 'auth', access: ADMIN, tag: 'api-keys',
+    summary: 'Revoke an API key; it is refused everywhere within a second', params: IdParams, status: 204, errors: [404],
   },
 } as const satisfies Record<string, RouteDef>;
 
@@ -82,7 +92,7 @@ const AUDITORS = ['AUDITOR', 'ADMIN'] as const;
 
 export const eventRoutes = {
   ingestActivities: {
-    method: 'POST', path: '/activities', service: 'event', access: ADMIN, apiKey: true, tag: 'activities',
+    method: 'POST', path: '/activities', service: 'event', access: ADMIN, apiKeyScope: 'activities:write', tag: 'activities',
     summary: 'Record activities (facts conditions are checked against); idempotent on the sender\'s id',
     body: ActivitiesBody, status: 202, response: ActivitiesAccepted, errors: [],
   },
@@ -119,7 +129,7 @@ export const eventRoutes = {
   createClaim: {
     method: 'POST', path: '/events/{id}/claims', service: 'event', access: 'authenticated', tag: 'claims',
     summary: 'Claim the rewards; every attempt is recorded with its outcome',
-    params: IdParams, status: 201, response: ClaimResponse, errors: [404, 409],
+    params: IdParams, status: 201, response: ClaimResponse, errors: [404, 409, 429],
     headers: { 'Idempotency-Key': 'Replays return the first response (kept at least 24 h)' },
   },
   listClaims: {

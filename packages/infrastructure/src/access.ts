@@ -17,7 +17,7 @@ import { Reflector } from '@nestjs/core';
 import { allows, toRouterPath, type RouteDef } from '@rewards/contracts';
 import type { FastifyRequest } from 'fastify';
 import { AppError } from './errors.js';
-import { INGEST_SCOPE, TOKEN_VERIFIER, type Principal, type TokenVerifier } from './principal.js';
+import { TOKEN_VERIFIER, type Principal, type TokenVerifier } from './principal.js';
 
 const ROUTE_KEY = 'rewards:route';
 const METHOD = { GET: Get, POST: Post, PUT: Put, PATCH: Patch, DELETE: Delete } as const;
@@ -44,8 +44,11 @@ export async function authorize(
   if (!token) throw new AppError('UNAUTHENTICATED', 'Sign in first: send Authorization: Bearer <accessToken>');
   const principal = await verifier.verify(token);
   if (principal.kind === 'api-key') {
-    if (route.apiKey && principal.scope === INGEST_SCOPE) return principal;
-    throw new AppError('FORBIDDEN', 'API keys may only post activities');
+    if (route.apiKeyScope && principal.scopes?.includes(route.apiKeyScope)) return principal;
+    throw new AppError(
+      'FORBIDDEN',
+      route.apiKeyScope ? `This API key lacks the scope ${route.apiKeyScope}` : 'API keys are not accepted on this route',
+    );
   }
   if (!allows(route.access, principal.roles)) {
     throw new AppError('FORBIDDEN', `Requires one of the roles: ${(route.access as string[]).join(', ')}`);
@@ -85,4 +88,8 @@ export const RequestId = createParamDecorator(
   (_data: unknown, ctx: ExecutionContext): string => String(ctx.switchToHttp().getRequest<FastifyRequest>().id),
 );
 
-export const ClientIp = createParamDecorator((_data: unknown, ctx: ExecutionContext): string => ctx.switchToHttp().getRequest<FastifyRequest>().ip);
+/** The client's address as createServiceApp resolved it (the gateway's word only with the internal secret). */
+export const ClientIp = createParamDecorator((_data: unknown, ctx: ExecutionContext): string => {
+  const req = ctx.switchToHttp().getRequest<FastifyRequest>();
+  return req.clientIp || req.ip;
+});

@@ -7,8 +7,10 @@ export interface Principal {
   /** The user id, or the API key id. */
   readonly subject: string;
   readonly roles: readonly Role[];
+  /** The session a user's token belongs to; for an API key, the key's id (revoked like a session). */
   readonly sessionId?: string;
-  readonly scope?: string;
+  /** An API key's scopes (`activities:write`, `grants:read`). */
+  readonly scopes?: readonly string[];
 }
 
 export interface TokenVerifier {
@@ -18,4 +20,3 @@ export interface TokenVerifier {
 }
 
 export const TOKEN_VERIFIER = Symbol('TOKEN_VERIFIER');
-export const INGEST_SCOPE = 'activities:write';

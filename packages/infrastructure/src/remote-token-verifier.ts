@@ -22,7 +22,10 @@ const VERIFIED_CACHE_SIZE = 50_000;
 export function principalFromPayload(payload: JWTPayload): Principal {
   const roles = Array.isArray(payload.roles) ? (payload.roles as Role[]) : [];
   if (payload.kind === 'api-key') {
-    return { kind: 'api-key', subject: String(payload.sub), roles: [], scope: String(payload.scope ?? '') };
+    if (typeof payload.sub !== 'string') throw new AppError('UNAUTHENTICATED', 'Token is missing required claims');
+    const scopes = typeof payload.scope === 'string' ? payload.scope.split(' ').filter(Boolean) : [];
+    // The key's id is its "session": revoking the key publishes it on the revocation feed.
+    return { kind: 'api-key', subject: payload.sub, roles: [], sessionId: typeof payload.sid === 'string' ? payload.sid : payload.sub, scopes };
   }
   if (typeof payload.sub !== 'string' || typeof payload.sid !== 'string') {
     throw new AppError('UNAUTHENTICATED', 'Token is missing required claims');
@@ -42,6 +45,7 @@ export class RemoteTokenVerifier implements TokenVerifier {
   private keysLoadedAt = 0;
   private keyFetch: Promise<void> | null = null;
   private revoked = new Map<string, number>();
+  /** The feed's cursor (auth's commit-safe position), sent back on the next poll. */
   private since: string | undefined;
   private revocationsSynced = false;
   private timers: NodeJS.Timeout[] = [];
@@ -74,9 +78,9 @@ export class RemoteTokenVerifier implements TokenVerifier {
 
   async verify(token: string): Promise<Principal> {
     const principal = await this.verifySignature(token);
-    if (principal.kind === 'user') {
-      if (!this.revocationsSynced) throw new AppError('UNAVAILABLE', 'Session state is not available yet');
-      if (this.revoked.has(principal.sessionId!)) throw new AppError('UNAUTHENTICATED', 'Session has ended');
+    if (!this.revocationsSynced) throw new AppError('UNAVAILABLE', 'Session state is not available yet');
+    if (this.revoked.has(principal.sessionId!)) {
+      throw new AppError('UNAUTHENTICATED', principal.kind === 'api-key' ? 'API key is invalid or revoked' : 'Session has ended');
     }
     return principal;
   }
@@ -157,12 +161,12 @@ export class RemoteTokenVerifier implements TokenVerifier {
     if (this.polling) return;
     this.polling = true;
     try {
-      const path = this.since ? `/internal/revocations?since=${encodeURIComponent(this.since)}` : '/internal/revocations';
-      const body = await this.fromAuth<{ items: { sessionId: string; expiresAt: string }[]; now: string }>(path, {
+      const path = this.since ? `/internal/revocations?after=${encodeURIComponent(this.since)}` : '/internal/revocations';
+      const body = await this.fromAuth<{ items: { sessionId: string; expiresAt: string }[]; next: string }>(path, {
         'x-internal-secret': this.opts.internalSecret,
       });
       for (const r of body.items) this.revoked.set(r.sessionId, Date.parse(r.expiresAt));
-      this.since = body.now;
+      this.since = body.next;
       this.revocationsSynced = true;
       const now = Date.now();
       if (this.revoked.size > 1000) for (const [sid, exp] of this.revoked) if (exp < now) this.revoked.delete(sid);

@@ -5,7 +5,6 @@ import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK, type JWT
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { AppError } from '../src/errors.js';
 import { createLogger } from '../src/logger.js';
-import { INGEST_SCOPE } from '../src/principal.js';
 import { RemoteTokenVerifier } from '../src/remote-token-verifier.js';
 
 const SECRET = 'internal-secret-for-tests-0123456789abcdef';
@@ -53,7 +52,7 @@ class FakeAuth {
   revoked: { sessionId: string; expiresAt: string }[] = [];
   feedStatus = 200;
   jwksFetches: number[] = [];
-  feedRequests: { since: string | null; now: string }[] = [];
+  feedRequests: { after: string | null; next: string }[] = [];
   private server: Server = createServer((req, res) => this.handle(req, res));
 
   async start(): Promise<string> {
@@ -80,9 +79,9 @@ class FakeAuth {
     if (req.method === 'GET' && url.pathname === '/internal/revocations') {
       if (req.headers['x-internal-secret'] !== SECRET) return json(401, { error: { code: 'UNAUTHENTICATED', message: 'no' } });
       if (this.feedStatus !== 200) return json(this.feedStatus, { error: { code: 'UNAVAILABLE', message: 'down' } });
-      const now = new Date().toISOString();
-      this.feedRequests.push({ since: url.searchParams.get('since'), now });
-      return json(200, { items: this.revoked, now });
+      const next = `${1000 + this.feedRequests.length}.0`;
+      this.feedRequests.push({ after: url.searchParams.get('after'), next });
+      return json(200, { items: this.revoked, next });
     }
     return json(404, { error: { code: 'NOT_FOUND', message: 'Not found' } });
   }
@@ -162,9 +161,15 @@ describe(RemoteTokenVerifier.name, () => {
 
   it('turns an API-key token into an api-key principal', async () => {
     await startReady();
-    const token = await sign(key1, 'key-id-1', 'unused', { claims: { kind: 'api-key', scope: INGEST_SCOPE, roles: [], sid: undefined } });
+    const token = await sign(key1, 'key-id-1', 'key-id-1', { claims: { kind: 'api-key', scope: 'activities:write grants:read', roles: [] } });
 
-    await expect(sut.verify(token)).resolves.toEqual({ kind: 'api-key', subject: 'key-id-1', roles: [], scope: INGEST_SCOPE });
+    await expect(sut.verify(token)).resolves.toEqual({
+      kind: 'api-key',
+      subject: 'key-id-1',
+      roles: [],
+      sessionId: 'key-id-1',
+      scopes: ['activities:write', 'grants:read'],
+    });
   });
 
   it('is not ready before keys and revocations are loaded, and ready after', async () => {
@@ -299,14 +304,14 @@ describe(RemoteTokenVerifier.name, () => {
     await expect(sut.verify(other)).resolves.toMatchObject({ subject: 'user-2', sessionId: 'session-kept' });
   });
 
-  it("sends the internal secret and passes the feed's clock back as `since`", async () => {
+  it("sends the internal secret and passes the feed's cursor back as `after`", async () => {
     await startReady();
     await until(() => auth.feedRequests.length >= 3);
 
     const [first, second, third] = auth.feedRequests;
-    expect(first!.since).toBeNull();
-    expect(second!.since).toBe(first!.now);
-    expect(third!.since).toBe(second!.now);
+    expect(first!.after).toBeNull();
+    expect(second!.after).toBe(first!.next);
+    expect(third!.after).toBe(second!.next);
   });
 
   it('answers 503 for user tokens until the revocation feed has been read once', async () => {
@@ -326,16 +331,16 @@ describe(RemoteTokenVerifier.name, () => {
     await expect(sut.verify(token)).resolves.toMatchObject({ subject: 'user-1' });
   });
 
-  it('never syncs the feed with a wrong internal secret, but still verifies API-key tokens', async () => {
+  it('never syncs the feed with a wrong internal secret, and then accepts no token: an API key could be revoked too', async () => {
     await startVerifier({ internalSecret: 'wrong-secret-wrong-secret-wrong-secret' });
     await until(() => auth.jwksFetches.length === 1);
     await sleep(300);
     const userToken = await sign(key1, 'user-1', 'session-1');
-    const keyToken = await sign(key1, 'key-id-1', 'unused', { claims: { kind: 'api-key', scope: INGEST_SCOPE, sid: undefined } });
+    const keyToken = await sign(key1, 'key-id-1', 'key-id-1', { claims: { kind: 'api-key', scope: 'activities:write' } });
 
     expect(sut.ready).toBe(false);
     expect((await rejection(sut.verify(userToken))).code).toBe('UNAVAILABLE');
-    await expect(sut.verify(keyToken)).resolves.toMatchObject({ kind: 'api-key', subject: 'key-id-1' });
+    expect((await rejection(sut.verify(keyToken))).code).toBe('UNAVAILABLE');
   });
 
   it('answers 503 while no keys could be loaded at all', async () => {

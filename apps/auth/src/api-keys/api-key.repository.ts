@@ -1,22 +1,47 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { DATABASE, type Database, type Db } from '@rewards/infrastructure';
-import { and, eq, isNull } from 'drizzle-orm';
-import { apiKeys } from '../schema.js';
+import { DATABASE, type Database, type Db, type Position } from '@rewards/infrastructure';
+import { and, desc, eq, isNull, sql } from 'drizzle-orm';
+import { apiKeys, type ApiKeyRow } from '../schema.js';
 
 @Injectable()
 export class ApiKeyRepository {
   constructor(@Inject(DATABASE) private readonly database: Database) {}
 
-  async insert(row: typeof apiKeys.$inferInsert, db: Db = this.database.db) {
-    const [created] = await db.insert(apiKeys).values(row).returning();
+  async insert(tx: Db, row: typeof apiKeys.$inferInsert): Promise<ApiKeyRow> {
+    const [created] = await tx.insert(apiKeys).values(row).returning();
     return created!;
   }
 
-  async findActiveByHash(keyHash: string) {
+  /** The key with this hash unless it is revoked (an expired key is returned: the caller decides). */
+  async findActiveByHash(keyHash: string): Promise<ApiKeyRow | undefined> {
     const [row] = await this.database.db
       .select()
       .from(apiKeys)
       .where(and(eq(apiKeys.keyHash, keyHash), isNull(apiKeys.revokedAt)));
     return row;
+  }
+
+  async touch(id: string): Promise<void> {
+    await this.database.db.update(apiKeys).set({ lastUsedAt: sql`now()` }).where(eq(apiKeys.id, id));
+  }
+
+  /** Newest first, keyset-paged by (created_at, id); created_at is written at millisecond precision. */
+  async list(limit: number, before?: Position): Promise<ApiKeyRow[]> {
+    return this.database.db
+      .select()
+      .from(apiKeys)
+      .where(before ? sql`(${apiKeys.createdAt}, ${apiKeys.id}) < (${before.at.toISOString()}::timestamptz, ${before.id}::uuid)` : undefined)
+      .orderBy(desc(apiKeys.createdAt), desc(apiKeys.id))
+      .limit(limit + 1);
+  }
+
+  async lock(tx: Db, id: string): Promise<ApiKeyRow | undefined> {
+    const [row] = await tx.select().from(apiKeys).where(eq(apiKeys.id, id)).for('update');
+    return row;
+  }
+
+  async revoke(tx: Db, id: string, revokedBy: string): Promise<ApiKeyRow> {
+    const [row] = await tx.update(apiKeys).set({ revokedAt: sql`now()`, revokedBy }).where(eq(apiKeys.id, id)).returning();
+    return row!;
   }
 }

@@ -1,17 +1,37 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { AppError, DATABASE, type Database, type Principal } from '@rewards/infrastructure';
+import type { ApiKey, ApiKeyCreated, ApiKeyScope, CreateApiKeyBody } from '@rewards/contracts';
+import { AppError, DATABASE, decodeCursor, toPage, type Database, type Principal } from '@rewards/infrastructure';
 import { Outbox, OutboxRelay } from '../outbox/outbox.js';
 import { sha256 } from '../auth/auth.service.js';
 import { KeyStore } from '../keys/key-store.js';
+import type { ApiKeyRow } from '../schema.js';
+import { SessionRepository } from '../sessions/session.repository.js';
 import { ApiKeyRepository } from './api-key.repository.js';
 
+/** Lifetime of the token an API key is exchanged for (shorter when the key expires sooner). */
 export const API_KEY_TOKEN_TTL_SECONDS = 300;
+
+const iso = (d: Date | null) => (d ? d.toISOString() : null);
+
+export const toApiKey = (r: ApiKeyRow): ApiKey => ({
+  id: r.id,
+  name: r.name,
+  scopes: r.scopes as ApiKeyScope[],
+  expiresAt: iso(r.expiresAt),
+  createdAt: r.createdAt.toISOString(),
+  lastUsedAt: iso(r.lastUsedAt),
+  revokedAt: iso(r.revokedAt),
+});
+
+/** What the audit log keeps of a key: never its hash. */
+const audited = (r: ApiKeyRow) => ({ id: r.id, name: r.name, scopes: r.scopes, expiresAt: iso(r.expiresAt), revokedAt: iso(r.revokedAt) });
 
 @Injectable()
 export class ApiKeysService {
   constructor(
     private readonly repo: ApiKeyRepository,
+    private readonly sessions: SessionRepository,
     private readonly keys: KeyStore,
     @Inject(DATABASE) private readonly database: Database,
     private readonly outbox: Outbox,
@@ -19,10 +39,18 @@ export class ApiKeysService {
   ) {}
 
   /** The key itself is returned once; only its hash is kept. */
-  async create(actor: Principal, requestId: string, name: string) {
+  async create(actor: Principal, requestId: string, body: CreateApiKeyBody): Promise<ApiKeyCreated> {
     const key = `rk_${randomBytes(32).toString('base64url')}`;
     const row = await this.database.db.transaction(async (tx) => {
-      const created = await this.repo.insert({ id: randomUUID(), name, keyHash: sha256(key), createdBy: actor.subject }, tx);
+      const created = await this.repo.insert(tx, {
+        id: randomUUID(),
+        name: body.name,
+        keyHash: sha256(key),
+        scopes: [...body.scopes],
+        expiresAt: body.expiresAt ? new Date(body.expiresAt) : null,
+        createdBy: actor.subject,
+        createdAt: new Date(),
+      });
       await this.outbox.audit(tx, {
         id: randomUUID(),
         actorId: actor.subject,
@@ -30,23 +58,59 @@ export class ApiKeysService {
         targetType: 'api-key',
         targetId: created.id,
         before: null,
-        after: { id: created.id, name: created.name },
+        after: audited(created),
         requestId,
         at: new Date().toISOString(),
       });
       return created;
     });
     this.relay.kick();
-    return { id: row.id, name: row.name, key };
+    const { id, name, scopes, expiresAt, createdAt } = toApiKey(row);
+    return { id, name, scopes, key, expiresAt, createdAt };
+  }
+
+  async list(q: { limit: number; cursor?: string }) {
+    const rows = await this.repo.list(q.limit, q.cursor ? decodeCursor(q.cursor) : undefined);
+    return toPage(rows, q.limit, (r) => ({ at: r.createdAt, id: r.id }), toApiKey);
+  }
+
+  /**
+   * Revokes the key and publishes it on the revocation feed (as the key's "session"), so tokens it
+   * was already exchanged for are refused everywhere within a second. Revoking it again changes nothing.
+   */
+  async revoke(actor: Principal, requestId: string, id: string): Promise<void> {
+    const changed = await this.database.db.transaction(async (tx) => {
+      const before = await this.repo.lock(tx, id);
+      if (!before) throw new AppError('NOT_FOUND', 'API key not found');
+      if (before.revokedAt) return false;
+      const after = await this.repo.revoke(tx, id, actor.subject);
+      await this.sessions.recordRevocation(id, id, 'api-key-revoked', tx);
+      await this.outbox.audit(tx, {
+        id: randomUUID(),
+        actorId: actor.subject,
+        action: 'api-key.revoke',
+        targetType: 'api-key',
+        targetId: id,
+        before: audited(before),
+        after: audited(after),
+        requestId,
+        at: new Date().toISOString(),
+      });
+      return true;
+    });
+    if (changed) this.relay.kick();
   }
 
   /** Trades a valid API key for a short-lived token the event service can verify on its own. */
   async exchange(key: string) {
     const row = await this.repo.findActiveByHash(sha256(key));
-    if (!row) throw new AppError('UNAUTHENTICATED', 'API key is invalid or revoked');
+    const secondsLeft = row?.expiresAt ? Math.floor((row.expiresAt.getTime() - Date.now()) / 1000) : Infinity;
+    if (!row || secondsLeft < 1) throw new AppError('UNAUTHENTICATED', 'API key is invalid, expired or revoked');
+    const ttl = Math.min(API_KEY_TOKEN_TTL_SECONDS, secondsLeft);
+    await this.repo.touch(row.id);
     return {
-      token: await this.keys.signApiKeyToken(row.id, API_KEY_TOKEN_TTL_SECONDS),
-      expiresIn: API_KEY_TOKEN_TTL_SECONDS,
+      token: await this.keys.signApiKeyToken(row.id, row.scopes, ttl),
+      expiresIn: ttl,
       keyId: row.id,
     };
   }

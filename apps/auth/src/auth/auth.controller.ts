@@ -13,8 +13,8 @@ export class AuthController {
   ) {}
 
   @Endpoint(routes.register)
-  async register(@Body() body: RegisterDto) {
-    return { user: await this.auth.register(body) };
+  async register(@Body() body: RegisterDto, @ClientIp() ip: string) {
+    return { user: await this.auth.register(body, ip) };
   }
 
   @Endpoint(routes.login)

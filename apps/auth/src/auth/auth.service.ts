@@ -8,6 +8,7 @@ import { SessionRepository } from '../sessions/session.repository.js';
 import { toUser, UserRepository } from '../users/user.repository.js';
 import { LoginThrottleRepository } from './login-throttle.repository.js';
 import { PasswordHasher } from './password-hasher.js';
+import { RegistrationLimitRepository } from './registration-limit.repository.js';
 import { Outbox, OutboxRelay } from '../outbox/outbox.js';
 
 export const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
@@ -28,14 +29,20 @@ export class AuthService {
     private readonly keys: KeyStore,
     private readonly hasher: PasswordHasher,
     private readonly throttle: LoginThrottleRepository,
+    private readonly registrations: RegistrationLimitRepository,
     private readonly outbox: Outbox,
     private readonly relay: OutboxRelay,
   ) {}
 
-  async register(body: RegisterBody): Promise<User> {
+  async register(body: RegisterBody, ip: string): Promise<User> {
     const passwordHash = await this.hasher.hash(body.password);
     try {
       return await this.database.db.transaction(async (tx) => {
+        const perHour = this.config.REGISTRATION_LIMIT_PER_HOUR;
+        const refused = perHour > 0 ? await this.registrations.admit(tx, ip, perHour) : null;
+        if (refused) {
+          throw new AppError('TOO_MANY_REQUESTS', 'Too many registrations from this address; try again later', undefined, refused.retryAfterSeconds);
+        }
         let invitedBy: string | undefined;
         if (body.inviteCode) {
           const inviter = await this.users.findByInviteCode(body.inviteCode.toUpperCase(), tx);

@@ -19,7 +19,9 @@ const LOCK_IP = 71_002;
 const PENDING_TTL_SECONDS = 30;
 
 /**
- * Failed logins per account and per IP, counted in the database so every auth instance sees them.
+ * Failed logins per (account, address) and per address, counted in the database so every auth
+ * instance sees them. An account's failures count only against the address they came from: ten
+ * wrong passwords from one address must not lock the owner out everywhere else.
  *
  * Checking the count and recording the failure after the password check would let a burst of
  * parallel guesses all pass the check before any is recorded. So an attempt first reserves a
@@ -38,12 +40,12 @@ export class LoginThrottleRepository {
       const fresh = sql`at > now() - make_interval(secs => ${PENDING_TTL_SECONDS})`;
       const [c] = rowsOf<{ failedByAccount: number; pendingByAccount: number; failedByIp: number; pendingByIp: number }>(
         await tx.execute(sql`
-          select count(*) filter (where email = ${email} and not pending)::int as "failedByAccount",
-                 count(*) filter (where email = ${email} and pending and ${fresh})::int as "pendingByAccount",
+          select count(*) filter (where email = ${email} and ip = ${ip} and not pending)::int as "failedByAccount",
+                 count(*) filter (where email = ${email} and ip = ${ip} and pending and ${fresh})::int as "pendingByAccount",
                  count(*) filter (where ip = ${ip} and not pending)::int as "failedByIp",
                  count(*) filter (where ip = ${ip} and pending and ${fresh})::int as "pendingByIp"
             from login_failures
-           where (email = ${email} or ip = ${ip}) and at > now() - make_interval(secs => ${limits.windowSeconds})`),
+           where ip = ${ip} and at > now() - make_interval(secs => ${limits.windowSeconds})`),
       );
       if (c!.failedByAccount >= limits.perAccount || c!.failedByIp >= limits.perIp) return 'limited';
       if (c!.failedByAccount + c!.pendingByAccount >= limits.perAccount || c!.failedByIp + c!.pendingByIp >= limits.perIp) {

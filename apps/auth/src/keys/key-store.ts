@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { TOKEN_AUDIENCE, TOKEN_ISSUER, type Role } from '@rewards/contracts';
-import { DATABASE, INGEST_SCOPE, type Database } from '@rewards/infrastructure';
+import { DATABASE, type Database } from '@rewards/infrastructure';
 import { sql, isNull, desc } from 'drizzle-orm';
 import { exportJWK, generateKeyPair, importJWK, SignJWT, jwtVerify, type JWK, type JWTPayload } from 'jose';
 import { signingKeys } from '../schema.js';
@@ -75,9 +75,12 @@ export class KeyStore {
       .sign(this.signing.key);
   }
 
-  /** A short-lived token standing for an API key, scoped to activity ingestion. */
-  async signApiKeyToken(keyId: string, ttlSeconds: number): Promise<string> {
-    return new SignJWT({ kind: 'api-key', scope: INGEST_SCOPE, roles: [] })
+  /**
+   * A short-lived token standing for an API key: its scopes space-separated in `scope` (as OAuth
+   * does), and the key's id as `sid`, so revoking the key ends the token like a session.
+   */
+  async signApiKeyToken(keyId: string, scopes: readonly string[], ttlSeconds: number): Promise<string> {
+    return new SignJWT({ kind: 'api-key', scope: scopes.join(' '), sid: keyId, roles: [] })
       .setProtectedHeader({ alg: 'ES256', kid: this.signing.kid, typ: 'JWT' })
       .setIssuer(TOKEN_ISSUER)
       .setAudience(TOKEN_AUDIENCE)

@@ -6,7 +6,19 @@ import { refreshTokens, sessionRevocations, sessions } from '../schema.js';
 /** Revocations sent per poll at most; a longer backlog arrives over the next polls. */
 const REVOCATION_PAGE = 50_000;
 
-export type RevocationReason = 'replaced' | 'logout' | 'roles-changed' | 'refresh-reuse';
+/** A place in the revocation feed: (writing transaction id, row sequence). */
+export interface FeedPosition {
+  tx: number;
+  seq: number;
+}
+const comparePositions = (a: FeedPosition, b: FeedPosition) => a.tx - b.tx || a.seq - b.seq;
+export const encodeFeedPosition = (p: FeedPosition) => `${p.tx}.${p.seq}`;
+export function decodeFeedPosition(raw: string): FeedPosition | undefined {
+  const m = /^(\d{1,15})\.(\d{1,15})$/.exec(raw);
+  return m ? { tx: Number(m[1]), seq: Number(m[2]) } : undefined;
+}
+
+export type RevocationReason = 'replaced' | 'logout' | 'roles-changed' | 'refresh-reuse' | 'api-key-revoked';
 
 @Injectable()
 export class SessionRepository {
@@ -43,23 +55,33 @@ export class SessionRepository {
   }
 
   /**
-   * Revocations since `since` (with an overlap, so a transaction that committed late is not missed),
-   * or all within `window` seconds. `now` is the database clock, to be sent back as the next `since`.
+   * One page of the revocation feed from `from` (inclusive), or from the last `windowSeconds` when
+   * the reader is new; `next` is where the reader continues.
+   *
+   * Commit-safe: rows are ordered by the id of the transaction that wrote them, and `next` never
+   * passes the oldest transaction still running (the snapshot's xmin, read before the rows). A
+   * revocation whose transaction commits late therefore always lies at or after the cursor, however
+   * long the transaction ran. Rows of transactions at or after xmin may be sent again on the next
+   * poll; a revocation is a set member, so a repeat is harmless.
    */
-  async revocationsSince(since: Date | undefined, windowSeconds: number, limit = REVOCATION_PAGE) {
-    const from = since
-      ? sql`${since.toISOString()}::timestamptz - interval '5 seconds'`
-      : sql`now() - make_interval(secs => ${windowSeconds})`;
-    const [{ now }] = rowsOf<{ now: Date | string }>(await this.database.db.execute(sql`select now() as now`)) as [{ now: Date | string }];
+  async revocationFeed(from: FeedPosition | undefined, windowSeconds: number, limit = REVOCATION_PAGE) {
+    const [snap] = rowsOf<{ xmin: string }>(
+      await this.database.db.execute(sql`select pg_snapshot_xmin(pg_current_snapshot())::text as xmin`),
+    );
+    const xmin = Number(snap!.xmin);
+    const where = from
+      ? sql`(${sessionRevocations.txId}, ${sessionRevocations.seq}) >= (${from.tx}, ${from.seq})`
+      : gt(sessionRevocations.revokedAt, sql`now() - make_interval(secs => ${windowSeconds})`);
     const items = await this.database.db
-      .select({ sessionId: sessionRevocations.sessionId, revokedAt: sessionRevocations.revokedAt })
+      .select({ sessionId: sessionRevocations.sessionId, revokedAt: sessionRevocations.revokedAt, tx: sessionRevocations.txId, seq: sessionRevocations.seq })
       .from(sessionRevocations)
-      .where(gt(sessionRevocations.revokedAt, from))
-      .orderBy(asc(sessionRevocations.revokedAt))
+      .where(where)
+      .orderBy(asc(sessionRevocations.txId), asc(sessionRevocations.seq))
       .limit(limit);
-    // A full page: the reader continues from the last row it got, not from now, so nothing is skipped.
-    const next = items.length === limit ? items.at(-1)!.revokedAt : new Date(now);
-    return { items, now: next };
+    const last = items.at(-1);
+    // A full page continues after its last row, unless that row lies past a transaction still running.
+    const next: FeedPosition = items.length === limit && last && last.tx < xmin ? { tx: last.tx, seq: last.seq + 1 } : { tx: xmin, seq: 0 };
+    return { items, next: from && comparePositions(next, from) < 0 ? from : next };
   }
 
   /** Revocations older than any token they could refuse. */

@@ -1,18 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import type { Role } from '@rewards/contracts';
 import type { Database, Principal } from '@rewards/infrastructure';
-import { eq, sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import { decodeJwt } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { authDatabase, databaseKinds } from '../../../../test/support/databases.js';
 import { AuthService } from '../../src/auth/auth.service.js';
 import { LoginThrottleRepository, type Reservation } from '../../src/auth/login-throttle.repository.js';
 import { PasswordHasher } from '../../src/auth/password-hasher.js';
+import { RegistrationLimitRepository } from '../../src/auth/registration-limit.repository.js';
 import type { AuthConfig } from '../../src/config.js';
 import { KeyStore } from '../../src/keys/key-store.js';
 import { LocalTokenVerifier } from '../../src/keys/local-token-verifier.js';
 import { Outbox, OutboxRelay } from '../../src/outbox/outbox.js';
-import { loginFailures, outbox, refreshTokens, sessionRevocations, sessions, users } from '../../src/schema.js';
+import { loginFailures, outbox, refreshTokens, registrations, sessionRevocations, sessions, users } from '../../src/schema.js';
 import { SessionRepository } from '../../src/sessions/session.repository.js';
 import { toUser, UserRepository } from '../../src/users/user.repository.js';
 import { appError, authConfig, tag, userRow } from '../support/auth.js';
@@ -43,6 +44,7 @@ describe(AuthService.name, () => {
         keys,
         hasher,
         new LoginThrottleRepository(database),
+        new RegistrationLimitRepository(),
         new Outbox(),
         new OutboxRelay(database, cfg),
       );
@@ -79,7 +81,7 @@ describe(AuthService.name, () => {
       it('creates a USER with a hashed password, an invite code and a display name from the email', async () => {
         const email = newEmail();
 
-        const user = await sut.register({ email, password: PASSWORD });
+        const user = await sut.register({ email, password: PASSWORD }, newIp());
 
         expect(user).toEqual({
           id: expect.stringMatching(/^[0-9a-f-]{36}$/),
@@ -97,13 +99,13 @@ describe(AuthService.name, () => {
       });
 
       it('keeps a given display name', async () => {
-        expect((await sut.register({ email: newEmail(), password: PASSWORD, displayName: 'Night Owl' })).displayName).toBe('Night Owl');
+        expect((await sut.register({ email: newEmail(), password: PASSWORD, displayName: 'Night Owl' }, newIp())).displayName).toBe('Night Owl');
       });
 
       it('refuses a taken email with EMAIL_TAKEN', async () => {
         const { email } = await registered();
 
-        const err = await appError(sut.register({ email, password: 'another password' }));
+        const err = await appError(sut.register({ email, password: 'another password' }, newIp()));
 
         expect(err.code).toBe('EMAIL_TAKEN');
         expect(err.status).toBe(409);
@@ -113,7 +115,7 @@ describe(AuthService.name, () => {
       it('lets exactly one of several concurrent registrations of one email through', async () => {
         const email = newEmail();
 
-        const results = await Promise.allSettled(Array.from({ length: 5 }, () => sut.register({ email, password: PASSWORD })));
+        const results = await Promise.allSettled(Array.from({ length: 5 }, () => sut.register({ email, password: PASSWORD }, newIp())));
 
         expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
         const failures = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -123,7 +125,7 @@ describe(AuthService.name, () => {
       it("links an invited player to the inviter, whatever the code's case", async () => {
         const inviter = await registered();
 
-        const invited = await sut.register({ email: newEmail(), password: PASSWORD, inviteCode: inviter.inviteCode.toLowerCase() });
+        const invited = await sut.register({ email: newEmail(), password: PASSWORD, inviteCode: inviter.inviteCode.toLowerCase() }, newIp());
 
         const [row] = await db().select().from(users).where(eq(users.id, invited.id));
         expect(row!.invitedBy).toBe(inviter.id);
@@ -134,10 +136,45 @@ describe(AuthService.name, () => {
         expect(await activitiesOf(invited.id)).toEqual([]);
       });
 
+      it('admits REGISTRATION_LIMIT_PER_HOUR registrations per address, then 429 with the wait; other addresses still register', async () => {
+        const limited = service(ctx.database, authConfig({ REGISTRATION_LIMIT_PER_HOUR: 3 }));
+        const ip = newIp();
+        for (let i = 0; i < 3; i++) await limited.register({ email: newEmail(), password: PASSWORD }, ip);
+        const email = newEmail();
+
+        const err = await appError(limited.register({ email, password: PASSWORD }, ip));
+
+        expect({ code: err.code, status: err.status }).toEqual({ code: 'TOO_MANY_REQUESTS', status: 429 });
+        expect(err.retryAfterSeconds).toBeGreaterThan(3500);
+        expect(err.retryAfterSeconds).toBeLessThanOrEqual(3600);
+        expect(await db().select().from(users).where(eq(users.email, email))).toHaveLength(0);
+        await expect(limited.register({ email, password: PASSWORD }, newIp())).resolves.toMatchObject({ email });
+      });
+
+      it('counts parallel registrations from one address exactly, and not the ones that failed', async () => {
+        const limited = service(ctx.database, authConfig({ REGISTRATION_LIMIT_PER_HOUR: 3 }));
+        const ip = newIp();
+        const taken = newEmail();
+        await limited.register({ email: taken, password: PASSWORD }, newIp());
+        expect((await appError(limited.register({ email: taken, password: PASSWORD }, ip))).code).toBe('EMAIL_TAKEN');
+
+        const results = await Promise.allSettled(Array.from({ length: 8 }, () => limited.register({ email: newEmail(), password: PASSWORD }, ip)));
+
+        const codes = results.map((r) => (r.status === 'fulfilled' ? 'CREATED' : (r.reason as { code: string }).code)).sort();
+        expect(codes).toEqual([...Array(3).fill('CREATED'), ...Array(5).fill('TOO_MANY_REQUESTS')]);
+      });
+
+      it('registers without limit when REGISTRATION_LIMIT_PER_HOUR is 0', async () => {
+        const open = service(ctx.database, authConfig({ REGISTRATION_LIMIT_PER_HOUR: 0 }));
+        const ip = newIp();
+        for (let i = 0; i < 25; i++) await open.register({ email: newEmail(), password: PASSWORD }, ip);
+        expect(await db().select().from(registrations).where(eq(registrations.ip, ip))).toHaveLength(0);
+      });
+
       it('refuses an unknown invite code and creates nobody', async () => {
         const email = newEmail();
 
-        const err = await appError(sut.register({ email, password: PASSWORD, inviteCode: 'NOSUCHCODE' }));
+        const err = await appError(sut.register({ email, password: PASSWORD, inviteCode: 'NOSUCHCODE' }, newIp()));
 
         expect(err.code).toBe('VALIDATION_FAILED');
         expect(err.details).toEqual([{ path: 'inviteCode', code: 'unknown', message: 'No user has this invite code' }]);
@@ -183,17 +220,33 @@ describe(AuthService.name, () => {
         expect(await activitiesOf(user.id)).toEqual([]);
       });
 
-      it('throttles an account after 10 failures, even with the right password, and not other accounts', async () => {
+      it('throttles an account from an address after 10 failures from it, even with the right password, and not other accounts', async () => {
         const user = await registered();
         const other = await registered();
         const ip = newIp();
 
         for (let i = 0; i < 10; i++) expect((await appError(sut.login({ email: user.email, password: `wrong ${i}` }, ip))).code).toBe('INVALID_CREDENTIALS');
-        const err = await appError(sut.login({ email: user.email, password: PASSWORD }, newIp()));
+        const err = await appError(sut.login({ email: user.email, password: PASSWORD }, ip));
 
         expect(err.code).toBe('TOO_MANY_ATTEMPTS');
         expect(err.status).toBe(429);
         await expect(sut.login({ email: other.email, password: PASSWORD }, ip)).resolves.toMatchObject({ tokenType: 'Bearer' });
+      });
+
+      it("never refuses the owner's right password from a new address, whatever failures other addresses charged", async () => {
+        const owner = await registered(['ADMIN']);
+        // An attacker spends the account's whole budget from three addresses.
+        for (const ip of [newIp(), newIp(), newIp()]) {
+          for (let i = 0; i < 10; i++) await appError(sut.login({ email: owner.email, password: `guess ${i}` }, ip));
+          expect((await appError(sut.login({ email: owner.email, password: `guess` }, ip))).code).toBe('TOO_MANY_ATTEMPTS');
+        }
+
+        const signedIn = await sut.login({ email: owner.email, password: PASSWORD }, newIp());
+
+        expect(signedIn.tokenType).toBe('Bearer');
+        expect((await principalOf(signedIn.accessToken)).roles).toEqual(['ADMIN']);
+        const failures = await db().select().from(loginFailures).where(eq(loginFailures.email, owner.email));
+        expect(failures.filter((f) => !f.pending)).toHaveLength(30);
       });
 
       it('still lets the right password in after 9 failures', async () => {
@@ -229,12 +282,14 @@ describe(AuthService.name, () => {
       it('lets no more guesses through than the limit when they arrive at once', async () => {
         const user = await registered();
 
-        const results = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => sut.login({ email: user.email, password: `guess ${i}` }, newIp())));
+        const ip = newIp();
+        const results = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => sut.login({ email: user.email, password: `guess ${i}` }, ip)));
 
         const codes = results.map((r) => (r.status === 'rejected' ? (r.reason as { code: string }).code : 'SIGNED_IN'));
         expect(codes.filter((c) => c === 'INVALID_CREDENTIALS').length).toBeLessThanOrEqual(10);
         expect(codes.filter((c) => c !== 'INVALID_CREDENTIALS').every((c) => c === 'TOO_MANY_ATTEMPTS')).toBe(true);
-        expect((await appError(sut.login({ email: user.email, password: PASSWORD }, newIp()))).code).toBe('TOO_MANY_ATTEMPTS');
+        expect((await appError(sut.login({ email: user.email, password: PASSWORD }, ip))).code).toBe('TOO_MANY_ATTEMPTS');
+        await expect(sut.login({ email: user.email, password: PASSWORD }, newIp())).resolves.toMatchObject({ tokenType: 'Bearer' });
       });
 
       it('keeps one session when 20 logins of one user race: the last one wins, the 19 others are revoked as replaced', async () => {
@@ -418,8 +473,9 @@ describe(AuthService.name, () => {
         await throttle.confirmFailure(third);
 
         expect(await throttle.reserve(email, ip, limits)).toBe('limited');
+        expect(await throttle.reserve(email, newIp(), limits)).toEqual({ id: expect.any(Number) });
         expect(await throttle.reserve(newEmail(), ip, limits)).toEqual({ id: expect.any(Number) });
-        expect(await db().select().from(loginFailures).where(eq(loginFailures.email, email))).toHaveLength(2);
+        expect(await db().select().from(loginFailures).where(and(eq(loginFailures.email, email), eq(loginFailures.ip, ip)))).toHaveLength(2);
       });
 
       it('limits an address across accounts', async () => {

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { TOKEN_AUDIENCE, TOKEN_ISSUER } from '@rewards/contracts';
-import { INGEST_SCOPE } from '@rewards/infrastructure';
 import { eq, isNull, sql } from 'drizzle-orm';
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, type JWK } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -88,14 +87,15 @@ describe.each(databaseKinds)('signing and verifying tokens on %s', (kind) => {
       expect(payload.sub).toBe('user-1');
     });
 
-    it('signs API-key tokens scoped to activity ingestion', async () => {
-      const token = await sut.signApiKeyToken('key-1', 300);
+    it("signs API-key tokens with the key's scopes and its id as the session", async () => {
+      const token = await sut.signApiKeyToken('key-1', ['activities:write', 'grants:read'], 300);
 
       const payload = await sut.verify(token);
 
       expect(payload).toEqual({
         kind: 'api-key',
-        scope: INGEST_SCOPE,
+        scope: 'activities:write grants:read',
+        sid: 'key-1',
         roles: [],
         iss: TOKEN_ISSUER,
         aud: TOKEN_AUDIENCE,
@@ -249,11 +249,12 @@ describe.each(databaseKinds)('signing and verifying tokens on %s', (kind) => {
     });
 
     it('accepts an API-key token without a session', async () => {
-      await expect(sut.verify(await keys.signApiKeyToken('key-1', 60))).resolves.toEqual({
+      await expect(sut.verify(await keys.signApiKeyToken('key-1', ['activities:write'], 60))).resolves.toEqual({
         kind: 'api-key',
         subject: 'key-1',
         roles: [],
-        scope: INGEST_SCOPE,
+        sessionId: 'key-1',
+        scopes: ['activities:write'],
       });
     });
 

@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { authDatabase, databaseKinds } from '../../../../test/support/databases.js';
 import { sha256 } from '../../src/auth/auth.service.js';
 import { sessionRevocations, sessions } from '../../src/schema.js';
-import { SessionRepository } from '../../src/sessions/session.repository.js';
+import { SessionRepository, type FeedPosition } from '../../src/sessions/session.repository.js';
 import { UserRepository } from '../../src/users/user.repository.js';
 import { userRow } from '../support/auth.js';
 
@@ -113,7 +113,7 @@ describe(SessionRepository.name, () => {
       });
     });
 
-    describe('revocationsSince', () => {
+    describe('revocationFeed', () => {
       /** Revocations of fresh sessions, dated `secondsAgo` before now. */
       async function revokedAgo(...secondsAgo: number[]): Promise<string[]> {
         const userId = await newUser();
@@ -123,39 +123,81 @@ describe(SessionRepository.name, () => {
         return rows.map((r) => r.sessionId);
       }
       const only = (ids: string[], items: { sessionId: string }[]) => items.map((i) => i.sessionId).filter((s) => ids.includes(s)).sort();
+      /** Polls from `from` until `sessionId` arrives; the positions it went through. */
+      async function pollUntil(from: FeedPosition, sessionId: string, timeoutMs: number) {
+        let at = from;
+        const deadline = Date.now() + timeoutMs;
+        while (Date.now() < deadline) {
+          const page = await sut.revocationFeed(at, 60);
+          at = page.next;
+          if (page.items.some((i) => i.sessionId === sessionId)) return at;
+          await sleep(100);
+        }
+        throw new Error(`revocation ${sessionId} not delivered within ${timeoutMs} ms`);
+      }
 
       it('returns the revocations within the window when no position is given', async () => {
         const [old, recent, newest] = await revokedAgo(100, 10, 3);
 
-        const { items, now } = await sut.revocationsSince(undefined, 60);
+        const { items, next } = await sut.revocationFeed(undefined, 60);
 
         expect(only([old!, recent!, newest!], items)).toEqual([recent!, newest!].sort());
-        expect(Math.abs(now.getTime() - Date.now())).toBeLessThan(5000);
         expect(items.every((i) => i.revokedAt instanceof Date)).toBe(true);
+        expect(next).toEqual({ tx: expect.any(Number), seq: 0 });
       });
 
-      it('returns the revocations after a position, overlapping it by five seconds', async () => {
-        const [old, recent, newest] = await revokedAgo(100, 10, 3);
-        const ids = [old!, recent!, newest!];
-
-        expect(only(ids, (await sut.revocationsSince(new Date(Date.now() - 7000), 60)).items)).toEqual([recent!, newest!].sort());
-        expect(only(ids, (await sut.revocationsSince(new Date(Date.now() - 4000), 60)).items)).toEqual([newest!]);
-        // A revocation dated just before the position, by a transaction that committed late, is still sent.
-        expect(only(ids, (await sut.revocationsSince(new Date(), 60)).items)).toEqual([newest!]);
-        expect(only(ids, (await sut.revocationsSince(new Date(Date.now() + 60_000), 60)).items)).toEqual([]);
-      });
-
-      it("hands back the database's clock as the next position, so polling from it sees later revocations", async () => {
-        const first = await sut.revocationsSince(undefined, 60);
+      it('hands back a position from which the next poll sees later revocations and not the ones already sent', async () => {
+        const [before] = await revokedAgo(1);
+        const first = await sut.revocationFeed(undefined, 60);
+        expect(only([before!], first.items)).toEqual([before!]);
         const userId = await newUser();
         const sid = randomUUID();
         await sut.upsert(userId, sid, ctx.database.db);
         await sut.revoke(userId, 'replaced', ctx.database.db);
 
-        const next = await sut.revocationsSince(first.now, 60);
+        const second = await sut.revocationFeed(first.next, 60);
 
-        expect(next.items.map((i) => i.sessionId)).toContain(sid);
-        expect(next.now.getTime()).toBeGreaterThanOrEqual(first.now.getTime());
+        expect(second.items.map((i) => i.sessionId)).toContain(sid);
+        expect(only([before!], second.items)).toEqual([]);
+        expect(second.next.tx).toBeGreaterThanOrEqual(first.next.tx);
+      });
+
+      it('pages a backlog without skipping: a full page continues after its last row', async () => {
+        const ids = await revokedAgo(5, 4, 3, 2, 1);
+        const seen: string[] = [];
+        let at: FeedPosition | undefined;
+        for (let i = 0; i < 10; i++) {
+          const page = await sut.revocationFeed(at, 60, 2);
+          seen.push(...page.items.map((r) => r.sessionId));
+          at = page.next;
+          if (page.items.length < 2) break;
+        }
+        expect(only(ids, seen.map((sessionId) => ({ sessionId })))).toEqual([...ids].sort());
+      });
+
+      it.skipIf(kind === 'pglite')('delivers a revocation whose transaction commits long after it began, without holding back others', async () => {
+        const start = (await sut.revocationFeed(undefined, 60)).next;
+        const slowUser = await newUser();
+        const slowSession = randomUUID();
+        let committed = 0;
+        // Stamped at the start of a transaction that stays open for 6 s (longer than any look-back).
+        const slow = ctx.database.db.transaction(async (tx) => {
+          await sut.recordRevocation(slowUser, slowSession, 'replaced', tx);
+          await sleep(6000);
+        }).then(() => (committed = Date.now()));
+        await sleep(300);
+        // Meanwhile a quick revocation is delivered at once.
+        const quickUser = await newUser();
+        const quickSession = randomUUID();
+        await sut.recordRevocation(quickUser, quickSession, 'logout', ctx.database.db);
+        const quickAt = Date.now();
+        const afterQuick = await pollUntil(start, quickSession, 2000);
+        expect(Date.now() - quickAt).toBeLessThan(1000);
+        expect(committed).toBe(0);
+
+        await slow;
+        await pollUntil(afterQuick, slowSession, 2000);
+        expect(Date.now() - committed).toBeLessThan(1000);
       });
     });
 

@@ -8,10 +8,10 @@ import { describe, expect, it } from 'vitest';
  */
 describe('dependency-injection metadata of the built auth service', () => {
   it.each([
-    ['auth/auth.service.js', 'AuthService', ['Object', 'Object', 'UserRepository', 'SessionRepository', 'KeyStore', 'PasswordHasher', 'LoginThrottleRepository', 'Outbox', 'OutboxRelay']],
+    ['auth/auth.service.js', 'AuthService', ['Object', 'Object', 'UserRepository', 'SessionRepository', 'KeyStore', 'PasswordHasher', 'LoginThrottleRepository', 'RegistrationLimitRepository', 'Outbox', 'OutboxRelay']],
     ['users/users.service.js', 'UsersService', ['Object', 'UserRepository', 'SessionRepository', 'Outbox', 'OutboxRelay']],
     ['users/admin-bootstrap.js', 'AdminBootstrap', ['Object', 'Object', 'UserRepository', 'PasswordHasher']],
-    ['api-keys/api-keys.service.js', 'ApiKeysService', ['ApiKeyRepository', 'KeyStore', 'Object', 'Outbox', 'OutboxRelay']],
+    ['api-keys/api-keys.service.js', 'ApiKeysService', ['ApiKeyRepository', 'SessionRepository', 'KeyStore', 'Object', 'Outbox', 'OutboxRelay']],
     ['keys/local-token-verifier.js', 'LocalTokenVerifier', ['KeyStore', 'SessionRepository']],
     ['keys/key-store.js', 'KeyStore', ['Object', 'Object']],
     ['sessions/session.repository.js', 'SessionRepository', ['Object']],
