@@ -81,7 +81,7 @@ async function pool(concurrency, items, fn) {
 // ---- the platform -------------------------------------------------------------------------------
 
 async function startPlatform({ authDb, eventDb, eventDataDir, internalSecret, admin }) {
-  const [gatewayPort, authPort, eventPort] = await Promise.all([freePort(), freePort(), freePort()]);
+  const [gatewayPort, authPort, eventPort, metricsPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
   const authUrl = `http://127.0.0.1:${authPort}`;
   const eventUrl = `http://127.0.0.1:${eventPort}`;
   const common = { INTERNAL_SECRET: internalSecret, AUTH_SERVICE_URL: authUrl, EVENT_SERVICE_URL: eventUrl };
@@ -99,7 +99,7 @@ async function startPlatform({ authDb, eventDb, eventDataDir, internalSecret, ad
     EVENT_PORT: String(eventPort),
     ...(eventDb ? { EVENT_DATABASE_URL: eventDb, EVENT_DB_POOL_SIZE: String(EVENT_POOL) } : { DATA_DIR: eventDataDir }),
   });
-  const gateway = spawnService('gateway', { ...common, GATEWAY_PORT: String(gatewayPort), HOST: '127.0.0.1' });
+  const gateway = spawnService('gateway', { ...common, GATEWAY_PORT: String(gatewayPort), METRICS_PORT: String(metricsPort), HOST: '127.0.0.1' });
   await Promise.all([waitReady(`${eventUrl}/readyz`), waitReady(`http://127.0.0.1:${gatewayPort}/readyz`)]);
   return { auth, event, gateway, authUrl, eventUrl, gatewayUrl: `http://127.0.0.1:${gatewayPort}` };
 }

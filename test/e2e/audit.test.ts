@@ -15,6 +15,7 @@ import {
   DAY_MS,
   type Account,
 } from '../support/fixtures.js';
+import { UUID } from '../support/expect-api.js';
 import { startStack, type Stack } from '../support/stack.js';
 
 const OUTBOX_WAIT = { timeout: 5000, interval: 100 };
@@ -82,7 +83,7 @@ describe.each(DATABASES)('audit log (%s)', (database) => {
     await stack?.stop();
   });
 
-  it('records staff actions with actor, target, before/after and the caller\'s request id', async () => {
+  it('records staff actions with actor, target, before/after and the request id the gateway gave the call', async () => {
     const started = Date.now();
     const [p1, p2] = players as [Account, Account];
     const headers = {
@@ -109,7 +110,8 @@ describe.each(DATABASES)('audit log (%s)', (database) => {
       },
     });
     expect(created.status).toBe(201);
-    expect(created.headers.get('x-request-id')).toBe(headers.create['x-request-id']);
+    // The caller's own x-request-id is never taken over: the gateway makes one (and logs the caller's beside it).
+    expect(created.headers.get('x-request-id')).toMatch(UUID);
     const event = created.body.event;
     const updated = await stack.client.call('updateEvent', { token: operator.token, headers: headers.update, params: { id: event.id }, body: { title: 'Audited event', description: 'now with a description' } });
     expect(updated.status).toBe(200);
@@ -135,6 +137,12 @@ describe.each(DATABASES)('audit log (%s)', (database) => {
     expect(roles.status).toBe(200);
     const key = await stack.client.call('createApiKey', { token: admin.token, headers: headers.apiKey, body: { name: 'quest-server' } });
     expect(key.status).toBe(201);
+    const responses = { create: created, update: updated, reward, approve: approved, reject: rejected, ingest: ingested, ingestByKey: byKey, roles, apiKey: key };
+    const requestIds = Object.fromEntries(Object.entries(responses).map(([name, res]) => [name, res.headers.get('x-request-id')!])) as Record<keyof typeof headers, string>;
+    for (const name of Object.keys(headers) as (keyof typeof headers)[]) {
+      expect(requestIds[name], name).toMatch(UUID);
+      expect(requestIds[name], name).not.toBe(headers[name]['x-request-id']);
+    }
 
     const { rewards: _rewards, ...eventBefore } = event;
     const { rewards: _rewardsAfter, ...eventAfter } = updated.body.event;
@@ -146,10 +154,10 @@ describe.each(DATABASES)('audit log (%s)', (database) => {
       reject: { actorId: operator.id, action: 'claim.reject', targetType: 'claim', targetId: c2.id, before: c2, after: rejected.body.claim },
       ingest: { actorId: admin.id, action: 'activities.ingest', targetType: 'activities', targetId: null, before: null, after: { accepted: 2, duplicates: 1, count: 3, ids } },
       roles: { actorId: admin.id, action: 'user.roles.set', targetType: 'user', targetId: p2.id, before: { roles: ['USER'] }, after: { roles: ['USER', 'AUDITOR'] } },
-      apiKey: { actorId: admin.id, action: 'api-key.create', targetType: 'api-key', targetId: key.body.id, before: null, after: { id: key.body.id, name: 'quest-server' } },
+      apiKey: { actorId: admin.id, action: 'api-key.create', targetType: 'api-key', targetId: key.body.id, before: null, after: { id: key.body.id, name: 'quest-server', scopes: ['activities:write'], expiresAt: null, revokedAt: null } },
     } as const;
     for (const [name, fields] of Object.entries(expected) as [keyof typeof expected, (typeof expected)[keyof typeof expected]][]) {
-      const requestId = headers[name]['x-request-id'];
+      const requestId = requestIds[name];
       // Auth's entries arrive through its outbox, a moment after the call returned.
       await vi.waitFor(async () => expect(await byRequestId(requestId)).toHaveLength(1), OUTBOX_WAIT);
       const [entry] = await byRequestId(requestId);
@@ -159,7 +167,10 @@ describe.each(DATABASES)('audit log (%s)', (database) => {
       expect(at).toBeLessThanOrEqual(Date.now());
       entries[name] = entry!;
     }
-    expect(await byRequestId(headers.ingestByKey['x-request-id'])).toEqual([]);
+    expect(await byRequestId(requestIds.ingestByKey)).toEqual([]);
+    // No entry carries a request id the caller chose.
+    const sent = new Set(Object.values(headers).map((h) => h['x-request-id']));
+    expect((await everything()).filter((e) => sent.has(e.requestId ?? ''))).toEqual([]);
     const all = await everything();
     expect(all.filter((e) => e.targetId === c1.id).map((e) => e.action)).toEqual(['claim.approve']);
     expect(all).toHaveLength(3 + 8);
@@ -179,8 +190,8 @@ describe.each(DATABASES)('audit log (%s)', (database) => {
     expect(roleChanges.slice(1).map((e) => e.after)).toEqual(expect.arrayContaining([{ roles: ['AUDITOR'] }, { roles: ['OPERATOR'] }]));
     expect(roleChanges).toHaveLength(3);
     expect((await list({ action: 'api-key.create', actorId: admin.id })).map((e) => e.after)).toEqual([
-      { id: entries.apiKey!.targetId, name: 'quest-server' },
-      { id: expect.any(String), name: 'setup-key' },
+      { id: entries.apiKey!.targetId, name: 'quest-server', scopes: ['activities:write'], expiresAt: null, revokedAt: null },
+      { id: expect.any(String), name: 'setup-key', scopes: ['activities:write'], expiresAt: null, revokedAt: null },
     ]);
     expect(await list({ actorId: auditor.id })).toEqual([]);
     expect(await list({ action: 'claim.create' })).toEqual([]);
@@ -209,7 +220,7 @@ describe.each(DATABASES)('audit log (%s)', (database) => {
       expect(anonymous.body).toEqual(errorBody('UNAUTHENTICATED'));
       const byKey = await stack.client.call(route, { apiKey });
       expect(byKey.status).toBe(403);
-      expect(byKey.body).toEqual(errorBody('FORBIDDEN', 'API keys may only post activities'));
+      expect(byKey.body).toEqual(errorBody('FORBIDDEN', 'API keys are not accepted on this route'));
       expect((await stack.client.call(route, { token: admin.token })).status).toBe(200);
     }
     const cases: [Record<string, string>, unknown][] = [

@@ -26,7 +26,7 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('claims raced across three event
     stack = await startStack({
       database: 'postgres',
       eventInstances: 3,
-      env: { EVENT_DB_POOL_SIZE: '8', UPSTREAM_TIMEOUT_MS: '30000' },
+      env: { EVENT_DB_POOL_SIZE: '8', UPSTREAM_TIMEOUT_MS: '30000', CLAIM_RATE_LIMIT_PER_MINUTE: '0' },
     });
     admin = await adminToken(stack);
     players = await seedPlayers(stack.databaseUrls.auth!, 1001, 'racer');

@@ -16,7 +16,7 @@ describe('the start script', () => {
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
   it('starts gateway, auth and event on the embedded database, serves a login, and stops all three on SIGINT', async () => {
-    const [gateway, auth, event] = await Promise.all([freePort(), freePort(), freePort()]);
+    const [gateway, auth, event, metrics] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
     const admin = { email: 'owner@example.com', password: randomBytes(12).toString('hex') };
     const child = spawn(process.execPath, ['scripts/start.mjs'], {
       cwd: root,
@@ -24,6 +24,7 @@ describe('the start script', () => {
         PATH: process.env.PATH,
         DATA_DIR: dataDir,
         GATEWAY_PORT: String(gateway),
+        METRICS_PORT: String(metrics),
         AUTH_PORT: String(auth),
         EVENT_PORT: String(event),
         ADMIN_EMAIL: admin.email,

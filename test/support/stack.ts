@@ -32,6 +32,8 @@ type ServiceKey = 'auth' | 'gateway' | `event-${number}`;
 
 export interface Stack {
   gatewayUrl: string;
+  /** The gateway's Prometheus metrics (its own listener; the public port has no /metrics). */
+  gatewayMetricsUrl: string;
   authUrl: string;
   eventUrls: string[];
   client: Client;
@@ -67,8 +69,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   if (database === 'postgres' && !TEST_DATABASE_URL) throw new Error('postgres stack needs TEST_DATABASE_URL');
   const instances = opts.eventInstances ?? 1;
   const dataDir = mkdtempSync(join(tmpdir(), 'rewards-e2e-'));
-  const [gatewayPort, authPort, ...eventPorts] = await Promise.all(
-    Array.from({ length: 2 + instances }, () => freePort()),
+  const [gatewayPort, metricsPort, authPort, ...eventPorts] = await Promise.all(
+    Array.from({ length: 3 + instances }, () => freePort()),
   );
   const dbs = database === 'postgres' ? await Promise.all([freshPostgresDatabase('e2e_auth'), freshPostgresDatabase('e2e_event')]) : [];
   const admin = { email: 'admin@example.com', password: randomBytes(12).toString('hex') };
@@ -82,6 +84,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     LOG_LEVEL: process.env.E2E_LOG_LEVEL ?? 'warn',
     DATA_DIR: dataDir,
     INTERNAL_SECRET: internalSecret,
+    // Every test request comes from 127.0.0.1; suites that test the registration limit set their own.
+    REGISTRATION_LIMIT_PER_HOUR: '0',
     ADMIN_EMAIL: admin.email,
     ADMIN_PASSWORD: admin.password,
     AUTH_SERVICE_URL: authUrl,
@@ -94,7 +98,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   };
   const specs: Record<string, { script: string; env: Record<string, string>; ready: string }> = {
     auth: { script: 'apps/auth/dist/main.js', env: {}, ready: `${authUrl}/readyz` },
-    gateway: { script: 'apps/gateway/dist/main.js', env: {}, ready: `${gatewayUrl}/readyz` },
+    gateway: { script: 'apps/gateway/dist/main.js', env: { METRICS_PORT: String(metricsPort) }, ready: `${gatewayUrl}/readyz` },
   };
   eventPorts.forEach((port, i) => {
     specs[`event-${i + 1}`] = {
@@ -164,6 +168,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
 
   return {
     gatewayUrl,
+    gatewayMetricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
     authUrl,
     eventUrls,
     client: createClient(gatewayUrl),

@@ -22,7 +22,7 @@ async function main() {
   const verifier = new RemoteTokenVerifier({ authUrls: config.AUTH_SERVICE_URL, internalSecret: config.INTERNAL_SECRET, logger });
   verifier.start();
   const metrics = createMetrics('event');
-  const app = await createServiceApp(EventModule.register(config, database, metrics, verifier), { service: 'event', logger, trustProxy: true }, metrics);
+  const app = await createServiceApp(EventModule.register(config, database, metrics, verifier), { service: 'event', logger, internalSecret: config.INTERNAL_SECRET }, metrics);
   await listen(app, config.EVENT_PORT, config.HOST, logger, async () => {
     verifier.stop();
     await database.close();

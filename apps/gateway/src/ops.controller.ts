@@ -1,6 +1,6 @@
 import { Controller, Get, Header, Inject, Res } from '@nestjs/common';
 import { buildOpenApi, routeList } from '@rewards/contracts';
-import { AppError, METRICS, TOKEN_VERIFIER, type Metrics, type TokenVerifier } from '@rewards/infrastructure';
+import { AppError, TOKEN_VERIFIER, type TokenVerifier } from '@rewards/infrastructure';
 import type { FastifyReply } from 'fastify';
 import { Upstreams } from './upstreams.js';
 
@@ -21,14 +21,13 @@ const DOCS_HTML = `<!doctype html>
 </html>`;
 const DOCS_INIT = `window.ui = SwaggerUIBundle({ url: '/docs-json', dom_id: '#swagger-ui', deepLinking: true, persistAuthorization: true });`;
 
-/** The gateway's own routes: health, readiness of what it routes to, metrics, keys and docs. */
+/** The gateway's own routes: health, readiness of what it routes to, keys and docs (metrics are on METRICS_PORT). */
 @Controller()
 export class OpsController {
   private readonly openApi = buildOpenApi(routeList, { version: '1.0.0' });
 
   constructor(
     @Inject(UPSTREAMS) private readonly upstreams: Upstreams,
-    @Inject(METRICS) private readonly metrics: Metrics,
     @Inject(TOKEN_VERIFIER) private readonly verifier: TokenVerifier,
   ) {}
 
@@ -43,12 +42,6 @@ export class OpsController {
     const tokens = this.verifier.ready !== false;
     if (!auth || !event || !tokens) throw new AppError('UNAVAILABLE', 'Not ready', { auth, event, tokens });
     return { status: 'ok', auth, event, tokens };
-  }
-
-  @Get('metrics')
-  @Header('content-type', 'text/plain; version=0.0.4')
-  metricsText() {
-    return this.metrics.registry.metrics();
   }
 
   @Get('.well-known/jwks.json')

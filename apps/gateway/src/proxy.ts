@@ -2,13 +2,47 @@ import { createHash } from 'node:crypto';
 import { API_PREFIX, compilePath, routeList, type RouteDef } from '@rewards/contracts';
 import { AppError, authorize, INTERNAL_HEADER, toErrorResponse, type Logger, type TokenVerifier } from '@rewards/infrastructure';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { SlidingWindowLimiter } from './rate-limit.js';
 import type { Instance, Upstreams } from './upstreams.js';
 
 const compiled = routeList.map((route) => ({ route, match: compilePath(route.path) }));
 
-export function matchRoute(method: string, path: string): RouteDef | undefined {
-  for (const { route, match } of compiled) if (route.method === method && match(path)) return route;
+type ContractRoute = (typeof routeList)[number];
+
+/**
+ * The contract route for a method and a raw (still percent-encoded) path below `/api/v1`, with its
+ * decoded path parameters. Literal segments match only as written; a parameter that does not
+ * decode, or decodes to a dot segment, matches nothing.
+ */
+export function matchPath(method: string, path: string): { route: ContractRoute; params: Record<string, string> } | undefined {
+  for (const { route, match } of compiled) {
+    if (route.method !== method) continue;
+    let params: Record<string, string> | null;
+    try {
+      params = match(path);
+    } catch {
+      return undefined; // malformed percent-encoding
+    }
+    if (!params) continue;
+    if (Object.values(params).some((v) => v === '.' || v === '..')) return undefined;
+    return { route, params };
+  }
   return undefined;
+}
+
+export function matchRoute(method: string, path: string): RouteDef | undefined {
+  return matchPath(method, path)?.route;
+}
+
+/**
+ * The raw path of a request, its part below `/api/v1`: only when it starts with `/api/v1/` as
+ * written. The router matches `/api/v1/*` on the decoded path (so `/%61pi/v1/…` reaches the proxy);
+ * what is matched against the contract and forwarded is the raw path, never a differently decoded one.
+ */
+export function apiPath(url: string): { raw: string; path: string | undefined } {
+  const q = url.indexOf('?');
+  const raw = q === -1 ? url : url.slice(0, q);
+  return { raw, path: raw.startsWith(`${API_PREFIX}/`) ? raw.slice(API_PREFIX.length) : undefined };
 }
 
 /** Errors where the request never reached the instance, so another instance may take it. */
@@ -36,6 +70,8 @@ export interface ProxyOptions {
   internalSecret: string;
   timeoutMs: number;
   logger: Logger;
+  /** Claim requests per user and event within a sliding minute; 0 or unset: no limit. */
+  claimRateLimitPerMinute?: number;
 }
 
 /**
@@ -45,32 +81,51 @@ export interface ProxyOptions {
  */
 export class Proxy {
   private apiKeyTokens = new Map<string, { token: string; until: number }>();
+  private readonly claimLimiter: SlidingWindowLimiter | undefined;
 
-  constructor(private readonly opts: ProxyOptions) {}
+  constructor(private readonly opts: ProxyOptions) {
+    const limit = opts.claimRateLimitPerMinute ?? 0;
+    this.claimLimiter = limit > 0 ? new SlidingWindowLimiter(limit, 60_000) : undefined;
+  }
 
   async handle(req: FastifyRequest, reply: FastifyReply): Promise<void> {
     try {
-      const url = req.url;
-      const q = url.indexOf('?');
-      const path = (q === -1 ? url : url.slice(0, q)).slice(API_PREFIX.length) || '/';
-      const route = matchRoute(req.method, path);
-      if (!route) throw new AppError('NOT_FOUND', `No route ${req.method} ${API_PREFIX}${path}`);
+      const { raw, path } = apiPath(req.url);
+      const matched = path === undefined ? undefined : matchPath(req.method, path);
+      if (!matched) throw new AppError('NOT_FOUND', `No route ${req.method} ${raw}`);
+      const { route, params } = matched;
       const apiKey = req.headers['x-api-key'];
       let authorization = req.headers.authorization;
       if (typeof apiKey === 'string' && !authorization) {
         // Exchanged on every route, so a key used where keys are not allowed is refused as FORBIDDEN.
         authorization = `Bearer ${await this.exchangeApiKey(apiKey, String(req.id))}`;
       }
-      await authorize(route, authorization, this.opts.verifier);
+      const principal = await authorize(route, authorization, this.opts.verifier);
+      if (route.id === 'createClaim' && principal) this.limitClaims(principal.subject, params.id!);
       await this.forward(route, req, reply, authorization);
     } catch (err) {
+      if (err instanceof AppError && err.retryAfterSeconds !== undefined) reply.header('retry-after', String(err.retryAfterSeconds));
       const { status, body } = toErrorResponse(err, String(req.id), req.log as unknown as Logger);
       void reply.status(status).send(body);
     }
   }
 
+  /** Refuses (429, nothing forwarded) a claim request past the user's limit for the event. */
+  private limitClaims(subject: string, eventId: string): void {
+    if (!this.claimLimiter) return;
+    // One key however the id is spelled (case, percent-encoding): the service reads them all as one event.
+    const waitMs = this.claimLimiter.take(`${subject} ${eventId.toLowerCase()}`);
+    if (waitMs === 0) return;
+    throw new AppError('TOO_MANY_REQUESTS', 'Too many claim requests for this event; retry after the time in Retry-After', undefined, Math.ceil(waitMs / 1000));
+  }
+
   private async forward(route: RouteDef, req: FastifyRequest, reply: FastifyReply, authorization: string | undefined) {
-    const headers: Record<string, string> = { 'x-request-id': String(req.id), 'x-forwarded-for': req.ip };
+    // The services take the client address and the request id only from a request carrying the secret.
+    const headers: Record<string, string> = {
+      'x-request-id': String(req.id),
+      'x-forwarded-for': req.clientIp || req.ip,
+      [INTERNAL_HEADER]: this.opts.internalSecret,
+    };
     for (const h of PASS_REQUEST) {
       const v = req.headers[h];
       if (typeof v === 'string') headers[h] = v;

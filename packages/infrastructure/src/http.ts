@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { STATUS_CODES } from 'node:http';
+import { type IncomingMessage, STATUS_CODES } from 'node:http';
+import { isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { DynamicModule, INestApplication, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -8,6 +9,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { ErrorFilter, toErrorResponse } from './errors.js';
+import { INTERNAL_HEADER, internalSecretCheck } from './internal.js';
 import { PinoNestLogger } from './logger.js';
 
 export const BODY_LIMIT = 1_048_576;
@@ -16,8 +18,47 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 export interface ServiceAppOptions {
   service: string;
   logger: Logger;
-  /** Trust X-Forwarded-For from these proxies (the gateway). */
-  trustProxy?: boolean | string | string[];
+  /**
+   * The public edge only (the gateway): the proxies in front of it that may name the client in
+   * X-Forwarded-For, as a hop count or a list of addresses/CIDRs (proxy-addr semantics). The client
+   * address is then the right-most untrusted entry. Unset or 0: the connection's peer. The edge's
+   * request ids are always its own; a client's `x-request-id` is only logged, as `clientRequestId`.
+   */
+  trustProxy?: number | readonly string[];
+  /**
+   * Internal services: the shared secret the gateway sends (`x-internal-secret`). Only a request
+   * carrying it has its `x-forwarded-for` (the client address the gateway resolved) and
+   * `x-request-id` honoured; any other caller gets its socket peer address and a fresh id.
+   */
+  internalSecret?: string;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The client's address: see {@link ServiceAppOptions}. */
+    clientIp: string;
+  }
+}
+
+/** Set on the raw request by `genReqId`: whether it carries the valid internal secret. */
+const FROM_GATEWAY = Symbol('fromGateway');
+type RawRequest = IncomingMessage & { [FROM_GATEWAY]?: boolean };
+
+/**
+ * Fastify's own `trustProxy`. A plain number is not passed on: Fastify 5.12 fails closed on a hop
+ * count (it trusts nothing), so the hop count is given as proxy-addr's `(addr, i) => i < hops`.
+ */
+function fastifyTrustProxy(tp: ServiceAppOptions['trustProxy']) {
+  if (tp === undefined) return false;
+  if (typeof tp === 'number') {
+    if (!Number.isInteger(tp) || tp < 0) throw new Error(`trustProxy must be a hop count >= 0, not ${tp}`);
+    return tp === 0 ? false : (_addr: string, hop: number) => hop < tp;
+  }
+  return tp.length === 0 ? false : [...tp];
+}
+
+function single(header: string | string[] | undefined): string | undefined {
+  return typeof header === 'string' ? header : undefined;
 }
 
 export function createMetrics(service: string) {
@@ -51,15 +92,21 @@ export async function createServiceApp(
   opts: ServiceAppOptions,
   metrics: Metrics,
 ): Promise<NestFastifyApplication> {
+  if (opts.internalSecret !== undefined && opts.trustProxy !== undefined) {
+    throw new Error('createServiceApp: trustProxy is for the public edge, internalSecret for internal services; not both');
+  }
+  const fromGateway = opts.internalSecret === undefined ? () => false : internalSecretCheck(opts.internalSecret);
+  const isFromGateway = (raw: RawRequest) => (raw[FROM_GATEWAY] ??= fromGateway(raw.headers[INTERNAL_HEADER]));
   const adapter = new FastifyAdapter({
     loggerInstance: opts.logger,
     disableRequestLogging: true,
     bodyLimit: BODY_LIMIT,
-    trustProxy: opts.trustProxy ?? false,
+    trustProxy: fastifyTrustProxy(opts.trustProxy),
     requestIdHeader: false,
-    genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => {
-      const given = req.headers['x-request-id'];
-      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    // Only the gateway's id is taken over; the gateway itself always makes its own.
+    genReqId: (req: RawRequest) => {
+      const given = single(req.headers['x-request-id']);
+      return given !== undefined && REQUEST_ID.test(given) && isFromGateway(req) ? given : randomUUID();
     },
     // The router rejects a malformed URL (bad percent-encoding) or an over-long path parameter
     // before any route, hook or error handler runs; answer those in the error shape too.
@@ -71,7 +118,11 @@ export async function createServiceApp(
     clientErrorHandler: (err: NodeJS.ErrnoException, socket: Duplex) => writeClientError(err, socket, opts.logger),
   });
   const fastify = adapter.getInstance();
+  fastify.decorateRequest('clientIp', '');
   fastify.addHook('onRequest', async (req, reply) => {
+    // Behind the gateway, the address it resolved; otherwise the peer (or, at the edge, what Fastify's trustProxy resolved).
+    const forwarded = isFromGateway(req.raw) ? single(req.headers['x-forwarded-for'])?.trim() : undefined;
+    req.clientIp = forwarded && isIP(forwarded) ? forwarded : req.ip;
     reply.header('x-request-id', req.id);
   });
   fastify.addHook('onResponse', async (req, reply) => {
@@ -81,8 +132,18 @@ export async function createServiceApp(
     const probe = /^\/(internal\/revocations|healthz|readyz|metrics)/.test(req.url);
     // Probes answer 503 while a dependency starts or is down: worth a warning, not an error per probe.
     const level = reply.statusCode >= 500 ? (probe ? 'warn' : 'error') : probe && reply.statusCode < 400 ? 'debug' : 'info';
+    // A client's own request id is kept beside ours (never in its place), to correlate with its logs.
+    const given = single(req.headers['x-request-id']);
+    const clientRequestId = given !== undefined && given !== req.id ? { clientRequestId: given.slice(0, 200) } : {};
     req.log[level](
-      { method: req.method, url: req.routeOptions.url ?? 'unmatched', status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
+      {
+        method: req.method,
+        url: req.routeOptions.url ?? 'unmatched',
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime),
+        ip: req.clientIp || req.ip,
+        ...clientRequestId,
+      },
       'request completed',
     );
   });
