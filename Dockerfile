@@ -44,13 +44,12 @@ RUN set -eux; \
 # ---- runtime ----
 FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production \
-    HOST=0.0.0.0 \
-    DATA_DIR=/data
+    HOST=0.0.0.0
 WORKDIR /app
-# Application files stay owned by root (read-only for the service); only the embedded
-# database directory (used when no *_DATABASE_URL is set) is writable.
+# Application files stay owned by root (read-only for the service). The services keep nothing on
+# disk: they run against the PostgreSQL server named by AUTH_DATABASE_URL / EVENT_DATABASE_URL. The
+# embedded server's binaries are a dependency of the start script only, not of the image.
 COPY --from=build /out /app
-RUN mkdir -p /data && chown node:node /data
 USER node
 EXPOSE 3000 3001 3002
 HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \

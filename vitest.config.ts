@@ -1,5 +1,8 @@
 import { configDefaults, defineConfig } from 'vitest/config';
 
+/** One PostgreSQL server for the run: TEST_DATABASE_URL, or an embedded one started for it. */
+const globalSetup = ['test/support/postgres-server.ts'];
+
 export default defineConfig({
   test: {
     projects: [
@@ -14,8 +17,8 @@ export default defineConfig({
       {
         test: {
           name: 'integration',
+          globalSetup,
           include: ['apps/*/test/integration/**/*.test.ts', 'packages/*/test/integration/**/*.test.ts'],
-          globalSetup: ['test/support/pglite-template.ts'],
           isolate: false,
           testTimeout: 60_000,
           hookTimeout: 60_000,
@@ -24,6 +27,7 @@ export default defineConfig({
       {
         test: {
           name: 'e2e',
+          globalSetup,
           include: ['test/e2e/**/*.test.ts'],
           exclude: [...configDefaults.exclude, 'test/e2e/faults.test.ts'],
           testTimeout: 120_000,
@@ -37,6 +41,7 @@ export default defineConfig({
         // Restarts the PostgreSQL server every other project uses: it runs alone, after all of them.
         test: {
           name: 'e2e-faults',
+          globalSetup,
           include: ['test/e2e/faults.test.ts'],
           testTimeout: 120_000,
           hookTimeout: 120_000,

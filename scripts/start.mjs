@@ -1,9 +1,13 @@
 #!/usr/bin/env node
-// Runs the whole platform: auth, N event instances and the gateway, as child processes.
-// Ctrl-C (SIGINT) or SIGTERM stops all of them and waits until each has closed its database.
+// Runs the whole platform: auth, N event instances and the gateway, as child processes. Without
+// AUTH_DATABASE_URL / EVENT_DATABASE_URL it first starts one embedded PostgreSQL server (data under
+// <DATA_DIR>/postgres) with a database per service. Ctrl-C (SIGINT) or SIGTERM stops the services,
+// waits until each has closed its database, then stops the embedded server.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startEmbeddedPostgres } from './lib/embedded-postgres.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const env = { ...process.env };
@@ -12,10 +16,6 @@ env.INTERNAL_SECRET ||= randomBytes(32).toString('hex');
 const instances = Number(env.EVENT_INSTANCES ?? 1);
 if (!Number.isInteger(instances) || instances < 1 || instances > 16) {
   console.error('EVENT_INSTANCES must be an integer from 1 to 16');
-  process.exit(1);
-}
-if (instances > 1 && !env.EVENT_DATABASE_URL) {
-  console.error('EVENT_INSTANCES > 1 needs EVENT_DATABASE_URL: instances share one database, and the embedded one serves a single process');
   process.exit(1);
 }
 const authPort = Number(env.AUTH_PORT ?? 3001);
@@ -33,26 +33,51 @@ function run(name, script, extra) {
     if (!stopping) {
       console.error(`${name} exited (${signal ?? code}); stopping the platform`);
       stop(1);
-    } else if (children.length === 0) process.exit(exitCode);
+    } else if (children.length === 0) void finish(exitCode);
   });
   children.push(child);
 }
 
 let stopping = false;
 let exitCode = 0;
+/** The embedded server, when this run started one; stopped after the services. */
+let server;
+async function finish(code) {
+  if (server) {
+    const stopped = await server.stop();
+    if (stopped.code !== 0) console.error(`stopping the embedded PostgreSQL server failed:\n${stopped.output}`);
+    else console.error('embedded PostgreSQL stopped');
+  }
+  process.exit(code);
+}
 function stop(code) {
   if (stopping) return;
   stopping = true;
   exitCode = code;
-  if (children.length === 0) process.exit(code);
+  if (children.length === 0) return void finish(code);
   for (const c of children) c.kill('SIGTERM');
   setTimeout(() => {
     for (const c of children) c.kill('SIGKILL');
-    process.exit(code || 1);
+    void finish(code || 1);
   }, 10_000).unref();
 }
 process.on('SIGINT', () => stop(0));
 process.on('SIGTERM', () => stop(0));
+
+if (!env.AUTH_DATABASE_URL || !env.EVENT_DATABASE_URL) {
+  const dataDir = join(env.DATA_DIR || join(root, '.data'), 'postgres');
+  try {
+    server = await startEmbeddedPostgres({ dataDir, log: (line) => console.error(line) });
+    await server.ensureDatabases(['auth', 'event']);
+  } catch (err) {
+    console.error(`could not start the embedded PostgreSQL server: ${err.message}`);
+    if (server) await server.stop();
+    process.exit(1);
+  }
+  env.AUTH_DATABASE_URL ||= server.url('auth');
+  env.EVENT_DATABASE_URL ||= server.url('event');
+  if (stopping) await finish(exitCode);
+}
 
 run('auth', 'apps/auth/dist/main.js', {});
 eventUrls.forEach((_, i) => run(`event-${i + 1}`, 'apps/event/dist/main.js', { EVENT_PORT: String(eventPort + i), EVENT_INSTANCE: String(i + 1) }));

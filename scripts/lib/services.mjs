@@ -1,7 +1,7 @@
 // Starting the platform's services as child processes from the built output, for tools that
 // need them (the benchmark). The test suite has its own harness in test/support/stack.ts.
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
@@ -67,4 +67,43 @@ export function peakRssMb(pid) {
   } catch {
     return null;
   }
+}
+
+/** Current resident set size of a live process, in MB (Linux VmRSS). */
+export function rssMb(pid) {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Math.round(Number(m[1]) / 1024) : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Memory of a PostgreSQL server: the proportional set size (Linux Pss) of the postmaster and every
+ * backend it forked, in MB. Pss shares the shared buffers out among the processes mapping them,
+ * where adding up their RSS would count them once per backend.
+ */
+export function serverPssMb(postmasterPid) {
+  const pids = [postmasterPid];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === postmasterPid) pids.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  let kb = 0;
+  for (const pid of pids) {
+    try {
+      const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+      if (m) kb += Number(m[1]);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return Math.round(kb / 1024);
 }

@@ -1,5 +1,4 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { PGlite } from '@electric-sql/pglite';
 import type { AuditEntry } from '@rewards/contracts';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -11,7 +10,6 @@ import {
   postActivities,
   validationError,
   walk,
-  DATABASES,
   DAY_MS,
   type Account,
 } from '../support/fixtures.js';
@@ -23,7 +21,7 @@ const HASH = expect.stringMatching(/^[0-9a-f]{64}$/);
 
 type Query = (text: string, params?: unknown[]) => Promise<Record<string, unknown>[]>;
 
-describe.each(DATABASES)('audit log (%s)', (database) => {
+describe('audit log', () => {
   let stack: Stack;
   let admin: Account;
   let operator: Account;
@@ -46,28 +44,17 @@ describe.each(DATABASES)('audit log (%s)', (database) => {
 
   /** Direct access to the event service's database, as an intruder would have it. */
   async function withEventDatabase<T>(fn: (query: Query) => Promise<T>): Promise<T> {
-    if (database === 'postgres') {
-      const client = new pg.Client({ connectionString: stack.databaseUrls.event });
-      await client.connect();
-      try {
-        return await fn(async (text, params) => (await client.query(text, params)).rows);
-      } finally {
-        await client.end();
-      }
-    }
-    // One process per embedded database: the service must be stopped while we hold it.
-    await stack.kill('event-1');
-    const db = new PGlite(`${stack.dataDir}/event`);
+    const client = new pg.Client({ connectionString: stack.databaseUrls.event });
+    await client.connect();
     try {
-      return await fn(async (text, params) => (await db.query<Record<string, unknown>>(text, params)).rows);
+      return await fn(async (text, params) => (await client.query(text, params)).rows);
     } finally {
-      await db.close();
-      await stack.start('event-1');
+      await client.end();
     }
   }
 
   beforeAll(async () => {
-    stack = await startStack({ database });
+    stack = await startStack();
     admin = await adminAccount(stack);
     [operator, auditor, ...players] = await Promise.all([
       createAccount(stack, admin.token, { roles: ['OPERATOR'], label: 'operator' }),

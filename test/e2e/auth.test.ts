@@ -14,7 +14,6 @@ import {
   timeUntil,
   UUID,
 } from '../support/expect-api.js';
-import { TEST_DATABASE_URL } from '../support/pg.js';
 import { startStack, type Stack } from '../support/stack.js';
 
 /** Revocation is promised within 1 s; allow for a slow machine. */
@@ -50,7 +49,6 @@ describe('auth API through the gateway', () => {
 
   beforeAll(async () => {
     stack = await startStack({
-      database: TEST_DATABASE_URL ? 'postgres' : 'pglite',
       // Request logs included, so the credential check below has something to look through.
       env: { LOG_LEVEL: 'debug' },
     });

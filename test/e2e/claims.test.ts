@@ -9,7 +9,6 @@ import {
   createApiKey,
   createEvent,
   createReward,
-  DATABASES,
   DAY_MS,
   errorBody,
   isoWeek,
@@ -31,7 +30,7 @@ const ALREADY_CLAIMED = errorBody('ALREADY_CLAIMED', 'A pending or approved clai
 const notPending = (status: string) => errorBody('INVALID_STATE', `The claim is ${status}, not PENDING`);
 const STAFF_ONLY = errorBody('FORBIDDEN', 'Requires one of the roles: OPERATOR, ADMIN');
 
-describe.each(DATABASES)('conditions, claims, approvals and grants (%s)', (database) => {
+describe('conditions, claims, approvals and grants', () => {
   let stack: Stack;
   let admin: Account;
   let operator: Account;
@@ -74,25 +73,19 @@ describe.each(DATABASES)('conditions, claims, approvals and grants (%s)', (datab
       grantedAt: expect.any(String),
     }));
   const ids = (claims: Claim[]) => claims.map((x) => x.id);
-  /** The event service's own tables. An embedded database is opened only while its service is stopped. */
+  /** The event service's own tables, read directly. */
   async function withEventDb<T>(fn: (db: ServiceDb) => Promise<T>): Promise<T> {
-    const embedded = !stack.databaseUrls.event;
-    if (embedded) await stack.kill('event-1');
+    const db = await openServiceDb(stack, 'event');
     try {
-      const db = await openServiceDb(stack, 'event');
-      try {
-        return await fn(db);
-      } finally {
-        await db.close();
-      }
+      return await fn(db);
     } finally {
-      if (embedded) await stack.start('event-1');
+      await db.close();
     }
   }
   const byReward = (grants: Grant[]) => [...grants].sort((a, b) => (a.rewardId < b.rewardId ? -1 : 1));
 
   beforeAll(async () => {
-    stack = await startStack({ database });
+    stack = await startStack();
     admin = await adminAccount(stack);
     const [staff, players, others] = await Promise.all([
       Promise.all([
@@ -863,7 +856,6 @@ describe.each(DATABASES)('conditions, claims, approvals and grants (%s)', (datab
     });
   });
 
-  // These restart the embedded event service to read its tables, so they come last.
   describe('a DRAFT does not exist for a player', () => {
     it('a USER gets 404 on every route under /events/{id}, records nothing and locks nothing; once ACTIVE they can claim', async () => {
       const [player] = take();

@@ -1,7 +1,9 @@
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { restartEmbeddedPostgres } from '../../scripts/lib/embedded-postgres.mjs';
 import {
   adminToken,
   createLoginEvent,
@@ -12,6 +14,7 @@ import {
   withPg,
   type Player,
 } from '../support/players.js';
+import { TEST_DATABASE_URL } from '../support/pg.js';
 import { startStack, waitFor, type Stack } from '../support/stack.js';
 
 const run = promisify(execFile);
@@ -20,21 +23,27 @@ const run = promisify(execFile);
 const UPSTREAM_TIMEOUT_MS = 5000;
 const HANG_LIMIT_MS = UPSTREAM_TIMEOUT_MS + 1000;
 
-const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL;
-const dbHost = TEST_DATABASE_URL ? new URL(TEST_DATABASE_URL) : undefined;
+const embedded = inject('embeddedPostgres');
+const dbHost = new URL(TEST_DATABASE_URL);
 const clusterVersion = existsSync('/etc/postgresql') ? readdirSync('/etc/postgresql')[0] : undefined;
 /**
- * Restarting PostgreSQL needs the local cluster and root. The restart disturbs every other user of
- * that server, so this file runs in its own vitest project ordered after all others (see
- * vitest.config.ts); FAULTS_SKIP_DB_RESTART=1 leaves the server alone.
+ * The run's embedded server is restarted with its own pg_ctl; a server given by TEST_DATABASE_URL
+ * only when it is the machine's local cluster and we are root (pg_ctlcluster). The restart disturbs
+ * every other user of that server, so this file runs in its own vitest project ordered after all
+ * others (see vitest.config.ts); FAULTS_SKIP_DB_RESTART=1 leaves the server alone.
  */
 const canRestartDatabase =
-  !!dbHost &&
-  ['127.0.0.1', 'localhost'].includes(dbHost.hostname) &&
-  process.getuid?.() === 0 &&
-  !!clusterVersion &&
-  existsSync('/usr/bin/pg_ctlcluster') &&
-  process.env.FAULTS_SKIP_DB_RESTART !== '1';
+  process.env.FAULTS_SKIP_DB_RESTART !== '1' &&
+  (!!embedded ||
+    (['127.0.0.1', 'localhost'].includes(dbHost.hostname) &&
+      process.getuid?.() === 0 &&
+      !!clusterVersion &&
+      existsSync('/usr/bin/pg_ctlcluster')));
+
+async function restartDatabase(): Promise<void> {
+  if (embedded) await restartEmbeddedPostgres(embedded.dataDir);
+  else await run('pg_ctlcluster', ['--skip-systemctl-redirect', clusterVersion!, 'main', 'restart'], { timeout: 60_000 });
+}
 
 interface Sample {
   kind: string;
@@ -129,7 +138,7 @@ function claimJobs(players: Player[], events: string[]): () => Job {
  * Faults on one stack, in order: an event instance killed mid-load, the PostgreSQL server restarted
  * under load, the whole event service down while players sign in, and auth down.
  */
-describe.skipIf(!TEST_DATABASE_URL)('faults', () => {
+describe('faults', () => {
   let stack: Stack;
   let admin: string;
   let players: Player[];
@@ -137,7 +146,6 @@ describe.skipIf(!TEST_DATABASE_URL)('faults', () => {
 
   beforeAll(async () => {
     stack = await startStack({
-      database: 'postgres',
       eventInstances: 3,
       env: { EVENT_DB_POOL_SIZE: '8', UPSTREAM_TIMEOUT_MS: String(UPSTREAM_TIMEOUT_MS) },
     });
@@ -221,11 +229,18 @@ describe.skipIf(!TEST_DATABASE_URL)('faults', () => {
           ? { kind: 'auth', method: 'GET', path: '/auth/me', token: p.token }
           : { kind: 'read', method: 'GET', path: '/me/rewards', token: p.token };
       };
-      const pgIsReady = () =>
-        run('pg_isready', ['-h', dbHost!.hostname, '-p', dbHost!.port || '5432', '-q']).then(
-          () => true,
-          () => false,
-        );
+      const pgIsReady = async () => {
+        const client = new pg.Client({ connectionString: TEST_DATABASE_URL, connectionTimeoutMillis: 1000 });
+        try {
+          await client.connect();
+          await client.query('select 1');
+          return true;
+        } catch {
+          return false;
+        } finally {
+          await client.end().catch(() => undefined);
+        }
+      };
 
       let restartAt = 0;
       let readyAt = 0;
@@ -234,7 +249,7 @@ describe.skipIf(!TEST_DATABASE_URL)('faults', () => {
       const restarting = sleep(1000).then(async () => {
         restartAt = Date.now();
         try {
-          await run('pg_ctlcluster', ['--skip-systemctl-redirect', clusterVersion!, 'main', 'restart'], { timeout: 60_000 });
+          await restartDatabase();
         } catch (err) {
           restartError = err;
         }

@@ -12,8 +12,8 @@ import { startStack, waitFor, type Stack } from '../support/stack.js';
  *
  *   FUZZ_SEED=123 FUZZ_REQUESTS=20000 npx vitest run test/e2e/fuzz.test.ts   (FUZZ_SEED=random for a new seed)
  *
- * Also FUZZ_CONCURRENCY (16), FUZZ_OVERSIZED (bodies over 1 MB, 8), FUZZ_MIN_PER_ROUTE (300) and
- * FUZZ_DATABASE=postgres (with TEST_DATABASE_URL). A failure prints the seed and each failing
+ * Also FUZZ_CONCURRENCY (16), FUZZ_OVERSIZED (bodies over 1 MB, 8) and FUZZ_MIN_PER_ROUTE (300).
+ * A failure prints the seed and each failing
  * request (method, path, headers, body excerpt, answer) so it can be replayed by hand.
  */
 // A fixed seed by default, so CI sees the same requests every run; FUZZ_SEED=random explores.
@@ -29,8 +29,6 @@ const CONCURRENCY = Number(process.env.FUZZ_CONCURRENCY ?? 16);
 /** Bodies over the 1 MB limit: a few, so the limit is exercised without dominating the run. */
 const OVERSIZED = Number(process.env.FUZZ_OVERSIZED ?? 8);
 const REQUEST_TIMEOUT_MS = 30_000;
-/** `postgres` runs the stack on fresh databases at TEST_DATABASE_URL instead of PGlite. */
-const DATABASE = process.env.FUZZ_DATABASE === 'postgres' ? 'postgres' : 'pglite';
 
 interface Outcome {
   req: FuzzRequest;
@@ -219,7 +217,7 @@ describe('fuzzing the public API from its OpenAPI document', () => {
 
   beforeAll(async () => {
     // One client IP sends every fuzzed login; the per-IP throttle would otherwise lock out the harness's own sign-ins.
-    stack = await startStack({ database: DATABASE, env: { LOGIN_MAX_FAILURES_PER_IP: '1000000', CLAIM_RATE_LIMIT_PER_MINUTE: '0' } });
+    stack = await startStack({ env: { LOGIN_MAX_FAILURES_PER_IP: '1000000', CLAIM_RATE_LIMIT_PER_MINUTE: '0' } });
     base = new URL(stack.gatewayUrl);
     const { client } = stack;
     emails.ADMIN = stack.admin.email;
@@ -334,7 +332,7 @@ describe('fuzzing the public API from its OpenAPI document', () => {
     const schedule = rng.shuffle(ops.flatMap((op) => Array.from({ length: perRoute }, () => op)));
     const withBody = schedule.map((op, i) => (op.body ? i : -1)).filter((i) => i >= 0);
     const oversized = new Set(Array.from({ length: Math.min(OVERSIZED, withBody.length) }, () => rng.pick(withBody)));
-    console.log(`fuzz: seed=${SEED} (FUZZ_SEED=${SEED} to repeat), ${DATABASE}, ${schedule.length} requests, ${perRoute} per operation, ${ops.length} operations, concurrency ${CONCURRENCY}`);
+    console.log(`fuzz: seed=${SEED} (FUZZ_SEED=${SEED} to repeat), ${schedule.length} requests, ${perRoute} per operation, ${ops.length} operations, concurrency ${CONCURRENCY}`);
 
     // Sessions a fuzzed request may end (the victim's logout, refresh reuse, role change) are renewed, so later requests still reach deep paths.
     const renewing = new Map<string, Promise<void>>();

@@ -14,7 +14,7 @@ import { startStack, type Stack } from '../support/stack.js';
 const CLAIM_ROUTE = { method: 'POST', route: '/api/v1/events/:id/claims' };
 
 /** Several event instances on one PostgreSQL database: exactly-once claims and limited stock hold across them. */
-describe.skipIf(!process.env.TEST_DATABASE_URL)('claims raced across three event instances', () => {
+describe('claims raced across three event instances', () => {
   let stack: Stack;
   let admin: string;
   let players: Player[];
@@ -24,7 +24,6 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('claims raced across three event
     // 500 claims takes several seconds to drain, so the gateway's upstream budget is raised from 5 s
     // (faults.test.ts holds the default budget).
     stack = await startStack({
-      database: 'postgres',
       eventInstances: 3,
       env: { EVENT_DB_POOL_SIZE: '8', UPSTREAM_TIMEOUT_MS: '30000', CLAIM_RATE_LIMIT_PER_MINUTE: '0' },
     });

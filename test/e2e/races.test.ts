@@ -8,7 +8,6 @@ import {
   createApiKey,
   createEvent,
   createReward,
-  DATABASES,
   errorBody,
   postActivities,
   type Account,
@@ -19,12 +18,12 @@ const READY = { type: 'ACTIVITY_COUNT', activity: 'RACE_READY', count: 1 } as co
 const ALREADY_CLAIMED = errorBody('ALREADY_CLAIMED', 'A pending or approved claim exists for this event and period');
 
 /**
- * Exactly-once under contention. On PostgreSQL the stack runs three event-service instances behind
+ * Exactly-once under contention. The stack runs three event-service instances behind
  * the gateway, so the guarantees have to come from the database (the partial unique index and the
  * conditional stock decrement), not from anything held in one process.
  */
-describe.each(DATABASES)('claim races (%s)', (database) => {
-  const instances = database === 'postgres' ? 3 : 1;
+describe('claim races', () => {
+  const instances = 3;
   let stack: Stack;
   let admin: Account;
   let operator: Account;
@@ -52,7 +51,7 @@ describe.each(DATABASES)('claim races (%s)', (database) => {
   };
 
   beforeAll(async () => {
-    stack = await startStack({ database, eventInstances: instances });
+    stack = await startStack({ eventInstances: instances });
     expect(stack.eventUrls).toHaveLength(instances);
     admin = await adminAccount(stack);
     [operator, pool] = await Promise.all([createAccount(stack, admin.token, { roles: ['OPERATOR'], label: 'operator' }), createAccounts(stack, admin.token, 34)]);

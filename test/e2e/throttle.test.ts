@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectError, logsText, Secrets } from '../support/expect-api.js';
-import { TEST_DATABASE_URL } from '../support/pg.js';
 import { startStack, type Stack } from '../support/stack.js';
 
 /**
@@ -29,7 +28,7 @@ describe('sign-in throttling', () => {
 
   beforeAll(async () => {
     // On PostgreSQL when there is one: the parallel cases below are real races there.
-    stack = await startStack({ database: TEST_DATABASE_URL ? 'postgres' : 'pglite', env: { LOG_LEVEL: 'debug', REGISTRATION_LIMIT_PER_HOUR: '6' } });
+    stack = await startStack({ env: { LOG_LEVEL: 'debug', REGISTRATION_LIMIT_PER_HOUR: '6' } });
     const admin = await stack.client.call('login', { body: { email: stack.admin.email, password: stack.admin.password } });
     adminToken = secrets.add('access token', admin.body.accessToken);
     secrets.add('password(admin)', stack.admin.password);

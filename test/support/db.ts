@@ -1,4 +1,3 @@
-import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import type { Stack } from './stack.js';
 
@@ -9,25 +8,12 @@ export interface ServiceDb {
   close(): Promise<void>;
 }
 
-/**
- * Opens a service's own database from a test. On PostgreSQL this works at any time; an embedded
- * (PGlite) database must not be opened while its service runs, so stop the service first.
- */
+/** Opens a service's own database from a test (the services may keep running). */
 export async function openServiceDb(stack: Stack, service: 'auth' | 'event'): Promise<ServiceDb> {
-  let query: ServiceDb['query'];
-  let close: () => Promise<void>;
-  const url = stack.databaseUrls[service];
-  if (url) {
-    const client = new pg.Client({ connectionString: url });
-    await client.connect();
-    query = async (text, params) => (await client.query(text, params)).rows;
-    close = () => client.end();
-  } else {
-    const db = new PGlite(`${stack.dataDir}/${service}`);
-    await db.waitReady;
-    query = async <T>(text: string, params?: unknown[]) => (await db.query<T>(text, params)).rows;
-    close = () => db.close();
-  }
+  const client = new pg.Client({ connectionString: stack.databaseUrls[service] });
+  await client.connect();
+  const query: ServiceDb['query'] = async (text, params) => (await client.query(text, params)).rows;
+  const close = () => client.end();
   const dump = async () => {
     const tables = await query<{ table_name: string }>(
       `select table_name from information_schema.tables where table_schema = 'public' and table_type = 'BASE TABLE' order by 1`,

@@ -1,11 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Condition, CreateEventBody, Event, Reward, Role } from '@rewards/contracts';
 import { expect } from 'vitest';
-import { TEST_DATABASE_URL } from './pg.js';
 import type { Stack } from './stack.js';
-
-/** The databases an e2e suite runs on: always PGlite, and a PostgreSQL server when TEST_DATABASE_URL is set. */
-export const DATABASES: ReadonlyArray<'pglite' | 'postgres'> = TEST_DATABASE_URL ? ['pglite', 'postgres'] : ['pglite'];
 
 export interface Account {
   id: string;

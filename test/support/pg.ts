@@ -1,11 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 
-export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL;
+import { inject } from 'vitest';
+
+/** The server every suite runs on: TEST_DATABASE_URL, or the run's embedded server (see postgres-server.ts). */
+export const TEST_DATABASE_URL: string = process.env.TEST_DATABASE_URL || inject('testDatabaseUrl');
 
 /** A fresh, empty database on the PostgreSQL server at TEST_DATABASE_URL; `drop` removes it. */
 export async function freshPostgresDatabase(prefix: string): Promise<{ url: string; drop: () => Promise<void> }> {
-  if (!TEST_DATABASE_URL) throw new Error('TEST_DATABASE_URL is not set');
   const name = `${prefix}_${randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: TEST_DATABASE_URL });
   await admin.connect();

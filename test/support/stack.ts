@@ -1,12 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createClient, type Client } from '@rewards/contracts';
-import { freshPostgresDatabase, TEST_DATABASE_URL } from './pg.js';
+import { freshPostgresDatabase } from './pg.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -22,8 +19,6 @@ export async function freePort(): Promise<number> {
 }
 
 export interface StackOptions {
-  /** `postgres` uses fresh databases on TEST_DATABASE_URL; `pglite` the embedded database. */
-  database?: 'pglite' | 'postgres';
   eventInstances?: number;
   env?: Record<string, string>;
 }
@@ -39,9 +34,7 @@ export interface Stack {
   client: Client;
   admin: { email: string; password: string };
   internalSecret: string;
-  databaseUrls: { auth?: string; event?: string };
-  /** Embedded databases live under `${dataDir}/auth` and `${dataDir}/event`; open them only while that service is stopped. */
-  dataDir: string;
+  databaseUrls: { auth: string; event: string };
   logs: Record<string, string[]>;
   start(name: ServiceKey): Promise<void>;
   kill(name: ServiceKey, signal?: NodeJS.Signals): Promise<void>;
@@ -65,14 +58,12 @@ export async function waitFor(check: () => Promise<boolean>, timeoutMs: number, 
 
 /** Starts auth, event instance(s) and the gateway as real processes from the built output. */
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
-  const database = opts.database ?? 'pglite';
-  if (database === 'postgres' && !TEST_DATABASE_URL) throw new Error('postgres stack needs TEST_DATABASE_URL');
   const instances = opts.eventInstances ?? 1;
-  const dataDir = mkdtempSync(join(tmpdir(), 'rewards-e2e-'));
   const [gatewayPort, metricsPort, authPort, ...eventPorts] = await Promise.all(
     Array.from({ length: 3 + instances }, () => freePort()),
   );
-  const dbs = database === 'postgres' ? await Promise.all([freshPostgresDatabase('e2e_auth'), freshPostgresDatabase('e2e_event')]) : [];
+  // Each stack gets fresh databases of its own on the test server.
+  const dbs = await Promise.all([freshPostgresDatabase('e2e_auth'), freshPostgresDatabase('e2e_event')]);
   const admin = { email: 'admin@example.com', password: randomBytes(12).toString('hex') };
   const internalSecret = randomBytes(32).toString('hex');
   const authUrl = `http://127.0.0.1:${authPort}`;
@@ -82,7 +73,6 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     PATH: process.env.PATH ?? '',
     NODE_ENV: 'test',
     LOG_LEVEL: process.env.E2E_LOG_LEVEL ?? 'warn',
-    DATA_DIR: dataDir,
     INTERNAL_SECRET: internalSecret,
     // Every test request comes from 127.0.0.1; suites that test the registration limit set their own.
     REGISTRATION_LIMIT_PER_HOUR: '0',
@@ -92,8 +82,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     AUTH_PORT: String(authPort),
     GATEWAY_PORT: String(gatewayPort),
     EVENT_SERVICE_URL: eventUrls.join(','),
-    ...(dbs[0] ? { AUTH_DATABASE_URL: dbs[0].url } : {}),
-    ...(dbs[1] ? { EVENT_DATABASE_URL: dbs[1].url } : {}),
+    AUTH_DATABASE_URL: dbs[0].url,
+    EVENT_DATABASE_URL: dbs[1].url,
     ...opts.env,
   };
   const specs: Record<string, { script: string; env: Record<string, string>; ready: string }> = {
@@ -154,7 +144,6 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const stop = async () => {
     await Promise.all([...procs.keys()].map((n) => kill(n)));
     await Promise.all(dbs.map((d) => d.drop().catch(() => undefined)));
-    rmSync(dataDir, { recursive: true, force: true });
   };
 
   try {
@@ -174,8 +163,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     client: createClient(gatewayUrl),
     admin,
     internalSecret,
-    databaseUrls: { auth: dbs[0]?.url, event: dbs[1]?.url },
-    dataDir,
+    databaseUrls: { auth: dbs[0].url, event: dbs[1].url },
     logs,
     start: (name) => start(name),
     kill: (name, signal) => kill(name, signal),

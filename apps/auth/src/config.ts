@@ -4,7 +4,8 @@ import { z } from 'zod';
 export const authConfigShape = {
   ...baseEnv,
   AUTH_PORT: Port.default(3001),
-  AUTH_DATABASE_URL: PostgresUrl.optional(),
+  /** The service's own database on a PostgreSQL server; `pnpm start` supplies one on its embedded server. */
+  AUTH_DATABASE_URL: PostgresUrl,
   AUTH_DB_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
   /** Where the outbox delivers logins, invitations and audit entries; several instances, comma-separated. */
   EVENT_SERVICE_URL: UrlList.default(['http://127.0.0.1:3002']),

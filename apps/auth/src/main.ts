@@ -14,7 +14,6 @@ const logger = createLogger('auth', config.LOG_LEVEL);
 async function main() {
   const database = await openDatabase({
     url: config.AUTH_DATABASE_URL,
-    dataDir: `${config.DATA_DIR}/auth`,
     poolSize: config.AUTH_DB_POOL_SIZE,
     logger,
   });

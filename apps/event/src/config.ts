@@ -4,7 +4,8 @@ import { z } from 'zod';
 export const eventConfigShape = {
   ...baseEnv,
   EVENT_PORT: Port.default(3002),
-  EVENT_DATABASE_URL: PostgresUrl.optional(),
+  /** The service's own database on a PostgreSQL server; `pnpm start` supplies one on its embedded server. */
+  EVENT_DATABASE_URL: PostgresUrl,
   EVENT_DB_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(16),
   /** Auth instance(s), comma-separated: keys and session revocations come from the first that answers. */
   AUTH_SERVICE_URL: UrlList.default(['http://127.0.0.1:3001']),

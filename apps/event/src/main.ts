@@ -16,8 +16,7 @@ const config = loadEventConfig();
 const logger = createLogger('event', config.LOG_LEVEL);
 
 async function main() {
-  const dataDir = config.EVENT_INSTANCE === 1 ? `${config.DATA_DIR}/event` : `${config.DATA_DIR}/event-${config.EVENT_INSTANCE}`;
-  const database = await openDatabase({ url: config.EVENT_DATABASE_URL, dataDir, poolSize: config.EVENT_DB_POOL_SIZE, logger });
+  const database = await openDatabase({ url: config.EVENT_DATABASE_URL, poolSize: config.EVENT_DB_POOL_SIZE, logger });
   await migrate(database.db, fileURLToPath(new URL('../migrations', import.meta.url)), 'event', logger);
   const verifier = new RemoteTokenVerifier({ authUrls: config.AUTH_SERVICE_URL, internalSecret: config.INTERNAL_SECRET, logger });
   verifier.start();

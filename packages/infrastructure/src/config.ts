@@ -4,7 +4,7 @@ import { z } from 'zod';
 export const Port = z.coerce.number().int().min(1).max(65535);
 export const PostgresUrl = z
   .string()
-  .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL (leave unset for the embedded database)');
+  .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL (`pnpm start` sets it to its embedded server when unset)');
 export const HttpUrl = z.url({ protocol: /^https?$/ });
 /** One URL or several, comma-separated (instances of one service). */
 export const UrlList = z
@@ -20,7 +20,6 @@ export const baseEnv = {
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   HOST: z.string().min(1).default('127.0.0.1'),
-  DATA_DIR: z.string().min(1).default('.data'),
   /** Shared by the services for /internal/* calls; `pnpm start` generates one per run. */
   INTERNAL_SECRET: InternalSecret,
 };

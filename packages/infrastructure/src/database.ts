@@ -1,40 +1,35 @@
-import { mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync, closeSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
-import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import pg from 'pg';
 import type { Logger } from 'pino';
 
-/** Both drivers' Drizzle databases (and their transactions) share this base type. */
+/** The Drizzle database (and its transactions) every repository takes. */
 export type Db = PgDatabase<PgQueryResultHKT, Record<string, never>>;
 
 export interface Database {
   readonly db: Db;
-  readonly kind: 'postgres' | 'pglite';
   ping(): Promise<void>;
   close(): Promise<void>;
 }
 
 export interface DatabaseOptions {
-  /** `postgres://…` selects a PostgreSQL server; undefined selects the embedded PGlite under `dataDir`. */
-  url?: string;
-  dataDir: string;
+  /** The service's PostgreSQL database (`postgres://…`). */
+  url: string;
   poolSize?: number;
   logger: Logger;
 }
 
-/** Rows of a raw `db.execute(sql…)` result; both drivers return `{ rows }`. */
+/** Rows of a raw `db.execute(sql…)` result. */
 export const rowsOf = <T>(result: unknown): T[] => (result as { rows: T[] }).rows;
 
 /** A timestamp column of a raw row: a Date from node-postgres, a string when it came through JSON. */
 export const asDate = (v: unknown): Date => (v instanceof Date ? v : new Date(String(v)));
 
 export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
-  if (opts.url) return openPostgres(opts.url, opts.poolSize ?? 10, opts.logger);
-  return openPglite(opts.dataDir, opts.logger);
+  return openPostgres(opts.url, opts.poolSize ?? 10, opts.logger);
 }
 
 /** Opening one connection to the server: past this, the server counts as unreachable. */
@@ -73,16 +68,12 @@ function openPostgres(url: string, max: number, logger: Logger): Database {
   const db = drizzlePg(pool) as unknown as Db;
   return {
     db,
-    kind: 'postgres',
     ping: async () => {
       await pool.query('select 1');
     },
     close: () => pool.end(),
   };
 }
-
-/** Lock files this process holds: a lock naming our own pid is stale only if we do not hold it. */
-const heldLocks = new Set<string>();
 
 /**
  * Drizzle takes a client for each transaction (`pool.connect()` without a callback) and releases
@@ -111,75 +102,6 @@ function releaseLostClients(pool: pg.Pool): void {
       return client;
     });
   }) as typeof pool.connect;
-}
-
-/**
- * PGlite has no cross-process locking: two processes on one directory corrupt each other.
- * A lock file holding the owner's pid makes the second one refuse to start.
- */
-function lockDataDir(dir: string): () => void {
-  const lockPath = `${resolve(dir)}.lock`;
-  if (heldLocks.has(lockPath)) {
-    throw new Error(`data directory ${dir} is in use by process ${process.pid}; one process per embedded database`);
-  }
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const fd = openSync(lockPath, 'wx');
-      writeFileSync(fd, String(process.pid));
-      closeSync(fd);
-      heldLocks.add(lockPath);
-      return () => {
-        heldLocks.delete(lockPath);
-        rmSync(lockPath, { force: true });
-      };
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const owner = Number(readFileSync(lockPath, 'utf8'));
-      // Our own pid in a lock we do not hold was left by an earlier process that had this pid.
-      if (owner && owner !== process.pid && isAlive(owner)) {
-        throw new Error(`data directory ${dir} is in use by process ${owner}; one process per embedded database`);
-      }
-      rmSync(lockPath, { force: true });
-    }
-  }
-  throw new Error(`could not lock data directory ${dir}`);
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-async function openPglite(dir: string, logger: Logger): Promise<Database> {
-  mkdirSync(dir, { recursive: true });
-  const unlock = lockDataDir(dir);
-  let client: PGlite;
-  try {
-    client = await PGlite.create(dir);
-  } catch (err) {
-    unlock();
-    throw err;
-  }
-  logger.info({ dataDir: dir }, 'embedded database open');
-  const db = drizzlePglite(client) as unknown as Db;
-  let closed = false;
-  return {
-    db,
-    kind: 'pglite',
-    ping: async () => {
-      await client.query('select 1');
-    },
-    close: async () => {
-      if (closed) return;
-      closed = true;
-      await client.close();
-      unlock();
-    },
-  };
 }
 
 /**

@@ -29,7 +29,7 @@ export class HealthController {
       throw new AppError('UNAVAILABLE', 'Database is not reachable');
     }
     if (this.verifier?.ready === false) throw new AppError('UNAVAILABLE', 'Token keys or session state not loaded yet');
-    return { status: 'ok', database: this.database.kind };
+    return { status: 'ok', database: 'postgres' };
   }
 
   @Get('metrics')

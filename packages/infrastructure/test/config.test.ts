@@ -40,7 +40,6 @@ describe(loadConfig.name, () => {
       NODE_ENV: 'development',
       LOG_LEVEL: 'info',
       HOST: '127.0.0.1',
-      DATA_DIR: '.data',
       INTERNAL_SECRET: SECRET,
       SERVICE_PORT: 4100,
       DATABASE_URL: undefined,
@@ -105,7 +104,7 @@ describe(loadConfig.name, () => {
       ['DATABASE_URL', 'INSTANCES.1', 'INTERNAL_SECRET', 'LOG_LEVEL', 'NODE_ENV', 'POOL_SIZE', 'SERVICE_PORT', 'UPSTREAM_URL'].sort(),
     );
     expect(out).toContain('  INTERNAL_SECRET: must be at least 32 characters; generate one with `openssl rand -hex 32`');
-    expect(out).toContain('  DATABASE_URL: must be a postgres:// URL (leave unset for the embedded database)');
+    expect(out).toContain('  DATABASE_URL: must be a postgres:// URL (`pnpm start` sets it to its embedded server when unset)');
   });
 
   it('reports a missing required key', () => {

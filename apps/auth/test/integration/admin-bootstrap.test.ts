@@ -1,7 +1,7 @@
 import type { Logger } from '@rewards/infrastructure';
 import { arrayContains, eq, sql } from 'drizzle-orm';
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { authDatabase, databaseKinds } from '../../../../test/support/databases.js';
+import { authDatabase } from '../../../../test/support/databases.js';
 import { PasswordHasher } from '../../src/auth/password-hasher.js';
 import { users } from '../../src/schema.js';
 import { AdminBootstrap } from '../../src/users/admin-bootstrap.js';
@@ -15,8 +15,8 @@ function fakeLogger() {
 }
 
 describe(AdminBootstrap.name, () => {
-  describe.each(databaseKinds)('on %s', (kind) => {
-    const ctx = authDatabase(kind);
+  describe('on PostgreSQL', () => {
+    const ctx = authDatabase();
     let repo: UserRepository;
     let stdout: ReturnType<typeof vi.spyOn>;
 

@@ -3,7 +3,7 @@ import type { Principal } from '@rewards/infrastructure';
 import { eq, sql } from 'drizzle-orm';
 import { decodeJwt } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { authDatabase, databaseKinds } from '../../../../test/support/databases.js';
+import { authDatabase } from '../../../../test/support/databases.js';
 import { ApiKeyRepository } from '../../src/api-keys/api-key.repository.js';
 import { API_KEY_TOKEN_TTL_SECONDS, ApiKeysService } from '../../src/api-keys/api-keys.service.js';
 import { sha256 } from '../../src/auth/auth.service.js';
@@ -18,8 +18,8 @@ import { appError, authConfig, userRow } from '../support/auth.js';
 const REQUEST_ID = 'req-api-key-1';
 
 describe(ApiKeysService.name, () => {
-  describe.each(databaseKinds)('on %s', (kind) => {
-    const ctx = authDatabase(kind);
+  describe('on PostgreSQL', () => {
+    const ctx = authDatabase();
     let keys: KeyStore;
     let sut: ApiKeysService;
     let admin: Principal;

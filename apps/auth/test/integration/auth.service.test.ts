@@ -4,7 +4,7 @@ import type { Database, Principal } from '@rewards/infrastructure';
 import { and, eq, sql } from 'drizzle-orm';
 import { decodeJwt } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { authDatabase, databaseKinds } from '../../../../test/support/databases.js';
+import { authDatabase } from '../../../../test/support/databases.js';
 import { AuthService } from '../../src/auth/auth.service.js';
 import { LoginThrottleRepository, type Reservation } from '../../src/auth/login-throttle.repository.js';
 import { PasswordHasher } from '../../src/auth/password-hasher.js';
@@ -27,8 +27,8 @@ let ipCounter = 0;
 const newIp = () => `10.${Math.floor(++ipCounter / 250)}.${ipCounter % 250}.${Math.floor(Math.random() * 250)}`;
 
 describe(AuthService.name, () => {
-  describe.each(databaseKinds)('on %s', (kind) => {
-    const ctx = authDatabase(kind);
+  describe('on PostgreSQL', () => {
+    const ctx = authDatabase();
     const config = authConfig({ ACCESS_TOKEN_TTL_SECONDS: 600 });
     let keys: KeyStore;
     let sut: AuthService;

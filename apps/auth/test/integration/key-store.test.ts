@@ -3,7 +3,7 @@ import { TOKEN_AUDIENCE, TOKEN_ISSUER } from '@rewards/contracts';
 import { eq, isNull, sql } from 'drizzle-orm';
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, type JWK } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { authDatabase, databaseKinds } from '../../../../test/support/databases.js';
+import { authDatabase } from '../../../../test/support/databases.js';
 import { KeyStore } from '../../src/keys/key-store.js';
 import { LocalTokenVerifier } from '../../src/keys/local-token-verifier.js';
 import { signingKeys } from '../../src/schema.js';
@@ -14,8 +14,8 @@ import { appError, authConfig, userRow } from '../support/auth.js';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const config = authConfig({ ACCESS_TOKEN_TTL_SECONDS: 600 });
 
-describe.each(databaseKinds)('signing and verifying tokens on %s', (kind) => {
-  const ctx = authDatabase(kind);
+describe('signing and verifying tokens', () => {
+  const ctx = authDatabase();
 
   describe(KeyStore.name, () => {
     let sut: KeyStore;

@@ -2,14 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { isUniqueViolation } from '@rewards/infrastructure';
 import { sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { authDatabase, databaseKinds } from '../../../../test/support/databases.js';
+import { authDatabase } from '../../../../test/support/databases.js';
 import { users } from '../../src/schema.js';
 import { UserRepository } from '../../src/users/user.repository.js';
 import { rejection, tag, userRow } from '../support/auth.js';
 
 describe(UserRepository.name, () => {
-  describe.each(databaseKinds)('on %s', (kind) => {
-    const ctx = authDatabase(kind);
+  describe('on PostgreSQL', () => {
+    const ctx = authDatabase();
     let sut: UserRepository;
 
     beforeAll(() => {

@@ -3,7 +3,7 @@ import type { Role } from '@rewards/contracts';
 import type { Principal } from '@rewards/infrastructure';
 import { eq, sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { authDatabase, databaseKinds } from '../../../../test/support/databases.js';
+import { authDatabase } from '../../../../test/support/databases.js';
 import { Outbox, OutboxRelay } from '../../src/outbox/outbox.js';
 import { outbox, sessionRevocations, sessions, users } from '../../src/schema.js';
 import { SessionRepository } from '../../src/sessions/session.repository.js';
@@ -16,8 +16,8 @@ const REQUEST_ID = 'req-roles-1';
 const cursor = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
 describe(UsersService.name, () => {
-  describe.each(databaseKinds)('on %s', (kind) => {
-    const ctx = authDatabase(kind);
+  describe('on PostgreSQL', () => {
+    const ctx = authDatabase();
     let sut: UsersService;
     let repo: UserRepository;
     let sessionRepo: SessionRepository;

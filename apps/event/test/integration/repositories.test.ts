@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { isUniqueViolation, rowsOf } from '@rewards/infrastructure';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { databaseKinds, openTestDatabase, type TestDatabase } from '../../../../test/support/databases.js';
+import { openTestDatabase, type TestDatabase } from '../../../../test/support/databases.js';
 import { ActivityRepository } from '../../src/activities/activity.repository.js';
 import { AuditRepository } from '../../src/audit/audit.repository.js';
 import { ACTIVE_CLAIM_INDEX, ClaimRepository } from '../../src/claims/claim.repository.js';
@@ -12,7 +12,7 @@ import { EventRepository } from '../../src/events/event.repository.js';
 
 const migrations = fileURLToPath(new URL('../../migrations', import.meta.url));
 
-describe.each(databaseKinds)('event repositories on %s', (kind) => {
+describe('event repositories', () => {
   let t: TestDatabase;
   let activities: ActivityRepository;
   let events: EventRepository;
@@ -20,7 +20,7 @@ describe.each(databaseKinds)('event repositories on %s', (kind) => {
   let audit: AuditRepository;
 
   beforeAll(async () => {
-    t = await openTestDatabase(kind, migrations, 'event');
+    t = await openTestDatabase(migrations, 'event');
     activities = new ActivityRepository(t.database);
     events = new EventRepository(t.database);
     claims = new ClaimRepository(t.database);
@@ -190,25 +190,23 @@ describe.each(databaseKinds)('event repositories on %s', (kind) => {
       expect(new Set(seen).size).toBe(7);
     });
 
-    if (kind === 'postgres') {
-      it('lets exactly one of 30 concurrent claims through, across 3 connection pools', async () => {
-        const { openDatabase } = await import('@rewards/infrastructure');
-        const { silentLogger } = await import('../../../../test/support/databases.js');
-        const pools = await Promise.all([1, 2, 3].map(() => openDatabase({ url: t.url, dataDir: '', poolSize: 10, logger: silentLogger })));
-        const event = await newEvent();
-        const user = randomUUID();
-        const results = await Promise.allSettled(
-          Array.from({ length: 30 }, (_, i) =>
-            pools[i % 3]!.db.transaction((tx) =>
-              new ClaimRepository(pools[i % 3]!).insert(tx, { id: randomUUID(), userId: user, eventId: event.id, periodKey: 'ONCE', status: 'APPROVED', rewards: [] }),
-            ),
+    it('lets exactly one of 30 concurrent claims through, across 3 connection pools', async () => {
+      const { openDatabase } = await import('@rewards/infrastructure');
+      const { silentLogger } = await import('../../../../test/support/databases.js');
+      const pools = await Promise.all([1, 2, 3].map(() => openDatabase({ url: t.url, poolSize: 10, logger: silentLogger })));
+      const event = await newEvent();
+      const user = randomUUID();
+      const results = await Promise.allSettled(
+        Array.from({ length: 30 }, (_, i) =>
+          pools[i % 3]!.db.transaction((tx) =>
+            new ClaimRepository(pools[i % 3]!).insert(tx, { id: randomUUID(), userId: user, eventId: event.id, periodKey: 'ONCE', status: 'APPROVED', rewards: [] }),
           ),
-        );
-        await Promise.all(pools.map((p) => p.close()));
-        expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
-        expect(results.filter((r) => r.status === 'rejected' && isUniqueViolation(r.reason, ACTIVE_CLAIM_INDEX))).toHaveLength(29);
-      });
-    }
+        ),
+      );
+      await Promise.all(pools.map((p) => p.close()));
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+      expect(results.filter((r) => r.status === 'rejected' && isUniqueViolation(r.reason, ACTIVE_CLAIM_INDEX))).toHaveLength(29);
+    });
   });
 
   describe(EventRepository.name, () => {

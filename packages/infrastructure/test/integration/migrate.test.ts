@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AUTH_MIGRATIONS, databaseKinds, openFreshDatabase, silentLogger, type TestDatabase } from '../../../../test/support/databases.js';
+import { AUTH_MIGRATIONS, openFreshDatabase, silentLogger, type TestDatabase } from '../../../../test/support/databases.js';
 import { freshPostgresDatabase, TEST_DATABASE_URL } from '../../../../test/support/pg.js';
 import { migrate, openDatabase, rowsOf, type Db } from '../../src/database.js';
 
@@ -25,12 +25,12 @@ async function appliedNames(db: Db): Promise<string[]> {
 }
 
 describe(migrate.name, () => {
-  describe.each(databaseKinds)('on %s', (kind) => {
+  describe('on PostgreSQL', () => {
     let opened: TestDatabase;
     let dir: string;
 
     beforeAll(async () => {
-      opened = await openFreshDatabase(kind, 'migrate');
+      opened = await openFreshDatabase('migrate');
       dir = await mkdtemp(join(tmpdir(), 'rewards-migrations-'));
     });
 
@@ -88,11 +88,11 @@ describe(migrate.name, () => {
     });
   });
 
-  describe.runIf(TEST_DATABASE_URL)('on the PostgreSQL server with several instances booting at once', () => {
+  describe('on the PostgreSQL server with several instances booting at once', () => {
     it('applies each file exactly once when three pools migrate a fresh database concurrently', async () => {
       const fresh = await freshPostgresDatabase('rewards_migrate');
       const instances = await Promise.all(
-        [1, 2, 3].map(() => openDatabase({ url: fresh.url, dataDir: '', poolSize: 2, logger: silentLogger })),
+        [1, 2, 3].map(() => openDatabase({ url: fresh.url, poolSize: 2, logger: silentLogger })),
       );
       try {
         const results = await Promise.all(instances.map((i) => migrate(i.db, AUTH_MIGRATIONS, 'auth', silentLogger)));
