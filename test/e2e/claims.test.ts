@@ -851,7 +851,7 @@ describe('conditions, claims, approvals and grants', () => {
       for (const bad of ['has space', 'x'.repeat(129)]) {
         const res = await claim(a!, other.id, { 'Idempotency-Key': bad });
         expect(res.status).toBe(400);
-        expect(res.body).toEqual(validationError([{ path: 'Idempotency-Key', code: 'invalid', message: '1 to 128 visible ASCII characters' }]));
+        expect(res.body).toEqual(validationError([{ path: 'Idempotency-Key', code: 'invalid_format', message: '1 to 128 visible ASCII characters' }]));
       }
     });
   });

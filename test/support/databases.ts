@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
-import { createLogger, migrate, openDatabase, type Database } from '@rewards/infrastructure';
+import { createLogger } from '@rewards/infrastructure';
+import { migrate, openDatabase, type Database } from '@rewards/infrastructure/persistence';
 import { afterAll, beforeAll } from 'vitest';
 import { freshPostgresDatabase } from './pg.js';
 

@@ -1,5 +1,6 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { HealthController, serviceProviders, type Database, type Metrics } from '@rewards/infrastructure';
+import { type Metrics } from '@rewards/infrastructure';
+import { HealthController, serviceProviders, type Database } from '@rewards/infrastructure/persistence';
 import { ApiKeyRepository } from './api-keys/api-key.repository.js';
 import { ApiKeysController } from './api-keys/api-keys.controller.js';
 import { ApiKeysService } from './api-keys/api-keys.service.js';

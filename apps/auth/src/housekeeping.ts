@@ -1,5 +1,6 @@
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
-import { DATABASE, type Database, type Logger } from '@rewards/infrastructure';
+import { type Logger } from '@rewards/infrastructure';
+import { DATABASE, type Database } from '@rewards/infrastructure/persistence';
 import { LoginThrottleRepository } from './auth/login-throttle.repository.js';
 import { RegistrationLimitRepository } from './auth/registration-limit.repository.js';
 import { AUTH_CONFIG, type AuthConfig } from './config.js';

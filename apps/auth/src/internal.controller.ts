@@ -1,14 +1,13 @@
 import { Body, Controller, Get, HttpCode, Post, Query, UseGuards } from '@nestjs/common';
-import { InternalGuard } from '@rewards/infrastructure';
-import { createZodDto } from 'nestjs-zod';
+import { InternalGuard, ZodPipe } from '@rewards/infrastructure';
 import { z } from 'zod';
 import { API_KEY_TOKEN_TTL_SECONDS, ApiKeysService } from './api-keys/api-keys.service.js';
 import { AUTH_CONFIG, type AuthConfig } from './config.js';
 import { decodeFeedPosition, encodeFeedPosition, SessionRepository } from './sessions/session.repository.js';
 import { Inject } from '@nestjs/common';
 
-class RevocationsQuery extends createZodDto(z.object({ after: z.string().regex(/^\d{1,15}\.\d{1,15}$/).optional() }).strict()) {}
-class ExchangeBody extends createZodDto(z.object({ key: z.string().min(1).max(200) })) {}
+const RevocationsQuery = z.object({ after: z.string().regex(/^\d{1,15}\.\d{1,15}$/).optional() }).strict();
+const ExchangeBody = z.object({ key: z.string().min(1).max(200) });
 
 /** Service-to-service routes; never routed by the gateway, and guarded by the internal secret. */
 @Controller('internal')
@@ -25,7 +24,7 @@ export class InternalController {
    * sends back `next` as `after` sees every revocation, including ones committed late.
    */
   @Get('revocations')
-  async revocations(@Query() query: RevocationsQuery) {
+  async revocations(@Query(new ZodPipe(RevocationsQuery)) query: z.infer<typeof RevocationsQuery>) {
     // An entry matters while a token it refuses can still be unexpired.
     const keep = (Math.max(this.config.ACCESS_TOKEN_TTL_SECONDS, API_KEY_TOKEN_TTL_SECONDS) + 60) * 1000;
     const from = query.after ? decodeFeedPosition(query.after) : undefined;
@@ -38,7 +37,7 @@ export class InternalController {
 
   @Post('api-keys/exchange')
   @HttpCode(200)
-  exchange(@Body() body: ExchangeBody) {
+  exchange(@Body(new ZodPipe(ExchangeBody)) body: z.infer<typeof ExchangeBody>) {
     return this.apiKeys.exchange(body.key);
   }
 }

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { fileURLToPath } from 'node:url';
-import { createLogger, createMetrics, createServiceApp, listen, migrate, openDatabase } from '@rewards/infrastructure';
+import { createLogger, createMetrics, createServiceApp, listen } from '@rewards/infrastructure';
+import { migrate, openDatabase } from '@rewards/infrastructure/persistence';
 import { AuthModule } from './app.module.js';
 import { loadAuthConfig } from './config.js';
 import { KeyStore } from './keys/key-store.js';

@@ -1,6 +1,6 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { APP_PIPE } from '@nestjs/core';
-import { HealthController, serviceProviders, type Database, type Metrics, type TokenVerifier } from '@rewards/infrastructure';
+import { type Metrics, type TokenVerifier } from '@rewards/infrastructure';
+import { HealthController, serviceProviders, type Database } from '@rewards/infrastructure/persistence';
 import { ActivitiesController } from './activities/activities.controller.js';
 import { ActivitiesService } from './activities/activities.service.js';
 import { ActivityRepository } from './activities/activity.repository.js';
@@ -15,7 +15,6 @@ import { EventRepository } from './events/event.repository.js';
 import { EventsController } from './events/events.controller.js';
 import { EventsService } from './events/events.service.js';
 import { InternalController } from './internal.controller.js';
-import { StorableTextPipe } from './storable-text.pipe.js';
 
 @Module({})
 export class EventModule {
@@ -26,7 +25,6 @@ export class EventModule {
       providers: [
         { provide: EVENT_CONFIG, useValue: config },
         ...serviceProviders({ database, metrics, internalSecret: config.INTERNAL_SECRET, verifier }),
-        { provide: APP_PIPE, useClass: StorableTextPipe },
         EventRepository,
         ClaimRepository,
         ActivityRepository,

@@ -1,12 +1,9 @@
 import { Body, Controller, HttpCode, Inject, Post, UseGuards } from '@nestjs/common';
 import { AuditBatch, PlatformActivitiesBody } from '@rewards/contracts';
-import { DATABASE, InternalGuard, type Database } from '@rewards/infrastructure';
-import { createZodDto } from 'nestjs-zod';
+import { InternalGuard, ZodPipe } from '@rewards/infrastructure';
+import { DATABASE, type Database } from '@rewards/infrastructure/persistence';
 import { ActivitiesService } from './activities/activities.service.js';
 import { AuditRepository } from './audit/audit.repository.js';
-
-class AuditBatchDto extends createZodDto(AuditBatch) {}
-class PlatformActivitiesDto extends createZodDto(PlatformActivitiesBody) {}
 
 /** Deliveries from auth's outbox. Both are idempotent: a redelivery changes nothing. */
 @Controller('internal')
@@ -20,13 +17,13 @@ export class InternalController {
 
   @Post('activities')
   @HttpCode(202)
-  ingest(@Body() body: PlatformActivitiesDto) {
+  ingest(@Body(new ZodPipe(PlatformActivitiesBody)) body: PlatformActivitiesBody) {
     return this.activities.ingestFromPlatform('auth', body.activities);
   }
 
   @Post('audit')
   @HttpCode(202)
-  async append(@Body() body: AuditBatchDto) {
+  async append(@Body(new ZodPipe(AuditBatch)) body: AuditBatch) {
     await this.database.db.transaction(async (tx) => {
       for (const e of body.entries) await this.audit.append(tx, { ...e, at: new Date(e.at) });
     });

@@ -1,14 +1,7 @@
 import 'reflect-metadata';
 import { fileURLToPath } from 'node:url';
-import {
-  createLogger,
-  createMetrics,
-  createServiceApp,
-  listen,
-  migrate,
-  openDatabase,
-  RemoteTokenVerifier,
-} from '@rewards/infrastructure';
+import { createLogger, createMetrics, createServiceApp, listen, RemoteTokenVerifier } from '@rewards/infrastructure';
+import { migrate, openDatabase } from '@rewards/infrastructure/persistence';
 import { EventModule } from './app.module.js';
 import { loadEventConfig } from './config.js';
 

@@ -294,6 +294,7 @@ export const ActivitiesBody = z.object({ activities: z.array(Activity).min(1).ma
  * platform's own clock. No future bound: a refused batch would block the outbox behind it.
  */
 export const PlatformActivitiesBody = z.object({ activities: z.array(activityWith(IsoDateTime)).min(1).max(1000) }).strict();
+export type PlatformActivitiesBody = z.infer<typeof PlatformActivitiesBody>;
 export const ActivitiesAccepted = z.object({ accepted: z.number().int(), duplicates: z.number().int() });
 
 // ---- Audit ------------------------------------------------------------------------------------
@@ -339,3 +340,11 @@ export const AuditRecord = z.object({
 });
 export type AuditRecord = z.infer<typeof AuditRecord>;
 export const AuditBatch = z.object({ entries: z.array(AuditRecord).min(1).max(500) });
+export type AuditBatch = z.infer<typeof AuditBatch>;
+
+/** An `Idempotency-Key`: 1 to 128 visible ASCII characters. */
+export const IdempotencyKey = z
+  .string()
+  .regex(/^[\x21-\x7e]{1,128}$/, '1 to 128 visible ASCII characters')
+  .meta({ description: 'Replays with the same key return the first response (kept at least 24 h)' });
+export const ClaimHeaders = z.object({ 'Idempotency-Key': IdempotencyKey.optional() });

@@ -54,13 +54,11 @@ export function buildOpenApi(routes: ReadonlyArray<RouteDef & { id: string }>, i
     const security: Json[] = [];
     if (r.access !== 'public') security.push({ bearer: [] });
     if (r.apiKeyScope) security.push({ apiKey: [] });
-    const headerParams = Object.entries(r.headers ?? {}).map(([name, description]) => ({
-      name,
-      in: 'header',
-      required: false,
-      description,
-      schema: { type: 'string', maxLength: 128 },
-    }));
+    const headerParams = Object.entries(r.headers?.shape ?? {}).map(([name, schema]) => {
+      const { description, ...json } = z.toJSONSchema(schema as z.ZodType, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+      delete json.$schema;
+      return { name, in: 'header', required: !(schema as z.ZodType).safeParse(undefined).success, description, schema: json };
+    });
     (paths[path] ??= {})[r.method.toLowerCase()] = {
       operationId: r.id,
       summary: r.summary,

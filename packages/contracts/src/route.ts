@@ -23,7 +23,8 @@ export interface RouteDef {
   readonly params?: z.ZodObject;
   readonly query?: z.ZodObject;
   readonly body?: z.ZodType;
-  readonly headers?: Readonly<Record<string, string>>;
+  /** Request headers the route reads, named as documented (`Idempotency-Key`), each described with `.meta`. */
+  readonly headers?: z.ZodObject;
   readonly status: number;
   readonly response?: z.ZodType;
   /** Error statuses this route documents besides 400/401/403 implied by validation and access. */

@@ -13,6 +13,7 @@ import {
   UsersQuery,
 } from './auth.js';
 import { IdParams } from './common.js';
+import { ClaimHeaders } from './events.js';
 import {
   ActivitiesAccepted,
   ActivitiesBody,
@@ -130,7 +131,7 @@ export const eventRoutes = {
     method: 'POST', path: '/events/{id}/claims', service: 'event', access: 'authenticated', tag: 'claims',
     summary: 'Claim the rewards; every attempt is recorded with its outcome',
     params: IdParams, status: 201, response: ClaimResponse, errors: [404, 409, 429],
-    headers: { 'Idempotency-Key': 'Replays return the first response (kept at least 24 h)' },
+    headers: ClaimHeaders,
   },
   listClaims: {
     method: 'GET', path: '/claims', service: 'event', access: 'authenticated', tag: 'claims',

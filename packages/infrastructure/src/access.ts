@@ -17,9 +17,9 @@ import { Reflector } from '@nestjs/core';
 import { allows, toRouterPath, type RouteDef } from '@rewards/contracts';
 import type { FastifyRequest } from 'fastify';
 import { AppError } from './errors.js';
+import { ROUTE_KEY } from './input.js';
 import { TOKEN_VERIFIER, type Principal, type TokenVerifier } from './principal.js';
 
-const ROUTE_KEY = 'rewards:route';
 const METHOD = { GET: Get, POST: Post, PUT: Put, PATCH: Patch, DELETE: Delete } as const;
 
 /** Binds a controller method to its contract route: method, path, success status and access policy. */

@@ -9,6 +9,9 @@ import type { Logger } from 'pino';
 /** The Drizzle database (and its transactions) every repository takes. */
 export type Db = PgDatabase<PgQueryResultHKT, Record<string, never>>;
 
+/** The Nest token of a service's `Database`. */
+export const DATABASE = Symbol('DATABASE');
+
 export interface Database {
   readonly db: Db;
   ping(): Promise<void>;

@@ -1,7 +1,6 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException } from '@nestjs/common';
 import { ERROR_STATUS, type ErrorBody, type ErrorCode } from '@rewards/contracts';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { ZodValidationException } from 'nestjs-zod';
 import type { Logger } from 'pino';
 import { ZodError } from 'zod';
 import { isDatabaseUnavailable, isDataException } from './pg-errors.js';
@@ -46,13 +45,6 @@ export function toErrorResponse(err: unknown, requestId: string, logger?: LogSin
     requestId,
   });
   if (err instanceof AppError) return { status: err.status, body: body(err.code, err.message, err.details) };
-  if (err instanceof ZodValidationException) {
-    const zerr = err.getZodError();
-    return {
-      status: 400,
-      body: body('VALIDATION_FAILED', 'Request is invalid', zerr instanceof ZodError ? zodIssues(zerr) : undefined),
-    };
-  }
   if (err instanceof ZodError) return { status: 400, body: body('VALIDATION_FAILED', 'Request is invalid', zodIssues(err)) };
   if (err instanceof HttpException) {
     const status = err.getStatus();

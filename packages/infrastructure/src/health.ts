@@ -1,11 +1,8 @@
 import { Controller, Get, Header, Inject, Optional } from '@nestjs/common';
 import { AppError } from './errors.js';
-import type { Database } from './database.js';
-import type { Metrics } from './http.js';
+import { DATABASE, type Database } from './database.js';
+import { METRICS, type Metrics } from './http.js';
 import { TOKEN_VERIFIER, type TokenVerifier } from './principal.js';
-
-export const DATABASE = Symbol('DATABASE');
-export const METRICS = Symbol('METRICS');
 
 /** Liveness, readiness (the database answers) and Prometheus metrics of one service. */
 @Controller()

@@ -61,6 +61,9 @@ function single(header: string | string[] | undefined): string | undefined {
   return typeof header === 'string' ? header : undefined;
 }
 
+/** The Nest token of a service's `Metrics`. */
+export const METRICS = Symbol('METRICS');
+
 export function createMetrics(service: string) {
   const registry = new Registry();
   registry.setDefaultLabels({ service });

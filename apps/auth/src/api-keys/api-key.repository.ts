@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { DATABASE, type Database, type Db, type Position } from '@rewards/infrastructure';
+import { type Position } from '@rewards/infrastructure';
+import { DATABASE, type Database, type Db } from '@rewards/infrastructure/persistence';
 import { and, desc, eq, isNull, sql } from 'drizzle-orm';
 import { apiKeys, type ApiKeyRow } from '../schema.js';
 

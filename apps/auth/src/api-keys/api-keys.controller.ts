@@ -1,7 +1,6 @@
-import { Body, Controller, Param, Query } from '@nestjs/common';
+import { Controller } from '@nestjs/common';
 import { routes } from '@rewards/contracts';
-import { CurrentPrincipal, Endpoint, RequestId, type Principal } from '@rewards/infrastructure';
-import { ApiKeysQueryDto, CreateApiKeyDto, IdParamsDto } from '../dto.js';
+import { CurrentPrincipal, Endpoint, Input, RequestId, type InputOf, type Principal } from '@rewards/infrastructure';
 import { ApiKeysService } from './api-keys.service.js';
 
 @Controller()
@@ -9,17 +8,17 @@ export class ApiKeysController {
   constructor(private readonly apiKeys: ApiKeysService) {}
 
   @Endpoint(routes.createApiKey)
-  create(@CurrentPrincipal() actor: Principal, @RequestId() requestId: string, @Body() body: CreateApiKeyDto) {
+  create(@CurrentPrincipal() actor: Principal, @RequestId() requestId: string, @Input() { body }: InputOf<typeof routes.createApiKey>) {
     return this.apiKeys.create(actor, requestId, body);
   }
 
   @Endpoint(routes.listApiKeys)
-  list(@Query() query: ApiKeysQueryDto) {
+  list(@Input() { query }: InputOf<typeof routes.listApiKeys>) {
     return this.apiKeys.list(query);
   }
 
   @Endpoint(routes.revokeApiKey)
-  async revoke(@CurrentPrincipal() actor: Principal, @RequestId() requestId: string, @Param() params: IdParamsDto) {
+  async revoke(@CurrentPrincipal() actor: Principal, @RequestId() requestId: string, @Input() { params }: InputOf<typeof routes.revokeApiKey>) {
     await this.apiKeys.revoke(actor, requestId, params.id);
   }
 }

@@ -1,7 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import type { ApiKey, ApiKeyCreated, ApiKeyScope, CreateApiKeyBody } from '@rewards/contracts';
-import { AppError, DATABASE, decodeCursor, toPage, type Database, type Principal } from '@rewards/infrastructure';
+import { AppError, decodeCursor, toPage, type Principal } from '@rewards/infrastructure';
+import { DATABASE, type Database } from '@rewards/infrastructure/persistence';
 import { Outbox, OutboxRelay } from '../outbox/outbox.js';
 import { sha256 } from '../auth/auth.service.js';
 import { KeyStore } from '../keys/key-store.js';

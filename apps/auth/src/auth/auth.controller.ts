@@ -1,7 +1,6 @@
-import { Body, Controller, Get } from '@nestjs/common';
+import { Controller, Get } from '@nestjs/common';
 import { routes } from '@rewards/contracts';
-import { ClientIp, CurrentPrincipal, Endpoint, type Principal } from '@rewards/infrastructure';
-import { LoginDto, RefreshDto, RegisterDto } from '../dto.js';
+import { ClientIp, CurrentPrincipal, Endpoint, Input, type InputOf, type Principal } from '@rewards/infrastructure';
 import { KeyStore } from '../keys/key-store.js';
 import { AuthService } from './auth.service.js';
 
@@ -13,17 +12,17 @@ export class AuthController {
   ) {}
 
   @Endpoint(routes.register)
-  async register(@Body() body: RegisterDto, @ClientIp() ip: string) {
+  async register(@Input() { body }: InputOf<typeof routes.register>, @ClientIp() ip: string) {
     return { user: await this.auth.register(body, ip) };
   }
 
   @Endpoint(routes.login)
-  login(@Body() body: LoginDto, @ClientIp() ip: string) {
+  login(@Input() { body }: InputOf<typeof routes.login>, @ClientIp() ip: string) {
     return this.auth.login(body, ip);
   }
 
   @Endpoint(routes.refresh)
-  refresh(@Body() body: RefreshDto) {
+  refresh(@Input() { body }: InputOf<typeof routes.refresh>) {
     return this.auth.refresh(body.refreshToken);
   }
 

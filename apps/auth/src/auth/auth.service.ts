@@ -1,7 +1,8 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import type { LoginBody, RegisterBody, Role, TokenResponse, User } from '@rewards/contracts';
-import { AppError, DATABASE, isUniqueViolation, type Database, type Principal } from '@rewards/infrastructure';
+import { AppError, isUniqueViolation, type Principal } from '@rewards/infrastructure';
+import { DATABASE, type Database } from '@rewards/infrastructure/persistence';
 import { AUTH_CONFIG, type AuthConfig } from '../config.js';
 import { KeyStore } from '../keys/key-store.js';
 import { SessionRepository } from '../sessions/session.repository.js';

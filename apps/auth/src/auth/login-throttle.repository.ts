@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { DATABASE, rowsOf, type Database } from '@rewards/infrastructure';
+import { DATABASE, rowsOf, type Database } from '@rewards/infrastructure/persistence';
 import { eq, lt, sql } from 'drizzle-orm';
 import { loginFailures } from '../schema.js';
 

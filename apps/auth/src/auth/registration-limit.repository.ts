@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { rowsOf, type Db } from '@rewards/infrastructure';
+import { rowsOf, type Db } from '@rewards/infrastructure/persistence';
 import { lt, sql } from 'drizzle-orm';
 import { registrations } from '../schema.js';
 

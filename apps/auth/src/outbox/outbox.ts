@@ -1,6 +1,7 @@
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import type { AuditRecord } from '@rewards/contracts';
-import { DATABASE, INTERNAL_HEADER, rowsOf, type Database, type Db, type Logger } from '@rewards/infrastructure';
+import { INTERNAL_HEADER, type Logger } from '@rewards/infrastructure';
+import { DATABASE, rowsOf, type Database, type Db } from '@rewards/infrastructure/persistence';
 import { inArray, sql } from 'drizzle-orm';
 import { AUTH_CONFIG, type AuthConfig } from '../config.js';
 import { outbox } from '../schema.js';

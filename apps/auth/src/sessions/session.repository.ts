@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { DATABASE, rowsOf, type Database, type Db } from '@rewards/infrastructure';
+import { DATABASE, rowsOf, type Database, type Db } from '@rewards/infrastructure/persistence';
 import { and, asc, eq, gt, lt, or, sql } from 'drizzle-orm';
 import { refreshTokens, sessionRevocations, sessions } from '../schema.js';
 

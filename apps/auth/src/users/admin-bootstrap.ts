@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { DATABASE, type Database, type Logger } from '@rewards/infrastructure';
+import { type Logger } from '@rewards/infrastructure';
+import { DATABASE, type Database } from '@rewards/infrastructure/persistence';
 import { sql } from 'drizzle-orm';
 import { newInviteCode } from '../auth/auth.service.js';
 import { PasswordHasher } from '../auth/password-hasher.js';

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Role, User } from '@rewards/contracts';
-import { DATABASE, type Database, type Db } from '@rewards/infrastructure';
+import { DATABASE, type Database, type Db } from '@rewards/infrastructure/persistence';
 import { and, arrayContains, asc, eq, getTableColumns, ilike, sql } from 'drizzle-orm';
 import { users, type UserRow } from '../schema.js';
 

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Role, User, UsersQuery } from '@rewards/contracts';
-import { AppError, DATABASE, type Database, type Principal } from '@rewards/infrastructure';
+import { AppError, type Principal } from '@rewards/infrastructure';
+import { DATABASE, type Database } from '@rewards/infrastructure/persistence';
 import { sql } from 'drizzle-orm';
 import { Outbox, OutboxRelay } from '../outbox/outbox.js';
 import { SessionRepository } from '../sessions/session.repository.js';

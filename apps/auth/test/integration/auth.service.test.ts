@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Role } from '@rewards/contracts';
-import type { Database, Principal } from '@rewards/infrastructure';
+import type { Principal } from '@rewards/infrastructure';
+import type { Database } from '@rewards/infrastructure/persistence';
 import { and, eq, sql } from 'drizzle-orm';
 import { decodeJwt } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';

@@ -1,7 +1,6 @@
-import { Body, Controller } from '@nestjs/common';
+import { Controller } from '@nestjs/common';
 import { routes } from '@rewards/contracts';
-import { CurrentPrincipal, Endpoint, RequestId, type Principal } from '@rewards/infrastructure';
-import { ActivitiesDto } from '../dto.js';
+import { CurrentPrincipal, Endpoint, Input, RequestId, type InputOf, type Principal } from '@rewards/infrastructure';
 import { ActivitiesService } from './activities.service.js';
 
 @Controller()
@@ -9,7 +8,7 @@ export class ActivitiesController {
   constructor(private readonly activities: ActivitiesService) {}
 
   @Endpoint(routes.ingestActivities)
-  ingest(@CurrentPrincipal() actor: Principal, @RequestId() requestId: string, @Body() body: ActivitiesDto) {
+  ingest(@CurrentPrincipal() actor: Principal, @RequestId() requestId: string, @Input() { body }: InputOf<typeof routes.ingestActivities>) {
     return this.activities.ingest({ actor, requestId }, body.activities);
   }
 }

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Activity } from '@rewards/contracts';
-import { DATABASE, withRetry, type Database, type Principal } from '@rewards/infrastructure';
+import { withRetry, type Principal } from '@rewards/infrastructure';
+import { DATABASE, type Database } from '@rewards/infrastructure/persistence';
 import { AuditService, type AuditContext } from '../audit/audit.service.js';
 import { ActivityRepository } from './activity.repository.js';
 

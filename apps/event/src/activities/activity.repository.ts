@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Activity } from '@rewards/contracts';
-import { DATABASE, rowsOf, type Database, type Db } from '@rewards/infrastructure';
+import { DATABASE, rowsOf, type Database, type Db } from '@rewards/infrastructure/persistence';
 import { sql } from 'drizzle-orm';
 import { bucketCeil, bucketFloor, planWindow } from '../domain/calendar.js';
 import type { PlayerFacts } from '../domain/condition-evaluator.js';

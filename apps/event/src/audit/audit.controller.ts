@@ -1,7 +1,6 @@
-import { Controller, Query } from '@nestjs/common';
+import { Controller } from '@nestjs/common';
 import { routes } from '@rewards/contracts';
-import { Endpoint } from '@rewards/infrastructure';
-import { AuditQueryDto } from '../dto.js';
+import { Endpoint, Input, type InputOf } from '@rewards/infrastructure';
 import { AuditRepository } from './audit.repository.js';
 
 @Controller()
@@ -9,7 +8,7 @@ export class AuditController {
   constructor(private readonly audit: AuditRepository) {}
 
   @Endpoint(routes.auditLog)
-  list(@Query() query: AuditQueryDto) {
+  list(@Input() { query }: InputOf<typeof routes.auditLog>) {
     return this.audit.list(query);
   }
 

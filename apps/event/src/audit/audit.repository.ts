@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import type { AuditEntry, AuditQuery } from '@rewards/contracts';
-import { DATABASE, decodeCursor, toPage, type Database, type Db } from '@rewards/infrastructure';
+import { decodeCursor, toPage } from '@rewards/infrastructure';
+import { DATABASE, type Database, type Db } from '@rewards/infrastructure/persistence';
 import { and, asc, desc, eq, gt, gte, lt, lte, or, sql } from 'drizzle-orm';
 import { auditLog, type AuditRow } from '../schema.js';
 

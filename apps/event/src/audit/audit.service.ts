@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import type { Db, Principal } from '@rewards/infrastructure';
+import type { Principal } from '@rewards/infrastructure';
+import type { Db } from '@rewards/infrastructure/persistence';
 import { AuditRepository } from './audit.repository.js';
 
 export interface AuditContext {

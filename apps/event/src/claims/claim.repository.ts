@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Claim, ClaimStatus, Grant } from '@rewards/contracts';
 import type { RewardSnapshot } from '@rewards/contracts';
-import { asDate, DATABASE, decodeCursor, rowsOf, toPage, type Database, type Db } from '@rewards/infrastructure';
+import { decodeCursor, toPage } from '@rewards/infrastructure';
+import { asDate, DATABASE, rowsOf, type Database, type Db } from '@rewards/infrastructure/persistence';
 import { and, desc, eq, gte, inArray, lt, lte, or, sql } from 'drizzle-orm';
 import { claims, grants, idempotencyKeys, type ClaimRow, type GrantRow } from '../schema.js';
 

@@ -1,7 +1,6 @@
-import { Body, Controller, Headers, Param, Query } from '@nestjs/common';
+import { Controller } from '@nestjs/common';
 import { routes } from '@rewards/contracts';
-import { CurrentPrincipal, Endpoint, RequestId, type Principal } from '@rewards/infrastructure';
-import { ClaimsQueryDto, IdParamsDto, PageQueryDto, RejectDto } from '../dto.js';
+import { CurrentPrincipal, Endpoint, Input, RequestId, type InputOf, type Principal } from '@rewards/infrastructure';
 import { ClaimsService } from './claims.service.js';
 
 @Controller()
@@ -9,32 +8,32 @@ export class ClaimsController {
   constructor(private readonly claims: ClaimsService) {}
 
   @Endpoint(routes.createClaim)
-  async create(@CurrentPrincipal() player: Principal, @Param() { id }: IdParamsDto, @Headers('idempotency-key') key?: string) {
-    return { claim: await this.claims.claim(player, id, key) };
+  async create(@CurrentPrincipal() player: Principal, @Input() { params, headers }: InputOf<typeof routes.createClaim>) {
+    return { claim: await this.claims.claim(player, params.id, headers['Idempotency-Key']) };
   }
 
   @Endpoint(routes.listClaims)
-  list(@CurrentPrincipal() viewer: Principal, @Query() query: ClaimsQueryDto) {
+  list(@CurrentPrincipal() viewer: Principal, @Input() { query }: InputOf<typeof routes.listClaims>) {
     return this.claims.list(viewer, query);
   }
 
   @Endpoint(routes.getClaim)
-  async get(@CurrentPrincipal() viewer: Principal, @Param() { id }: IdParamsDto) {
-    return { claim: await this.claims.get(viewer, id) };
+  async get(@CurrentPrincipal() viewer: Principal, @Input() { params }: InputOf<typeof routes.getClaim>) {
+    return { claim: await this.claims.get(viewer, params.id) };
   }
 
   @Endpoint(routes.approveClaim)
-  async approve(@CurrentPrincipal() actor: Principal, @RequestId() requestId: string, @Param() { id }: IdParamsDto) {
-    return { claim: await this.claims.approve({ actor, requestId }, id) };
+  async approve(@CurrentPrincipal() actor: Principal, @RequestId() requestId: string, @Input() { params }: InputOf<typeof routes.approveClaim>) {
+    return { claim: await this.claims.approve({ actor, requestId }, params.id) };
   }
 
   @Endpoint(routes.rejectClaim)
-  async reject(@CurrentPrincipal() actor: Principal, @RequestId() requestId: string, @Param() { id }: IdParamsDto, @Body() body: RejectDto) {
-    return { claim: await this.claims.reject({ actor, requestId }, id, body.reason) };
+  async reject(@CurrentPrincipal() actor: Principal, @RequestId() requestId: string, @Input() { params, body }: InputOf<typeof routes.rejectClaim>) {
+    return { claim: await this.claims.reject({ actor, requestId }, params.id, body.reason) };
   }
 
   @Endpoint(routes.myRewards)
-  myRewards(@CurrentPrincipal() viewer: Principal, @Query() query: PageQueryDto) {
+  myRewards(@CurrentPrincipal() viewer: Principal, @Input() { query }: InputOf<typeof routes.myRewards>) {
     return this.claims.grants(viewer, query.limit, query.cursor);
   }
 }

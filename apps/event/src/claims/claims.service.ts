@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import type { Claim, ClaimReason, ClaimsQuery, Progress, RewardSnapshot } from '@rewards/contracts';
-import { AppError, DATABASE, isUniqueViolation, withRetry, type Database, type Db, type Principal } from '@rewards/infrastructure';
+import { AppError, isUniqueViolation, withRetry, type Principal } from '@rewards/infrastructure';
+import { DATABASE, type Database, type Db } from '@rewards/infrastructure/persistence';
 import { sql } from 'drizzle-orm';
 import { ActivityRepository } from '../activities/activity.repository.js';
 import { AuditService, type AuditContext } from '../audit/audit.service.js';
@@ -17,8 +18,6 @@ class OutOfStock extends Error {}
 
 const snapshotOf = (rewards: RewardRow[]): RewardSnapshot[] =>
   rewards.map((r) => ({ rewardId: r.id, type: r.type, name: r.name, itemCode: r.itemCode, quantity: r.quantity }));
-
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,128}$/;
 
 @Injectable()
 export class ClaimsService implements OnModuleInit, OnModuleDestroy {
@@ -48,11 +47,6 @@ export class ClaimsService implements OnModuleInit, OnModuleDestroy {
    * Limited stock is reserved by a conditional decrement in the same transaction.
    */
   async claim(player: Principal, eventId: string, idempotencyKey?: string): Promise<Claim> {
-    if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
-      throw new AppError('VALIDATION_FAILED', 'Request is invalid', [
-        { path: 'Idempotency-Key', code: 'invalid', message: '1 to 128 visible ASCII characters' },
-      ]);
-    }
     const userId = player.subject;
     try {
       return await withRetry(() =>

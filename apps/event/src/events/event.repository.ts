@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Event, EventStatus, Reward } from '@rewards/contracts';
-import { asDate, DATABASE, decodeCursor, rowsOf, sqlState, toPage, type Database, type Db } from '@rewards/infrastructure';
+import { decodeCursor, sqlState, toPage } from '@rewards/infrastructure';
+import { asDate, DATABASE, rowsOf, type Database, type Db } from '@rewards/infrastructure/persistence';
 import { and, asc, desc, eq, lt, ne, or, sql } from 'drizzle-orm';
 import { events, rewards, type EventRow, type RewardRow } from '../schema.js';
 

@@ -1,8 +1,7 @@
-import { Body, Controller, Param, Query } from '@nestjs/common';
+import { Controller } from '@nestjs/common';
 import { routes } from '@rewards/contracts';
-import { CurrentPrincipal, Endpoint, RequestId, type Principal } from '@rewards/infrastructure';
+import { CurrentPrincipal, Endpoint, Input, RequestId, type InputOf, type Principal } from '@rewards/infrastructure';
 import { ClaimsService } from '../claims/claims.service.js';
-import { CreateEventDto, CreateRewardDto, EventsQueryDto, IdParamsDto, UpdateEventDto } from '../dto.js';
 import { EventsService } from './events.service.js';
 
 @Controller()
@@ -13,38 +12,38 @@ export class EventsController {
   ) {}
 
   @Endpoint(routes.createEvent)
-  async create(@CurrentPrincipal() actor: Principal, @RequestId() requestId: string, @Body() body: CreateEventDto) {
+  async create(@CurrentPrincipal() actor: Principal, @RequestId() requestId: string, @Input() { body }: InputOf<typeof routes.createEvent>) {
     return { event: await this.events.create({ actor, requestId }, body) };
   }
 
   @Endpoint(routes.listEvents)
-  list(@CurrentPrincipal() viewer: Principal, @Query() query: EventsQueryDto) {
+  list(@CurrentPrincipal() viewer: Principal, @Input() { query }: InputOf<typeof routes.listEvents>) {
     return this.events.list(viewer, query);
   }
 
   @Endpoint(routes.getEvent)
-  async get(@CurrentPrincipal() viewer: Principal, @Param() { id }: IdParamsDto) {
-    return { event: await this.events.get(viewer, id) };
+  async get(@CurrentPrincipal() viewer: Principal, @Input() { params }: InputOf<typeof routes.getEvent>) {
+    return { event: await this.events.get(viewer, params.id) };
   }
 
   @Endpoint(routes.updateEvent)
-  async update(@CurrentPrincipal() actor: Principal, @RequestId() requestId: string, @Param() { id }: IdParamsDto, @Body() body: UpdateEventDto) {
-    return { event: await this.events.update({ actor, requestId }, id, body) };
+  async update(@CurrentPrincipal() actor: Principal, @RequestId() requestId: string, @Input() { params, body }: InputOf<typeof routes.updateEvent>) {
+    return { event: await this.events.update({ actor, requestId }, params.id, body) };
   }
 
   @Endpoint(routes.createReward)
-  async addReward(@CurrentPrincipal() actor: Principal, @RequestId() requestId: string, @Param() { id }: IdParamsDto, @Body() body: CreateRewardDto) {
-    return { reward: await this.events.addReward({ actor, requestId }, id, body) };
+  async addReward(@CurrentPrincipal() actor: Principal, @RequestId() requestId: string, @Input() { params, body }: InputOf<typeof routes.createReward>) {
+    return { reward: await this.events.addReward({ actor, requestId }, params.id, body) };
   }
 
   @Endpoint(routes.listRewards)
-  async rewards(@CurrentPrincipal() viewer: Principal, @Param() { id }: IdParamsDto) {
-    return { items: await this.events.rewards(viewer, id) };
+  async rewards(@CurrentPrincipal() viewer: Principal, @Input() { params }: InputOf<typeof routes.listRewards>) {
+    return { items: await this.events.rewards(viewer, params.id) };
   }
 
   @Endpoint(routes.progress)
-  async progress(@CurrentPrincipal() viewer: Principal, @Param() { id }: IdParamsDto) {
-    const { row } = await this.events.visible(viewer, id);
+  async progress(@CurrentPrincipal() viewer: Principal, @Input() { params }: InputOf<typeof routes.progress>) {
+    const { row } = await this.events.visible(viewer, params.id);
     return this.claims.progress(viewer, row);
   }
 }

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import type { CreateEventBody, CreateRewardBody, Event, EventStatus, Reward, UpdateEventBody } from '@rewards/contracts';
-import { AppError, DATABASE, type Database, type Principal } from '@rewards/infrastructure';
+import { AppError, type Principal } from '@rewards/infrastructure';
+import { DATABASE, type Database } from '@rewards/infrastructure/persistence';
 import { isDeepStrictEqual } from 'node:util';
 import { sql } from 'drizzle-orm';
 import { ActivityRepository } from '../activities/activity.repository.js';

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { isUniqueViolation, rowsOf } from '@rewards/infrastructure';
+import { isUniqueViolation } from '@rewards/infrastructure';
+import { rowsOf } from '@rewards/infrastructure/persistence';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTestDatabase, type TestDatabase } from '../../../../test/support/databases.js';
@@ -191,7 +192,7 @@ describe('event repositories', () => {
     });
 
     it('lets exactly one of 30 concurrent claims through, across 3 connection pools', async () => {
-      const { openDatabase } = await import('@rewards/infrastructure');
+      const { openDatabase } = await import('@rewards/infrastructure/persistence');
       const { silentLogger } = await import('../../../../test/support/databases.js');
       const pools = await Promise.all([1, 2, 3].map(() => openDatabase({ url: t.url, poolSize: 10, logger: silentLogger })));
       const event = await newEvent();
