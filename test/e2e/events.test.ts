@@ -158,7 +158,7 @@ describe('activities, events and rewards', () => {
     it('rejects text with an unpaired UTF-16 surrogate (jsonb cannot store it) with 400, not 500', async () => {
       const res = await stack.client.call('ingestActivities', {
         apiKey,
-        body: { activities: [activity('lone-\ud800'), activity('ok-id-3', { attributes: { ['key\udc00']: 1, fine: '\ud83d\ude00' } })] },
+        body: { activities: [activity('lone-\ud800'), activity('ok-id-3', { attributes: { 'key\udc00': 1, fine: '\ud83d\ude00' } })] },
       });
       expect(res.status).toBe(400);
       expect(res.body).toEqual(

@@ -331,7 +331,14 @@ describe('faults', () => {
         return rows;
       });
     let rows: { user_id: string; n: number }[] = [];
-    await waitFor(async () => (rows = await count()).length === 20, 60_000, 'all 20 LOGIN activities delivered');
+    await waitFor(
+      async () => {
+        rows = await count();
+        return rows.length === 20;
+      },
+      60_000,
+      'all 20 LOGIN activities delivered',
+    );
     const deliveredAt = Date.now();
     // Nothing more trickles in: each login exactly once.
     await sleep(500);

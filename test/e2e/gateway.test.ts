@@ -2,10 +2,10 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { fileURLToPath } from 'node:url';
-import { createClient, routeList } from '@rewards/contracts';
+import { routeList } from '@rewards/contracts';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { adminAccount, createAccount, createEvent, errorBody, type Account } from '../support/fixtures.js';
-import { claimsOf, decodeJwtPart, expectError, logsText, Secrets, sleep, UUID } from '../support/expect-api.js';
+import { decodeJwtPart, expectError, logsText, Secrets, sleep, UUID } from '../support/expect-api.js';
 import { freePort, startStack, waitFor, type Stack } from '../support/stack.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));

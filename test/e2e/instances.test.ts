@@ -83,7 +83,9 @@ describe('claims raced across three event instances', () => {
     expect(countBy(responses.map((r) => r.status))).toEqual({ 201: 1000 });
     const outcomes = countBy(responses.map((r) => `${r.body.claim.status}:${r.body.claim.reason}`));
     expect(outcomes).toEqual({ 'APPROVED:null': 100, 'REJECTED:OUT_OF_STOCK': 900 });
-    responses.forEach((r, i) => expect(r.body.claim.userId).toBe(racers[i]!.id));
+    responses.forEach((r, i) => {
+      expect(r.body.claim.userId).toBe(racers[i]!.id);
+    });
 
     expect(served.reduce((a, b) => a + b, 0)).toBe(1000);
     for (const n of served) expect(n).toBeGreaterThan(0);

@@ -96,7 +96,7 @@ export function operationsOf(doc: { paths: Record<string, Record<string, any>> }
         body: op.requestBody?.content?.['application/json']?.schema,
         secured: security.some((s) => 'bearer' in s),
         apiKey: security.some((s) => 'apiKey' in s),
-        roles: /^Roles: ([A-Z, ]+?)(?:, or an API key)?$/.exec(op.description ?? '')?.[1]!.split(', '),
+        roles: /^Roles: ([A-Z, ]+?)(?:, or an API key.*)?$/.exec(op.description ?? '')?.[1]?.split(', '),
       });
     }
   }
@@ -150,6 +150,7 @@ export const INJECTIONS = [
   '%27%20OR%201%3D1--',
   '$(reboot)',
   '`id`',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a template-injection probe, sent as text
   '${7*7}',
   '{{7*7}}',
   '<script>alert(1)</script>',
@@ -205,6 +206,7 @@ const NUMBER_EDGES: unknown[] = [
   2147483648,
   -2147483649,
   Number.MAX_SAFE_INTEGER,
+  // biome-ignore lint/correctness/noPrecisionLoss: the point: a literal past 2^53 that JSON readers round
   9007199254740993,
   1e21,
   1e308,
@@ -495,7 +497,9 @@ function locations(value: unknown, schema: Schema | undefined, root: Schema, at:
   if (at.length) out.push({ path: at, schema: s });
   if (value instanceof Raw) return out;
   if (Array.isArray(value)) {
-    value.forEach((v, i) => locations(v, s?.items, root, [...at, i], out));
+    value.forEach((v, i) => {
+      locations(v, s?.items, root, [...at, i], out);
+    });
   } else if (value && typeof value === 'object') {
     for (const [k, v] of Object.entries(value)) {
       let sub: Schema | undefined = s?.properties?.[k];
@@ -808,7 +812,7 @@ function idFor(op: Operation, g: GenCtx, mutate: boolean): { id: string; tag: st
 
 /** Percent-encodes like encodeURIComponent, but lone surrogates become their (invalid) UTF-8 bytes instead of throwing. */
 export function percentEncode(s: string): string {
-  return s.replace(/[\ud800-\udbff][\udc00-\udfff]|[\ud800-\udfff]|[^]/g, (c) => {
+  return s.replace(/[\ud800-\udbff][\udc00-\udfff]|[\ud800-\udfff]|[\s\S]/g, (c) => {
     if (c.length === 1 && c >= '\ud800' && c <= '\udfff') {
       const cp = c.charCodeAt(0);
       return [0xe0 | (cp >> 12), 0x80 | ((cp >> 6) & 0x3f), 0x80 | (cp & 0x3f)].map((b) => `%${b.toString(16).toUpperCase()}`).join('');

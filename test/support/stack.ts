@@ -103,7 +103,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const launch = (name: string) => {
     const spec = specs[name]!;
     const child = spawn(process.execPath, [spec.script], { cwd: root, env: { ...base, ...spec.env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    const lines = (logs[name] ??= []);
+    logs[name] ??= [];
+    const lines = logs[name];
     const collect = (chunk: Buffer) => {
       lines.push(...chunk.toString().split('\n').filter(Boolean));
       if (lines.length > 5000) lines.splice(0, lines.length - 5000);

@@ -1,17 +1,19 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { TOKEN_VERIFIER, type TokenVerifier } from '@rewards/infrastructure';
+import { TOKEN_VERIFIER } from '@rewards/infrastructure';
+import { GATEWAY_JOBS, GatewayJobs, type GatewayJobsOptions } from './gateway.jobs.js';
 import { OpsController, UPSTREAMS } from './ops.controller.js';
-import type { Upstreams } from './upstreams.js';
 
 @Module({})
 export class GatewayModule {
-  static register(upstreams: Upstreams, verifier: TokenVerifier): DynamicModule {
+  static register(jobs: GatewayJobsOptions): DynamicModule {
     return {
       module: GatewayModule,
       controllers: [OpsController],
       providers: [
-        { provide: UPSTREAMS, useValue: upstreams },
-        { provide: TOKEN_VERIFIER, useValue: verifier },
+        { provide: UPSTREAMS, useValue: jobs.upstreams },
+        { provide: TOKEN_VERIFIER, useValue: jobs.verifier },
+        { provide: GATEWAY_JOBS, useValue: jobs },
+        GatewayJobs,
       ],
     };
   }

@@ -2,7 +2,7 @@ import { Controller, Get, Header, Inject, Res } from '@nestjs/common';
 import { buildOpenApi, routeList } from '@rewards/contracts';
 import { AppError, TOKEN_VERIFIER, type TokenVerifier } from '@rewards/infrastructure';
 import type { FastifyReply } from 'fastify';
-import { Upstreams } from './upstreams.js';
+import { UpstreamRegistry } from './upstream.registry.js';
 
 export const UPSTREAMS = Symbol('UPSTREAMS');
 
@@ -27,7 +27,7 @@ export class OpsController {
   private readonly openApi = buildOpenApi(routeList, { version: '1.0.0' });
 
   constructor(
-    @Inject(UPSTREAMS) private readonly upstreams: Upstreams,
+    @Inject(UPSTREAMS) private readonly upstreams: UpstreamRegistry,
     @Inject(TOKEN_VERIFIER) private readonly verifier: TokenVerifier,
   ) {}
 

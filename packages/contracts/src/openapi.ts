@@ -59,7 +59,8 @@ export function buildOpenApi(routes: ReadonlyArray<RouteDef & { id: string }>, i
       delete json.$schema;
       return { name, in: 'header', required: !(schema as z.ZodType).safeParse(undefined).success, description, schema: json };
     });
-    (paths[path] ??= {})[r.method.toLowerCase()] = {
+    paths[path] ??= {};
+    paths[path][r.method.toLowerCase()] = {
       operationId: r.id,
       summary: r.summary,
       tags: [r.tag],

@@ -44,7 +44,9 @@ export function unstorable(value: unknown, path: string[] = [], found: Issue[] =
   if (typeof value === 'string') {
     report(path, unstorableReason(value));
   } else if (Array.isArray(value)) {
-    value.forEach((v, i) => unstorable(v, [...path, String(i)], found));
+    value.forEach((v, i) => {
+      unstorable(v, [...path, String(i)], found);
+    });
   } else if (value !== null && typeof value === 'object') {
     for (const [k, v] of Object.entries(value)) {
       if (!report([...path, k], unstorableReason(k))) unstorable(v, [...path, k], found);

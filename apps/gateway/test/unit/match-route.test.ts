@@ -1,6 +1,6 @@
 import { routes } from '@rewards/contracts';
 import { describe, expect, it } from 'vitest';
-import { apiPath, matchPath, matchRoute } from '../../src/proxy.js';
+import { apiPath, matchPath, matchRoute } from '../../src/api.proxy.js';
 
 describe(matchRoute.name, () => {
   it('finds the contract route for a method and a concrete path', () => {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AUTH_MIGRATIONS, openFreshDatabase, silentLogger, type TestDatabase } from '../../../../test/support/databases.js';
-import { freshPostgresDatabase, TEST_DATABASE_URL } from '../../../../test/support/pg.js';
+import { freshPostgresDatabase } from '../../../../test/support/pg.js';
 import { migrate, openDatabase, rowsOf, type Db } from '../../src/database.js';
 
 const AUTH_FILES = readdirSync(AUTH_MIGRATIONS)

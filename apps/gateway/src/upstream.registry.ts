@@ -12,7 +12,7 @@ interface Instance {
  * The instances behind each service, balanced round-robin over the healthy ones. An instance
  * is taken out on a refused connection or a failed health probe and put back when a probe passes.
  */
-export class Upstreams {
+export class UpstreamRegistry {
   private readonly services: Record<ServiceName, Instance[]>;
   private readonly cursor: Record<ServiceName, number> = { auth: 0, event: 0 };
   private timer?: NodeJS.Timeout;

@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { API_PREFIX, compilePath, routeList, type RouteDef } from '@rewards/contracts';
 import { AppError, authorize, INTERNAL_HEADER, toErrorResponse, type Logger, type TokenVerifier } from '@rewards/infrastructure';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { SlidingWindowLimiter } from './rate-limit.js';
-import type { Instance, Upstreams } from './upstreams.js';
+import { SlidingWindowLimiter } from './sliding-window.limiter.js';
+import type { Instance, UpstreamRegistry } from './upstream.registry.js';
 
 const compiled = routeList.map((route) => ({ route, match: compilePath(route.path) }));
 
@@ -64,8 +64,8 @@ function serializeBody(body: unknown): string {
   }
 }
 
-export interface ProxyOptions {
-  upstreams: Upstreams;
+export interface ApiProxyOptions {
+  upstreams: UpstreamRegistry;
   verifier: TokenVerifier;
   internalSecret: string;
   timeoutMs: number;
@@ -79,11 +79,11 @@ export interface ProxyOptions {
  * and forwards to an instance of the owning service. The caller's token travels on, and the
  * service verifies it again.
  */
-export class Proxy {
+export class ApiProxy {
   private apiKeyTokens = new Map<string, { token: string; until: number }>();
   private readonly claimLimiter: SlidingWindowLimiter | undefined;
 
-  constructor(private readonly opts: ProxyOptions) {
+  constructor(private readonly opts: ApiProxyOptions) {
     const limit = opts.claimRateLimitPerMinute ?? 0;
     this.claimLimiter = limit > 0 ? new SlidingWindowLimiter(limit, 60_000) : undefined;
   }
@@ -176,7 +176,7 @@ export class Proxy {
     if (cached && cached.until > Date.now()) return cached.token;
     const body = JSON.stringify({ key: key.slice(0, 200) });
     for (const instance of this.opts.upstreams.candidates('auth')) {
-      let res;
+      let res: Awaited<ReturnType<ApiProxy['send']>>;
       try {
         res = await this.send(instance, 'POST', '/internal/api-keys/exchange', {
           'content-type': 'application/json',

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SlidingWindowLimiter } from '../../src/rate-limit.js';
+import { SlidingWindowLimiter } from '../../src/sliding-window.limiter.js';
 
 function clock(start = 1_000_000) {
   const c = { t: start, now: () => c.t };
