@@ -14,7 +14,9 @@ import { EVENT_CONFIG, type EventConfig } from './config.js';
 import { EventRepository } from './events/event.repository.js';
 import { EventsController } from './events/events.controller.js';
 import { EventsService } from './events/events.service.js';
+import { ProgressService } from './events/progress.service.js';
 import { InternalController } from './internal.controller.js';
+import { Jobs } from './jobs.js';
 
 @Module({})
 export class EventModule {
@@ -33,6 +35,8 @@ export class EventModule {
         EventsService,
         ClaimsService,
         ActivitiesService,
+        ProgressService,
+        Jobs,
       ],
     };
   }

@@ -1,18 +1,16 @@
-import { Body, Controller, HttpCode, Inject, Post, UseGuards } from '@nestjs/common';
+import { Body, Controller, HttpCode, Post, UseGuards } from '@nestjs/common';
 import { AuditBatch, PlatformActivitiesBody } from '@rewards/contracts';
 import { InternalGuard, ZodPipe } from '@rewards/infrastructure';
-import { DATABASE, type Database } from '@rewards/infrastructure/persistence';
 import { ActivitiesService } from './activities/activities.service.js';
-import { AuditRepository } from './audit/audit.repository.js';
+import { AuditService } from './audit/audit.service.js';
 
 /** Deliveries from auth's outbox. Both are idempotent: a redelivery changes nothing. */
 @Controller('internal')
 @UseGuards(InternalGuard)
 export class InternalController {
   constructor(
-    @Inject(DATABASE) private readonly database: Database,
     private readonly activities: ActivitiesService,
-    private readonly audit: AuditRepository,
+    private readonly audit: AuditService,
   ) {}
 
   @Post('activities')
@@ -23,10 +21,7 @@ export class InternalController {
 
   @Post('audit')
   @HttpCode(202)
-  async append(@Body(new ZodPipe(AuditBatch)) body: AuditBatch) {
-    await this.database.db.transaction(async (tx) => {
-      for (const e of body.entries) await this.audit.append(tx, { ...e, at: new Date(e.at) });
-    });
-    return { accepted: body.entries.length };
+  append(@Body(new ZodPipe(AuditBatch)) body: AuditBatch) {
+    return this.audit.appendDelivered(body.entries);
   }
 }

@@ -1,5 +1,25 @@
-import { bigserial, doublePrecision, integer, jsonb, pgTable, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core';
-import type { Condition, RewardSnapshot } from '@rewards/contracts';
+import {
+  bigserial,
+  doublePrecision,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uuid,
+} from 'drizzle-orm/pg-core';
+import type {
+  Approval,
+  ClaimReason,
+  ClaimStatus,
+  Condition,
+  EventStatus,
+  Repeat,
+  RewardSnapshot,
+  RewardType,
+} from '@rewards/contracts';
+import type { z } from 'zod';
 
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
 /** Timestamps the API shows, pages on or filters by: stored in milliseconds, the precision of its cursors (0002). */
@@ -12,10 +32,10 @@ export const events = pgTable('events', {
   startsAt: ts('starts_at').notNull(),
   endsAt: ts('ends_at').notNull(),
   timezone: text('timezone').notNull(),
-  status: text('status').$type<'DRAFT' | 'ACTIVE' | 'PAUSED' | 'ENDED'>().notNull(),
+  status: text('status').$type<EventStatus>().notNull(),
   condition: jsonb('condition').$type<Condition>().notNull(),
-  approval: text('approval').$type<'AUTO' | 'MANUAL'>().notNull(),
-  repeat: text('repeat').$type<'NONE' | 'DAILY' | 'WEEKLY'>().notNull(),
+  approval: text('approval').$type<z.infer<typeof Approval>>().notNull(),
+  repeat: text('repeat').$type<z.infer<typeof Repeat>>().notNull(),
   createdBy: text('created_by').notNull(),
   createdAt: tsMs('created_at').notNull().defaultNow(),
   updatedAt: tsMs('updated_at').notNull().defaultNow(),
@@ -25,7 +45,7 @@ export type EventRow = typeof events.$inferSelect;
 export const rewards = pgTable('rewards', {
   id: uuid('id').primaryKey(),
   eventId: uuid('event_id').notNull(),
-  type: text('type').$type<'POINT' | 'ITEM' | 'COUPON' | 'CURRENCY'>().notNull(),
+  type: text('type').$type<z.infer<typeof RewardType>>().notNull(),
   name: text('name').notNull(),
   itemCode: text('item_code'),
   quantity: integer('quantity').notNull(),
@@ -55,8 +75,8 @@ export const claims = pgTable('claims', {
   userId: uuid('user_id').notNull(),
   eventId: uuid('event_id').notNull(),
   periodKey: text('period_key').notNull(),
-  status: text('status').$type<'PENDING' | 'APPROVED' | 'REJECTED'>().notNull(),
-  reason: text('reason').$type<'CONDITION_NOT_MET' | 'OUT_OF_STOCK' | 'EVENT_NOT_ACTIVE' | 'REJECTED_BY_OPERATOR'>(),
+  status: text('status').$type<ClaimStatus>().notNull(),
+  reason: text('reason').$type<ClaimReason>(),
   note: text('note'),
   rewards: jsonb('rewards').$type<RewardSnapshot[]>().notNull(),
   createdAt: tsMs('created_at').notNull().defaultNow(),
@@ -71,7 +91,7 @@ export const grants = pgTable('grants', {
   claimId: uuid('claim_id').notNull(),
   eventId: uuid('event_id').notNull(),
   rewardId: uuid('reward_id').notNull(),
-  type: text('type').$type<'POINT' | 'ITEM' | 'COUPON' | 'CURRENCY'>().notNull(),
+  type: text('type').$type<z.infer<typeof RewardType>>().notNull(),
   name: text('name').notNull(),
   itemCode: text('item_code'),
   quantity: integer('quantity').notNull(),

@@ -1,7 +1,7 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import type { Activity } from '@rewards/contracts';
 import { withRetry, type Principal } from '@rewards/infrastructure';
-import { DATABASE, type Database } from '@rewards/infrastructure/persistence';
+import { UnitOfWork } from '@rewards/infrastructure/persistence';
 import { AuditService, type AuditContext } from '../audit/audit.service.js';
 import { ActivityRepository } from './activity.repository.js';
 
@@ -13,14 +13,14 @@ export function sourceOf(principal: Principal): string {
 @Injectable()
 export class ActivitiesService {
   constructor(
-    @Inject(DATABASE) private readonly database: Database,
+    private readonly uow: UnitOfWork,
     private readonly activities: ActivityRepository,
     private readonly audit: AuditService,
   ) {}
 
   async ingest(ctx: AuditContext, batch: Activity[]) {
     return withRetry(() =>
-      this.database.db.transaction(async (tx) => {
+      this.uow.transaction(async (tx) => {
         const result = await this.activities.ingest(tx, sourceOf(ctx.actor), batch);
         if (ctx.actor.kind === 'user') {
           await this.audit.record(tx, ctx, 'activities.ingest', { type: 'activities', id: null }, null, {
@@ -36,6 +36,6 @@ export class ActivitiesService {
 
   /** Facts recorded by the platform itself (auth's logins and invitations). */
   ingestFromPlatform(source: string, batch: Activity[]) {
-    return withRetry(() => this.database.db.transaction((tx) => this.activities.ingest(tx, source, batch)));
+    return withRetry(() => this.uow.transaction((tx) => this.activities.ingest(tx, source, batch)));
   }
 }

@@ -1,6 +1,6 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import type { Activity } from '@rewards/contracts';
-import { DATABASE, rowsOf, type Database, type Db } from '@rewards/infrastructure/persistence';
+import { rowsOf, type Db } from '@rewards/infrastructure/persistence';
 import { sql } from 'drizzle-orm';
 import { bucketCeil, bucketFloor, planWindow } from '../domain/calendar.js';
 import type { PlayerFacts } from '../domain/condition-evaluator.js';
@@ -9,8 +9,6 @@ const inList = (values: string[]) => sql.join(values.map((v) => sql`${v}`), sql`
 
 @Injectable()
 export class ActivityRepository {
-  constructor(@Inject(DATABASE) private readonly database: Database) {}
-
   /**
    * Starts keeping daily counters in a zone (an event in it was created), back-filled from the
    * buckets. Exclusive against ingestion, so no activity is counted twice or missed.
@@ -48,35 +46,37 @@ export class ActivityRepository {
         returning user_id, type, occurred_at, value`),
     );
     if (inserted.length > 0) {
-      const buckets = new Map<string, { u: string; t: string; b: string; c: number; s: number }>();
-      const highs = new Map<string, { u: string; t: string; v: number }>();
+      const buckets = new Map<string, { userId: string; type: string; bucket: string; count: number; sum: number }>();
+      const highs = new Map<string, { userId: string; type: string; value: number }>();
       for (const r of inserted) {
-        const b = bucketFloor(new Date(r.occurred_at)).toISOString();
-        const key = `${r.user_id}|${r.type}|${b}`;
-        const agg = buckets.get(key) ?? { u: r.user_id, t: r.type, b, c: 0, s: 0 };
-        agg.c += 1;
-        agg.s += r.value ?? 0;
+        const bucket = bucketFloor(new Date(r.occurred_at)).toISOString();
+        const key = `${r.user_id}|${r.type}|${bucket}`;
+        const agg = buckets.get(key) ?? { userId: r.user_id, type: r.type, bucket, count: 0, sum: 0 };
+        agg.count += 1;
+        agg.sum += r.value ?? 0;
         buckets.set(key, agg);
         if (r.value !== null) {
           const hk = `${r.user_id}|${r.type}`;
           const h = highs.get(hk);
-          if (!h || r.value > h.v) highs.set(hk, { u: r.user_id, t: r.type, v: r.value });
+          if (!h || r.value > h.value) highs.set(hk, { userId: r.user_id, type: r.type, value: r.value });
         }
       }
       // Sorted, so concurrent batches lock counter rows in the same order.
       const sortedBuckets = [...buckets.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, v]) => v);
+      const bucketRows = sql`jsonb_to_recordset(${JSON.stringify(sortedBuckets)}::jsonb)
+        as r("userId" uuid, type text, bucket timestamptz, count integer, sum double precision)`;
       await tx.execute(sql`
         insert into activity_buckets (user_id, type, bucket, count, sum)
-        select r.u, r.t, r.b, r.c, r.s
-        from jsonb_to_recordset(${JSON.stringify(sortedBuckets)}::jsonb) as r(u uuid, t text, b timestamptz, c integer, s double precision)
+        select r."userId", r.type, r.bucket, r.count, r.sum
+        from ${bucketRows}
         on conflict (user_id, type, bucket) do update
           set count = activity_buckets.count + excluded.count, sum = activity_buckets.sum + excluded.sum`);
       // Daily counters in every zone events use; the shared lock keeps a zone's back-fill consistent.
       await tx.execute(sql`select pg_advisory_xact_lock_shared(hashtext('activity-zones'))`);
       await tx.execute(sql`
         insert into activity_days (user_id, type, timezone, day, count, sum)
-        select r.u, r.t, z.timezone, (r.b at time zone z.timezone)::date, sum(r.c), sum(r.s)
-        from jsonb_to_recordset(${JSON.stringify(sortedBuckets)}::jsonb) as r(u uuid, t text, b timestamptz, c integer, s double precision)
+        select r."userId", r.type, z.timezone, (r.bucket at time zone z.timezone)::date, sum(r.count), sum(r.sum)
+        from ${bucketRows}
         cross join activity_zones z
         group by 1, 2, 3, 4
         order by 1, 2, 3, 4
@@ -86,7 +86,9 @@ export class ActivityRepository {
         const sortedHighs = [...highs.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, v]) => v);
         await tx.execute(sql`
           insert into activity_highs (user_id, type, value)
-          select r.u, r.t, r.v from jsonb_to_recordset(${JSON.stringify(sortedHighs)}::jsonb) as r(u uuid, t text, v double precision)
+          select r."userId", r.type, r.value
+          from jsonb_to_recordset(${JSON.stringify(sortedHighs)}::jsonb)
+            as r("userId" uuid, type text, value double precision)
           on conflict (user_id, type) do update set value = greatest(activity_highs.value, excluded.value)`);
       }
     }
@@ -100,10 +102,10 @@ export class ActivityRepository {
    * cost grows with the window's length in days, not with the player's history.
    */
   async facts(
+    tx: Db,
     userId: string,
     window: { start: Date; end: Date; timeZone: string },
     needed: { windowed: Set<string>; highest: Set<string> },
-    db: Db = this.database.db,
   ): Promise<PlayerFacts> {
     const daily = new Map<string, { day: string; count: number; sum: number }[]>();
     const highest = new Map<string, number>();
@@ -143,7 +145,7 @@ export class ActivityRepository {
     if (parts.length === 0) return { daily, highest };
     // One round trip: a day of null marks an all-time high.
     const rows = rowsOf<{ type: string; day: string | null; count: number; sum: number }>(
-      await db.execute(sql.join(parts, sql` union all `)),
+      await tx.execute(sql.join(parts, sql` union all `)),
     );
     for (const r of rows) {
       if (r.day === null) {

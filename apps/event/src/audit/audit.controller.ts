@@ -1,11 +1,11 @@
 import { Controller } from '@nestjs/common';
 import { routes } from '@rewards/contracts';
 import { Endpoint, Input, type InputOf } from '@rewards/infrastructure';
-import { AuditRepository } from './audit.repository.js';
+import { AuditService } from './audit.service.js';
 
 @Controller()
 export class AuditController {
-  constructor(private readonly audit: AuditRepository) {}
+  constructor(private readonly audit: AuditService) {}
 
   @Endpoint(routes.auditLog)
   list(@Input() { query }: InputOf<typeof routes.auditLog>) {

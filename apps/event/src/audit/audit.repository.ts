@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import type { AuditEntry, AuditQuery } from '@rewards/contracts';
-import { decodeCursor, toPage } from '@rewards/infrastructure';
-import { DATABASE, type Database, type Db } from '@rewards/infrastructure/persistence';
-import { and, asc, desc, eq, gt, gte, lt, lte, or, sql } from 'drizzle-orm';
+import { toPage } from '@rewards/infrastructure';
+import type { Db } from '@rewards/infrastructure/persistence';
+import { and, asc, desc, eq, gt, gte, lte, sql } from 'drizzle-orm';
+import { afterCursor } from '../keyset.js';
 import { auditLog, type AuditRow } from '../schema.js';
 
 export interface AuditInput {
@@ -71,8 +72,6 @@ export const toAuditEntry = (r: AuditRow): AuditEntry => ({
  */
 @Injectable()
 export class AuditRepository {
-  constructor(@Inject(DATABASE) private readonly database: Database) {}
-
   async append(tx: Db, input: AuditInput): Promise<void> {
     await tx.execute(sql`select pg_advisory_xact_lock(hashtext('audit-log'))`);
     const [exists] = await tx.select({ seq: auditLog.seq }).from(auditLog).where(eq(auditLog.id, input.id));
@@ -83,9 +82,8 @@ export class AuditRepository {
     await tx.insert(auditLog).values({ ...entry, prevHash, hash: entryHash(prevHash, entry) });
   }
 
-  async list(q: AuditQuery) {
-    const after = q.cursor ? decodeCursor(q.cursor) : undefined;
-    const rows = await this.database.db
+  async list(tx: Db, q: AuditQuery) {
+    const rows = await tx
       .select()
       .from(auditLog)
       .where(
@@ -94,7 +92,7 @@ export class AuditRepository {
           q.action ? eq(auditLog.action, q.action) : undefined,
           q.from ? gte(auditLog.at, new Date(q.from)) : undefined,
           q.to ? lte(auditLog.at, new Date(q.to)) : undefined,
-          after ? or(lt(auditLog.at, after.at), and(eq(auditLog.at, after.at), lt(auditLog.id, after.id))) : undefined,
+          afterCursor(auditLog.at, auditLog.id, q.cursor),
         ),
       )
       .orderBy(desc(auditLog.at), desc(auditLog.id))
@@ -103,12 +101,17 @@ export class AuditRepository {
   }
 
   /** Recomputes every hash in order; the first entry whose stored hash or link disagrees is reported. */
-  async verify(): Promise<{ valid: boolean; entries: number; firstBrokenId: string | null }> {
+  async verify(tx: Db): Promise<{ valid: boolean; entries: number; firstBrokenId: string | null }> {
     let prevHash = GENESIS_HASH;
     let entries = 0;
     let afterSeq = 0;
     for (;;) {
-      const rows = await this.database.db.select().from(auditLog).where(gt(auditLog.seq, afterSeq)).orderBy(asc(auditLog.seq)).limit(1000);
+      const rows = await tx
+        .select()
+        .from(auditLog)
+        .where(gt(auditLog.seq, afterSeq))
+        .orderBy(asc(auditLog.seq))
+        .limit(1000);
       if (rows.length === 0) return { valid: true, entries, firstBrokenId: null };
       for (const r of rows) {
         entries++;

@@ -1,45 +1,34 @@
 import { randomUUID } from 'node:crypto';
-import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
-import type { Claim, ClaimReason, ClaimsQuery, Progress, RewardSnapshot } from '@rewards/contracts';
+import { Injectable } from '@nestjs/common';
+import type { Claim, ClaimReason, ClaimsQuery, RewardSnapshot } from '@rewards/contracts';
 import { AppError, isUniqueViolation, withRetry, type Principal } from '@rewards/infrastructure';
-import { DATABASE, type Database, type Db } from '@rewards/infrastructure/persistence';
-import { sql } from 'drizzle-orm';
+import { UnitOfWork, type Db } from '@rewards/infrastructure/persistence';
 import { ActivityRepository } from '../activities/activity.repository.js';
 import { AuditService, type AuditContext } from '../audit/audit.service.js';
 import { periodKey } from '../domain/calendar.js';
 import { evaluate, factsNeeded } from '../domain/condition-evaluator.js';
 import { isOpen } from '../domain/event-status.js';
-import { eventLockKey, EventRepository } from '../events/event.repository.js';
-import { canSee, eventNotFound, isStaff } from '../events/events.service.js';
+import { canSee, canSeeClaim, isStaff } from '../domain/visibility.js';
+import { EventRepository } from '../events/event.repository.js';
+import { eventNotFound } from '../events/events.service.js';
 import type { EventRow, RewardRow } from '../schema.js';
-import { ACTIVE_CLAIM_INDEX, ClaimRepository, toClaim } from './claim.repository.js';
-
-class OutOfStock extends Error {}
+import { ACTIVE_CLAIM_INDEX, ClaimRepository, toClaim, type NewClaim } from './claim.repository.js';
 
 const snapshotOf = (rewards: RewardRow[]): RewardSnapshot[] =>
   rewards.map((r) => ({ rewardId: r.id, type: r.type, name: r.name, itemCode: r.itemCode, quantity: r.quantity }));
 
-@Injectable()
-export class ClaimsService implements OnModuleInit, OnModuleDestroy {
-  private pruneTimer?: NodeJS.Timeout;
+const alreadyClaimed = () =>
+  new AppError('ALREADY_CLAIMED', 'A pending or approved claim exists for this event and period');
 
+@Injectable()
+export class ClaimsService {
   constructor(
-    @Inject(DATABASE) private readonly database: Database,
+    private readonly uow: UnitOfWork,
     private readonly events: EventRepository,
     private readonly claims: ClaimRepository,
     private readonly activities: ActivityRepository,
     private readonly audit: AuditService,
   ) {}
-
-  onModuleInit() {
-    // Idempotency keys are kept at least 24 h; older than 48 h they go.
-    this.pruneTimer = setInterval(() => void this.claims.pruneIdempotencyKeys(48).catch(() => undefined), 3_600_000);
-    this.pruneTimer.unref();
-  }
-
-  onModuleDestroy() {
-    clearInterval(this.pruneTimer);
-  }
 
   /**
    * One claim attempt. Every attempt on an existing event is recorded with its outcome; a second
@@ -50,19 +39,17 @@ export class ClaimsService implements OnModuleInit, OnModuleDestroy {
     const userId = player.subject;
     try {
       return await withRetry(() =>
-        this.database.db.transaction(async (tx) => {
+        this.uow.transaction(async (tx) => {
           if (idempotencyKey && !(await this.claims.reserveIdempotencyKey(tx, userId, idempotencyKey, eventId))) {
             return this.replay(tx, userId, idempotencyKey, eventId);
           }
-          const claim = await this.decide(tx, player, eventId);
+          const claim = await this.evaluateAttempt(tx, player, eventId);
           if (idempotencyKey) await this.claims.storeResponse(tx, userId, idempotencyKey, 201, { claim });
           return claim;
         }),
       );
     } catch (err) {
-      if (isUniqueViolation(err, ACTIVE_CLAIM_INDEX)) {
-        throw new AppError('ALREADY_CLAIMED', 'A pending or approved claim exists for this event and period');
-      }
+      if (isUniqueViolation(err, ACTIVE_CLAIM_INDEX)) throw alreadyClaimed();
       throw err;
     }
   }
@@ -75,17 +62,23 @@ export class ClaimsService implements OnModuleInit, OnModuleDestroy {
     return (stored.body as { claim: Claim }).claim;
   }
 
-  private async decide(tx: Db, player: Principal, eventId: string): Promise<Claim> {
+  /** Decides a new claim (approved, pending or rejected with its reason) and writes it. */
+  private async evaluateAttempt(tx: Db, player: Principal, eventId: string): Promise<Claim> {
     const userId = player.subject;
     // Shared with other claims, exclusive against a change of the frozen fields (see EventsService.update).
-    await tx.execute(sql`select pg_advisory_xact_lock_shared(${eventLockKey(eventId)})`);
+    await this.events.lockShared(tx, eventId);
     const found = await this.events.withRewards(tx, eventId);
     // A draft the player may not see is an unknown event: the throw rolls back the transaction, so
     // neither a claim (which would lock the draft's condition) nor the Idempotency-Key is kept.
     if (!found || !canSee(player, found.event)) throw eventNotFound();
     const { event, rewards } = found;
     const now = new Date();
-    const base = { userId, eventId, periodKey: periodKey(event.repeat, now, event.timezone), rewards: snapshotOf(rewards) };
+    const base = {
+      userId,
+      eventId,
+      periodKey: periodKey(event.repeat, now, event.timezone),
+      rewards: snapshotOf(rewards),
+    };
 
     let reason: ClaimReason | null = null;
     if (!isOpen(event, now)) reason = 'EVENT_NOT_ACTIVE';
@@ -93,64 +86,40 @@ export class ClaimsService implements OnModuleInit, OnModuleDestroy {
 
     if (reason === null) {
       const status = event.approval === 'AUTO' ? 'APPROVED' : 'PENDING';
-      const decision = { id: randomUUID(), ...base, status, decidedAt: status === 'APPROVED' ? now : null, decidedBy: status === 'APPROVED' ? 'system' : null } as const;
-      const stocked = rewards.filter((r) => r.stock !== null);
-      if (stocked.length <= 1) {
-        const row = await this.claims.insertReservingStock(
-          tx,
-          decision,
-          stocked[0] ? { rewardId: stocked[0].id, quantity: stocked[0].quantity } : undefined,
-        );
-        if (row) return toClaim(row);
-      } else {
-        // Several limited rewards: reserve each; if any runs out, the savepoint undoes the others.
-        try {
-          return await tx.transaction(async (sp) => {
-            const row = await this.claims.insert(sp, decision);
-            for (const r of stocked) if (!(await this.events.reserveStock(sp, r.id, r.quantity))) throw new OutOfStock();
-            if (status === 'APPROVED') await this.grant(sp, row.id, userId, eventId, base.rewards);
-            return toClaim(row);
-          });
-        } catch (err) {
-          if (!(err instanceof OutOfStock)) throw err;
-        }
-      }
+      const approved = status === 'APPROVED';
+      const claim: NewClaim = {
+        id: randomUUID(),
+        ...base,
+        status,
+        decidedAt: approved ? now : null,
+        decidedBy: approved ? 'system' : null,
+      };
+      const stocked = rewards.filter((r) => r.stock !== null).map((r) => ({ rewardId: r.id, quantity: r.quantity }));
+      const row = await this.claims.insertReservingStock(tx, claim, stocked);
+      if (row) return toClaim(row);
       reason = 'OUT_OF_STOCK';
     }
     // A player who already holds this period's claim hears so, rather than a misleading reason.
-    if (await this.claims.activeExists(tx, userId, eventId, base.periodKey)) {
-      throw new AppError('ALREADY_CLAIMED', 'A pending or approved claim exists for this event and period');
-    }
-    const row = await this.claims.insert(tx, { id: randomUUID(), ...base, status: 'REJECTED', reason, decidedAt: now, decidedBy: 'system' });
+    if (await this.claims.activeExists(tx, userId, eventId, base.periodKey)) throw alreadyClaimed();
+    const row = await this.claims.insert(tx, {
+      id: randomUUID(),
+      ...base,
+      status: 'REJECTED',
+      reason,
+      decidedAt: now,
+      decidedBy: 'system',
+    });
     return toClaim(row);
   }
 
   private async conditionMet(tx: Db, userId: string, event: EventRow): Promise<boolean> {
     const facts = await this.activities.facts(
+      tx,
       userId,
       { start: event.startsAt, end: event.endsAt, timeZone: event.timezone },
       factsNeeded(event.condition),
-      tx,
     );
     return evaluate(event.condition, facts).met;
-  }
-
-  /** Grants are written from the claim's snapshot of its rewards, whichever path approves it. */
-  private grant(tx: Db, claimId: string, userId: string, eventId: string, rewards: RewardSnapshot[]) {
-    return this.claims.insertGrants(
-      tx,
-      rewards.map((r) => ({
-        id: randomUUID(),
-        userId,
-        claimId,
-        eventId,
-        rewardId: r.rewardId,
-        type: r.type,
-        name: r.name,
-        itemCode: r.itemCode,
-        quantity: r.quantity,
-      })),
-    );
   }
 
   /**
@@ -161,16 +130,22 @@ export class ClaimsService implements OnModuleInit, OnModuleDestroy {
   private async lockForDecision(tx: Db, ctx: AuditContext, claimId: string) {
     const row = await this.claims.lock(tx, claimId);
     if (!row) throw new AppError('NOT_FOUND', 'Claim not found');
-    if (row.userId === ctx.actor.subject) throw new AppError('FORBIDDEN', 'You cannot approve or reject your own claim');
+    if (row.userId === ctx.actor.subject)
+      throw new AppError('FORBIDDEN', 'You cannot approve or reject your own claim');
     if (row.status !== 'PENDING') throw new AppError('INVALID_STATE', `The claim is ${row.status}, not PENDING`);
     return row;
   }
 
   async approve(ctx: AuditContext, claimId: string): Promise<Claim> {
-    return this.database.db.transaction(async (tx) => {
+    return this.uow.transaction(async (tx) => {
       const row = await this.lockForDecision(tx, ctx, claimId);
-      const decided = await this.claims.decide(tx, claimId, { status: 'APPROVED', reason: null, note: null, decidedBy: ctx.actor.subject });
-      await this.grant(tx, claimId, row.userId, row.eventId, row.rewards);
+      const decided = await this.claims.recordDecision(tx, claimId, {
+        status: 'APPROVED',
+        reason: null,
+        note: null,
+        decidedBy: ctx.actor.subject,
+      });
+      await this.claims.insertGrants(tx, row);
       const claim = toClaim(decided);
       await this.audit.record(tx, ctx, 'claim.approve', { type: 'claim', id: claimId }, toClaim(row), claim);
       return claim;
@@ -178,9 +153,9 @@ export class ClaimsService implements OnModuleInit, OnModuleDestroy {
   }
 
   async reject(ctx: AuditContext, claimId: string, note: string): Promise<Claim> {
-    return this.database.db.transaction(async (tx) => {
+    return this.uow.transaction(async (tx) => {
       const row = await this.lockForDecision(tx, ctx, claimId);
-      const decided = await this.claims.decide(tx, claimId, {
+      const decided = await this.claims.recordDecision(tx, claimId, {
         status: 'REJECTED',
         reason: 'REJECTED_BY_OPERATOR',
         note,
@@ -195,39 +170,20 @@ export class ClaimsService implements OnModuleInit, OnModuleDestroy {
   }
 
   async get(viewer: Principal, id: string): Promise<Claim> {
-    const row = await this.claims.find(id);
-    if (!row || (!isStaff(viewer) && row.userId !== viewer.subject)) throw new AppError('NOT_FOUND', 'Claim not found');
+    const row = await this.claims.find(this.uow.db, id);
+    if (!row || !canSeeClaim(viewer, row)) throw new AppError('NOT_FOUND', 'Claim not found');
     return toClaim(row);
   }
 
   list(viewer: Principal, q: ClaimsQuery) {
     if (!isStaff(viewer)) {
       if (q.userId && q.userId !== viewer.subject) return { items: [], nextCursor: null };
-      return this.claims.list({ ...q, userId: viewer.subject });
+      return this.claims.list(this.uow.db, { ...q, userId: viewer.subject });
     }
-    return this.claims.list(q);
-  }
-
-  async progress(viewer: Principal, event: EventRow): Promise<Progress> {
-    if (!canSee(viewer, event)) throw eventNotFound();
-    const now = new Date();
-    const facts = await this.activities.facts(
-      viewer.subject,
-      { start: event.startsAt, end: event.endsAt, timeZone: event.timezone },
-      factsNeeded(event.condition),
-    );
-    const condition = evaluate(event.condition, facts);
-    const claim = await this.claims.latestInPeriod(viewer.subject, event.id, periodKey(event.repeat, now, event.timezone));
-    const holds = claim && (claim.status === 'PENDING' || claim.status === 'APPROVED');
-    return {
-      eventId: event.id,
-      eligible: condition.met && isOpen(event, now) && !holds,
-      condition,
-      claim: claim ? toClaim(claim) : null,
-    };
+    return this.claims.list(this.uow.db, q);
   }
 
   grants(viewer: Principal, limit: number, cursor?: string) {
-    return this.claims.grantsOf(viewer.subject, limit, cursor);
+    return this.claims.grantsOf(this.uow.db, viewer.subject, limit, cursor);
   }
 }

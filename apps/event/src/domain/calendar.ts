@@ -1,3 +1,6 @@
+import type { Repeat } from '@rewards/contracts';
+import type { z } from 'zod';
+
 /**
  * Calendar arithmetic in an event's time zone. Days are `YYYY-MM-DD` strings of the local
  * calendar, so a streak across a daylight-saving change is still one day per date.
@@ -52,10 +55,8 @@ export function isoWeek(day: string): string {
   return `${year}-W${String(week).padStart(2, '0')}`;
 }
 
-export type Repeat = 'NONE' | 'DAILY' | 'WEEKLY';
-
 /** The period a claim belongs to: one claim per period while it is pending or approved. */
-export function periodKey(repeat: Repeat, instant: Date, timeZone: string): string {
+export function periodKey(repeat: z.infer<typeof Repeat>, instant: Date, timeZone: string): string {
   if (repeat === 'NONE') return 'ONCE';
   const day = localDate(instant, timeZone);
   return repeat === 'DAILY' ? day : isoWeek(day);

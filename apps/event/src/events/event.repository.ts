@@ -1,8 +1,9 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import type { Event, EventStatus, Reward } from '@rewards/contracts';
-import { decodeCursor, sqlState, toPage } from '@rewards/infrastructure';
-import { asDate, DATABASE, rowsOf, type Database, type Db } from '@rewards/infrastructure/persistence';
-import { and, asc, desc, eq, lt, ne, or, sql } from 'drizzle-orm';
+import { sqlState, toPage } from '@rewards/infrastructure';
+import type { Db } from '@rewards/infrastructure/persistence';
+import { and, asc, desc, eq, ne, sql } from 'drizzle-orm';
+import { afterCursor } from '../keyset.js';
 import { events, rewards, type EventRow, type RewardRow } from '../schema.js';
 
 export const toReward = (r: RewardRow): Reward => ({
@@ -39,19 +40,28 @@ export const toEvent = (r: EventRow, locked: boolean, rewardRows?: RewardRow[]):
 const hasClaims = sql<boolean>`exists (select 1 from claims c where c.event_id = "events"."id")`;
 
 /** Advisory lock key of one event: claims hold it shared, changes to frozen fields exclusively. */
-export const eventLockKey = (eventId: string) => sql`hashtext(${`event:${eventId}`})`;
+const eventLockKey = (eventId: string) => sql`hashtext(${`event:${eventId}`})`;
 
 @Injectable()
 export class EventRepository {
-  constructor(@Inject(DATABASE) private readonly database: Database) {}
+  /** Held by every claim attempt until it commits: claims on one event run side by side. */
+  async lockShared(tx: Db, eventId: string): Promise<void> {
+    await tx.execute(sql`select pg_advisory_xact_lock_shared(${eventLockKey(eventId)})`);
+  }
+
+  /** Waits for claims in flight and keeps new ones out until commit (see EventsService.update). */
+  async lockExclusive(tx: Db, eventId: string): Promise<void> {
+    await tx.execute(sql`select pg_advisory_xact_lock(${eventLockKey(eventId)})`);
+  }
 
   /**
    * Whether the database's time zone data knows a zone. Requests are validated with ICU, which
    * still accepts names tzdata has dropped (US/Pacific-New); conditions count days in SQL.
+   * Outside a transaction: the failing statement would abort it.
    */
-  async knowsTimeZone(timeZone: string): Promise<boolean> {
+  async knowsTimeZone(tx: Db, timeZone: string): Promise<boolean> {
     try {
-      await this.database.db.execute(sql`select now() at time zone ${timeZone}`);
+      await tx.execute(sql`select now() at time zone ${timeZone}`);
       return true;
     } catch (err) {
       if (sqlState(err) === '22023') return false;
@@ -64,8 +74,8 @@ export class EventRepository {
     return created!;
   }
 
-  async find(id: string, db: Db = this.database.db): Promise<{ row: EventRow; locked: boolean } | undefined> {
-    const [found] = await db.select({ row: events, locked: hasClaims }).from(events).where(eq(events.id, id));
+  async find(tx: Db, id: string): Promise<{ row: EventRow; locked: boolean } | undefined> {
+    const [found] = await tx.select({ row: events, locked: hasClaims }).from(events).where(eq(events.id, id));
     return found;
   }
 
@@ -78,61 +88,48 @@ export class EventRepository {
     return row!;
   }
 
-  async list(filter: { status?: EventStatus; hideDrafts: boolean; limit: number; cursor?: string }) {
-    const after = filter.cursor ? decodeCursor(filter.cursor) : undefined;
-    const rows = await this.database.db
+  async list(tx: Db, filter: { status?: EventStatus; hideDrafts: boolean; limit: number; cursor?: string }) {
+    const rows = await tx
       .select({ row: events, locked: hasClaims })
       .from(events)
       .where(
         and(
           filter.status ? eq(events.status, filter.status) : undefined,
           filter.hideDrafts ? ne(events.status, 'DRAFT') : undefined,
-          after ? or(lt(events.createdAt, after.at), and(eq(events.createdAt, after.at), lt(events.id, after.id))) : undefined,
+          afterCursor(events.createdAt, events.id, filter.cursor),
         ),
       )
       .orderBy(desc(events.createdAt), desc(events.id))
       .limit(filter.limit + 1);
-    return toPage(rows, filter.limit, (r) => ({ at: r.row.createdAt, id: r.row.id }), (r) => toEvent(r.row, r.locked));
-  }
-
-  /** The event and its rewards in one round trip: the claim path reads both on every attempt. */
-  async withRewards(tx: Db, id: string): Promise<{ event: EventRow; rewards: RewardRow[] } | undefined> {
-    const [row] = rowsOf<Record<string, unknown>>(
-      await tx.execute(sql`
-        select e.id, e.title, e.description, e.starts_at, e.ends_at, e.timezone, e.status, e.condition, e.approval,
-               e.repeat, e.created_by, e.created_at, e.updated_at,
-               coalesce((select jsonb_agg(jsonb_build_object('id', r.id, 'type', r.type, 'name', r.name, 'itemCode', r.item_code,
-                                 'quantity', r.quantity, 'stock', r.stock, 'remaining', r.remaining, 'createdAt', r.created_at)
-                                 order by r.created_at, r.id)
-                         from rewards r where r.event_id = e.id), '[]'::jsonb) as rewards
-        from events e where e.id = ${id}`),
+    return toPage(
+      rows,
+      filter.limit,
+      (r) => ({ at: r.row.createdAt, id: r.row.id }),
+      (r) => toEvent(r.row, r.locked),
     );
-    if (!row) return undefined;
-    const event: EventRow = {
-      id: row.id as string,
-      title: row.title as string,
-      description: row.description as string | null,
-      startsAt: asDate(row.starts_at),
-      endsAt: asDate(row.ends_at),
-      timezone: row.timezone as string,
-      status: row.status as EventRow['status'],
-      condition: row.condition as EventRow['condition'],
-      approval: row.approval as EventRow['approval'],
-      repeat: row.repeat as EventRow['repeat'],
-      createdBy: row.created_by as string,
-      createdAt: asDate(row.created_at),
-      updatedAt: asDate(row.updated_at),
-    };
-    const rewardRows = (row.rewards as (Omit<RewardRow, 'createdAt' | 'eventId'> & { createdAt: string })[]).map((r) => ({
-      ...r,
-      eventId: event.id,
-      createdAt: new Date(r.createdAt),
-    }));
-    return { event, rewards: rewardRows };
   }
 
-  async rewards(eventId: string, db: Db = this.database.db): Promise<RewardRow[]> {
-    return db.select().from(rewards).where(eq(rewards.eventId, eventId)).orderBy(asc(rewards.createdAt), asc(rewards.id));
+  /**
+   * The event and its rewards in one round trip: the claim path reads both on every attempt. One row
+   * per reward (the event repeated on each), or a single row with no reward.
+   */
+  async withRewards(tx: Db, id: string): Promise<{ event: EventRow; rewards: RewardRow[] } | undefined> {
+    const rows = await tx
+      .select({ event: events, reward: rewards })
+      .from(events)
+      .leftJoin(rewards, eq(rewards.eventId, events.id))
+      .where(eq(events.id, id))
+      .orderBy(asc(rewards.createdAt), asc(rewards.id));
+    if (rows.length === 0) return undefined;
+    return { event: rows[0]!.event, rewards: rows.flatMap((r) => (r.reward ? [r.reward] : [])) };
+  }
+
+  async rewards(tx: Db, eventId: string): Promise<RewardRow[]> {
+    return tx
+      .select()
+      .from(rewards)
+      .where(eq(rewards.eventId, eventId))
+      .orderBy(asc(rewards.createdAt), asc(rewards.id));
   }
 
   async insertReward(tx: Db, row: typeof rewards.$inferInsert): Promise<RewardRow> {

@@ -1,14 +1,14 @@
 import { Controller } from '@nestjs/common';
 import { routes } from '@rewards/contracts';
 import { CurrentPrincipal, Endpoint, Input, RequestId, type InputOf, type Principal } from '@rewards/infrastructure';
-import { ClaimsService } from '../claims/claims.service.js';
 import { EventsService } from './events.service.js';
+import { ProgressService } from './progress.service.js';
 
 @Controller()
 export class EventsController {
   constructor(
     private readonly events: EventsService,
-    private readonly claims: ClaimsService,
+    private readonly progressOf: ProgressService,
   ) {}
 
   @Endpoint(routes.createEvent)
@@ -42,8 +42,7 @@ export class EventsController {
   }
 
   @Endpoint(routes.progress)
-  async progress(@CurrentPrincipal() viewer: Principal, @Input() { params }: InputOf<typeof routes.progress>) {
-    const { row } = await this.events.visible(viewer, params.id);
-    return this.claims.progress(viewer, row);
+  progress(@CurrentPrincipal() viewer: Principal, @Input() { params }: InputOf<typeof routes.progress>) {
+    return this.progressOf.progress(viewer, params.id);
   }
 }

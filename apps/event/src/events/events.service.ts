@@ -1,24 +1,19 @@
 import { randomUUID } from 'node:crypto';
-import { Inject, Injectable } from '@nestjs/common';
-import type { CreateEventBody, CreateRewardBody, Event, EventStatus, Reward, UpdateEventBody } from '@rewards/contracts';
-import { AppError, type Principal } from '@rewards/infrastructure';
-import { DATABASE, type Database } from '@rewards/infrastructure/persistence';
 import { isDeepStrictEqual } from 'node:util';
-import { sql } from 'drizzle-orm';
+import { Injectable } from '@nestjs/common';
+import type { CreateEventBody, CreateRewardBody, Event, EventStatus, Reward } from '@rewards/contracts';
+import type { UpdateEventBody } from '@rewards/contracts';
+import { AppError, type Principal } from '@rewards/infrastructure';
+import { UnitOfWork } from '@rewards/infrastructure/persistence';
 import { ActivityRepository } from '../activities/activity.repository.js';
 import { AuditService, type AuditContext } from '../audit/audit.service.js';
 import { canMove } from '../domain/event-status.js';
-import { eventLockKey, EventRepository, toEvent, toReward } from './event.repository.js';
+import { canSee, isStaff } from '../domain/visibility.js';
+import { EventRepository, toEvent, toReward } from './event.repository.js';
 
 export const DEFAULT_TIMEZONE = 'Asia/Seoul';
-export const isStaff = (p: Principal) => p.roles.some((r) => r === 'OPERATOR' || r === 'AUDITOR' || r === 'ADMIN');
 
-/**
- * The one visibility rule for everything under /events/{id}: for a player a DRAFT does not exist.
- * Every path that reads an event for a caller (reads, progress, claims) asks this before acting, and
- * answers exactly as for an unknown id.
- */
-export const canSee = (viewer: Principal, event: { status: EventStatus }) => event.status !== 'DRAFT' || isStaff(viewer);
+/** What an event the caller may not see answers (see `canSee`): exactly what an unknown id does. */
 export const eventNotFound = () => new AppError('NOT_FOUND', 'Event not found');
 
 /** Fields that decide who may claim what: frozen once the first claim exists. */
@@ -27,15 +22,18 @@ const FROZEN = ['condition', 'repeat', 'timezone'] as const;
 @Injectable()
 export class EventsService {
   constructor(
-    @Inject(DATABASE) private readonly database: Database,
+    private readonly uow: UnitOfWork,
     private readonly events: EventRepository,
     private readonly audit: AuditService,
     private readonly activities: ActivityRepository,
   ) {}
 
-  /** Every day count runs `at time zone` in SQL: a zone the database does not know would fail each one with a 500. */
+  /**
+   * Every day count runs `at time zone` in SQL: a zone the database does not know would fail each
+   * one with a 500. Asked outside the transaction, which the failed statement would abort.
+   */
   private async assertKnownTimeZone(timeZone: string | undefined): Promise<void> {
-    if (timeZone === undefined || (await this.events.knowsTimeZone(timeZone))) return;
+    if (timeZone === undefined || (await this.events.knowsTimeZone(this.uow.db, timeZone))) return;
     throw new AppError('VALIDATION_FAILED', 'Request is invalid', [
       { path: 'timezone', code: 'custom', message: 'must be an IANA time zone such as Asia/Seoul' },
     ]);
@@ -43,7 +41,7 @@ export class EventsService {
 
   async create(ctx: AuditContext, body: CreateEventBody): Promise<Event> {
     await this.assertKnownTimeZone(body.timezone);
-    return this.database.db.transaction(async (tx) => {
+    return this.uow.transaction(async (tx) => {
       await this.activities.trackZone(tx, body.timezone ?? DEFAULT_TIMEZONE);
       const row = await this.events.insert(tx, {
         id: randomUUID(),
@@ -66,26 +64,26 @@ export class EventsService {
 
   /** An event as the caller may see it; players never see drafts. */
   async visible(viewer: Principal, id: string) {
-    const found = await this.events.find(id);
+    const found = await this.events.find(this.uow.db, id);
     if (!found || !canSee(viewer, found.row)) throw eventNotFound();
     return found;
   }
 
   async get(viewer: Principal, id: string): Promise<Event> {
     const found = await this.visible(viewer, id);
-    return toEvent(found.row, found.locked, await this.events.rewards(id));
+    return toEvent(found.row, found.locked, await this.events.rewards(this.uow.db, id));
   }
 
   list(viewer: Principal, q: { status?: EventStatus; limit: number; cursor?: string }) {
-    return this.events.list({ ...q, hideDrafts: !isStaff(viewer) });
+    return this.events.list(this.uow.db, { ...q, hideDrafts: !isStaff(viewer) });
   }
 
   async update(ctx: AuditContext, id: string, body: UpdateEventBody): Promise<Event> {
     await this.assertKnownTimeZone(body.timezone);
-    return this.database.db.transaction(async (tx) => {
+    return this.uow.transaction(async (tx) => {
       // Exclusive against claims in flight (they hold it shared), so "no claim yet" stays true until commit.
-      await tx.execute(sql`select pg_advisory_xact_lock(${eventLockKey(id)})`);
-      const found = await this.events.find(id, tx);
+      await this.events.lockExclusive(tx, id);
+      const found = await this.events.find(tx, id);
       if (!found) throw new AppError('NOT_FOUND', 'Event not found');
       const { row, locked } = found;
       if (body.status && !canMove(row.status, body.status)) {
@@ -93,12 +91,15 @@ export class EventsService {
       }
       const changed = FROZEN.filter((f) => body[f] !== undefined && !isDeepStrictEqual(body[f], row[f]));
       if (locked && changed.length) {
-        throw new AppError('EVENT_LOCKED', `Claims exist: ${changed.join(', ')} can no longer change`, { fields: changed });
+        const message = `Claims exist: ${changed.join(', ')} can no longer change`;
+        throw new AppError('EVENT_LOCKED', message, { fields: changed });
       }
       const startsAt = body.startsAt ? new Date(body.startsAt) : row.startsAt;
       const endsAt = body.endsAt ? new Date(body.endsAt) : row.endsAt;
       if (endsAt <= startsAt) {
-        throw new AppError('VALIDATION_FAILED', 'Request is invalid', [{ path: 'endsAt', code: 'custom', message: 'endsAt must be after startsAt' }]);
+        throw new AppError('VALIDATION_FAILED', 'Request is invalid', [
+          { path: 'endsAt', code: 'custom', message: 'endsAt must be after startsAt' },
+        ]);
       }
       if (body.timezone !== undefined) await this.activities.trackZone(tx, body.timezone);
       const updated = await this.events.update(tx, id, {
@@ -112,7 +113,7 @@ export class EventsService {
         ...(body.repeat !== undefined ? { repeat: body.repeat } : {}),
         ...(body.status !== undefined ? { status: body.status } : {}),
       });
-      const rewards = await this.events.rewards(id, tx);
+      const rewards = await this.events.rewards(tx, id);
       const before = toEvent(row, locked);
       const after = toEvent(updated, locked);
       await this.audit.record(tx, ctx, 'event.update', { type: 'event', id }, before, after);
@@ -121,8 +122,8 @@ export class EventsService {
   }
 
   async addReward(ctx: AuditContext, eventId: string, body: CreateRewardBody): Promise<Reward> {
-    return this.database.db.transaction(async (tx) => {
-      const found = await this.events.find(eventId, tx);
+    return this.uow.transaction(async (tx) => {
+      const found = await this.events.find(tx, eventId);
       if (!found) throw new AppError('NOT_FOUND', 'Event not found');
       if (found.row.status === 'ENDED') throw new AppError('INVALID_STATE', 'The event has ended');
       const stock = body.stock ?? null;
@@ -144,6 +145,6 @@ export class EventsService {
 
   async rewards(viewer: Principal, eventId: string): Promise<Reward[]> {
     await this.visible(viewer, eventId);
-    return (await this.events.rewards(eventId)).map(toReward);
+    return (await this.events.rewards(this.uow.db, eventId)).map(toReward);
   }
 }

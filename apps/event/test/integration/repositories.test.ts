@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { isUniqueViolation } from '@rewards/infrastructure';
-import { rowsOf } from '@rewards/infrastructure/persistence';
+import { rowsOf, type Db } from '@rewards/infrastructure/persistence';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTestDatabase, type TestDatabase } from '../../../../test/support/databases.js';
@@ -19,13 +19,16 @@ describe('event repositories', () => {
   let events: EventRepository;
   let claims: ClaimRepository;
   let audit: AuditRepository;
+  /** Reads outside a transaction, as services make them (`UnitOfWork.db`). */
+  let db: Db;
 
   beforeAll(async () => {
     t = await openTestDatabase(migrations, 'event');
-    activities = new ActivityRepository(t.database);
-    events = new EventRepository(t.database);
-    claims = new ClaimRepository(t.database);
-    audit = new AuditRepository(t.database);
+    db = t.database.db;
+    activities = new ActivityRepository();
+    events = new EventRepository();
+    claims = new ClaimRepository(events);
+    audit = new AuditRepository();
   });
   afterAll(async () => {
     await t?.dispose();
@@ -81,7 +84,10 @@ describe('event repositories', () => {
         ]),
       );
       const window = { start: new Date('2026-03-01T10:07:00Z'), end: new Date('2026-03-05T10:07:00Z'), timeZone: 'Asia/Seoul' };
-      const facts = await activities.facts(user, window, { windowed: new Set(['LOGIN', 'PURCHASE']), highest: new Set(['LEVEL_UP']) });
+      const facts = await activities.facts(db, user, window, {
+        windowed: new Set(['LOGIN', 'PURCHASE']),
+        highest: new Set(['LEVEL_UP']),
+      });
       const logins = [...(facts.daily.get('LOGIN') ?? [])].sort((x, y) => x.day.localeCompare(y.day));
       expect(logins).toEqual([
         { day: '2026-03-01', count: 2, sum: 0 },
@@ -95,7 +101,8 @@ describe('event repositories', () => {
       expect(evaluate({ type: 'LOGIN_DAYS', days: 5 }, facts)).toMatchObject({ current: 4, met: false });
       // In UTC the same logins fall on other days (once an event in UTC has the zone tracked).
       await t.database.db.transaction((tx) => activities.trackZone(tx, 'UTC'));
-      const utc = await activities.facts(user, { ...window, timeZone: 'UTC' }, factsNeeded({ type: 'LOGIN_DAYS', days: 1 }));
+      const needed = factsNeeded({ type: 'LOGIN_DAYS', days: 1 });
+      const utc = await activities.facts(db, user, { ...window, timeZone: 'UTC' }, needed);
       expect((utc.daily.get('LOGIN') ?? []).map((d) => d.day).sort()).toEqual(['2026-03-01', '2026-03-03', '2026-03-05']);
     });
 
@@ -123,7 +130,8 @@ describe('event repositories', () => {
         for (const [s, e] of windows) {
           const start = new Date(s!);
           const end = new Date(e!);
-          const facts = await activities.facts(user, { start, end, timeZone }, { windowed: new Set(['LOGIN', 'PURCHASE']), highest: new Set() });
+          const needed = { windowed: new Set(['LOGIN', 'PURCHASE']), highest: new Set<string>() };
+          const facts = await activities.facts(db, user, { start, end, timeZone }, needed);
           for (const type of ['LOGIN', 'PURCHASE']) {
             const expected = new Map<string, { count: number; sum: number }>();
             for (const a of batch) {
@@ -151,6 +159,7 @@ describe('event repositories', () => {
         ]),
       );
       const facts = await activities.facts(
+        db,
         user,
         { start: new Date('2026-03-01T10:02:00Z'), end: new Date('2026-03-01T10:10:00Z'), timeZone: 'UTC' },
         { windowed: new Set(['LOGIN']), highest: new Set() },
@@ -170,7 +179,8 @@ describe('event repositories', () => {
       expect(isUniqueViolation(err, ACTIVE_CLAIM_INDEX)).toBe(true);
       await claim('REJECTED');
       await claim('PENDING', '2026-03-02');
-      await t.database.db.transaction((tx) => claims.decide(tx, first.id, { status: 'REJECTED', reason: 'REJECTED_BY_OPERATOR', note: 'no', decidedBy: 'op' }));
+      const rejection = { status: 'REJECTED', reason: 'REJECTED_BY_OPERATOR', note: 'no', decidedBy: 'op' } as const;
+      await t.database.db.transaction((tx) => claims.recordDecision(tx, first.id, rejection));
       await expect(claim('APPROVED')).resolves.toMatchObject({ status: 'APPROVED' });
     });
 
@@ -182,7 +192,7 @@ describe('event repositories', () => {
       const seen: string[] = [];
       let cursor: string | undefined;
       do {
-        const page = await claims.list({ eventId: event.id, limit: 3, cursor });
+        const page = await claims.list(db, { eventId: event.id, limit: 3, cursor });
         seen.push(...page.items.map((c) => c.id));
         await insertOne(); // newer than every page already read: must not appear later
         cursor = page.nextCursor ?? undefined;
@@ -200,7 +210,14 @@ describe('event repositories', () => {
       const results = await Promise.allSettled(
         Array.from({ length: 30 }, (_, i) =>
           pools[i % 3]!.db.transaction((tx) =>
-            new ClaimRepository(pools[i % 3]!).insert(tx, { id: randomUUID(), userId: user, eventId: event.id, periodKey: 'ONCE', status: 'APPROVED', rewards: [] }),
+            claims.insert(tx, {
+              id: randomUUID(),
+              userId: user,
+              eventId: event.id,
+              periodKey: 'ONCE',
+              status: 'APPROVED',
+              rewards: [],
+            }),
           ),
         ),
       );
@@ -219,17 +236,17 @@ describe('event repositories', () => {
       const reserve = () => t.database.db.transaction((tx) => events.reserveStock(tx, reward.id, 2));
       const outcomes = await Promise.all([reserve(), reserve(), reserve(), reserve()]);
       expect(outcomes.filter(Boolean)).toHaveLength(2);
-      expect((await events.rewards(event.id))[0]!.remaining).toBe(1);
+      expect((await events.rewards(db, event.id))[0]!.remaining).toBe(1);
       await t.database.db.transaction((tx) => events.releaseStock(tx, reward.id, 2));
       await t.database.db.transaction((tx) => events.releaseStock(tx, reward.id, 10));
-      expect((await events.rewards(event.id))[0]!.remaining).toBe(5);
+      expect((await events.rewards(db, event.id))[0]!.remaining).toBe(5);
     });
 
     it('reports whether claims exist, which freezes the condition', async () => {
       const event = await newEvent();
-      expect((await events.find(event.id))!.locked).toBe(false);
+      expect((await events.find(db, event.id))!.locked).toBe(false);
       await t.database.db.transaction((tx) => claims.insert(tx, { id: randomUUID(), userId: randomUUID(), eventId: event.id, periodKey: 'ONCE', status: 'REJECTED', rewards: [] }));
-      expect((await events.find(event.id))!.locked).toBe(true);
+      expect((await events.find(db, event.id))!.locked).toBe(true);
     });
   });
 
@@ -250,11 +267,11 @@ describe('event repositories', () => {
       const e2 = entry('event.update', { title: 'B' });
       const e3 = entry('reward.create', { name: 'Sword' });
       for (const e of [e1, e2, e3, e2]) await t.database.db.transaction((tx) => audit.append(tx, e));
-      expect(await audit.verify()).toEqual({ valid: true, entries: 3, firstBrokenId: null });
-      const page = await audit.list({ limit: 2, action: 'event.update' });
+      expect(await audit.verify(db)).toEqual({ valid: true, entries: 3, firstBrokenId: null });
+      const page = await audit.list(db, { limit: 2, action: 'event.update' });
       expect(page.items.map((i) => i.id)).toEqual([e2.id]);
       await t.database.db.execute(sql`update audit_log set after = '{"title":"Z"}'::jsonb where id = ${e2.id}`);
-      expect(await audit.verify()).toEqual({ valid: false, entries: 2, firstBrokenId: e2.id });
+      expect(await audit.verify(db)).toEqual({ valid: false, entries: 2, firstBrokenId: e2.id });
     });
   });
 });

@@ -1,0 +1,34 @@
+import { Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { UnitOfWork } from '@rewards/infrastructure/persistence';
+import { ClaimRepository } from './claims/claim.repository.js';
+
+const HOUR_MS = 3_600_000;
+
+/**
+ * The event service's periodic jobs, all of them: started once the application is up, stopped with
+ * the module. Timers are unref'd so they never keep a process alive on their own.
+ */
+@Injectable()
+export class Jobs implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly timers: NodeJS.Timeout[] = [];
+
+  constructor(
+    private readonly uow: UnitOfWork,
+    private readonly claims: ClaimRepository,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    // Idempotency keys are kept at least 24 h; older than 48 h they go. A failed run waits for the next.
+    this.every(HOUR_MS, () => this.claims.pruneIdempotencyKeys(this.uow.db, 48));
+  }
+
+  onModuleDestroy(): void {
+    for (const timer of this.timers.splice(0)) clearInterval(timer);
+  }
+
+  private every(ms: number, job: () => Promise<unknown>): void {
+    const timer = setInterval(() => void job().catch(() => undefined), ms);
+    timer.unref();
+    this.timers.push(timer);
+  }
+}
