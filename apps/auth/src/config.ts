@@ -25,3 +25,5 @@ export const authConfigShape = {
 export type AuthConfig = ReturnType<typeof loadAuthConfig>;
 export const loadAuthConfig = (env: NodeJS.ProcessEnv = process.env) => loadConfig('auth', authConfigShape, env);
 export const AUTH_CONFIG = Symbol('AUTH_CONFIG');
+/** The process's logger, for the periodic jobs that log outside any request. */
+export const AUTH_LOGGER = Symbol('AUTH_LOGGER');

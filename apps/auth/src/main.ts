@@ -4,10 +4,8 @@ import { createLogger, createMetrics, createServiceApp, listen } from '@rewards/
 import { migrate, openDatabase } from '@rewards/infrastructure/persistence';
 import { AuthModule } from './app.module.js';
 import { loadAuthConfig } from './config.js';
-import { KeyStore } from './keys/key-store.js';
-import { AdminBootstrap } from './users/admin-bootstrap.js';
-import { OutboxRelay } from './outbox/outbox.js';
-import { Housekeeping } from './housekeeping.js';
+import { SigningKeyStore } from './keys/signing-key.store.js';
+import { AdminBootstrap } from './users/admin.bootstrap.js';
 
 const config = loadAuthConfig();
 const logger = createLogger('auth', config.LOG_LEVEL);
@@ -20,11 +18,14 @@ async function main() {
   });
   await migrate(database.db, fileURLToPath(new URL('../migrations', import.meta.url)), 'auth', logger);
   const metrics = createMetrics('auth');
-  const app = await createServiceApp(AuthModule.register(config, database, metrics), { service: 'auth', logger, internalSecret: config.INTERNAL_SECRET }, metrics);
-  await app.get(KeyStore).load();
+  const app = await createServiceApp(
+    AuthModule.register(config, database, metrics, logger),
+    { service: 'auth', logger, internalSecret: config.INTERNAL_SECRET },
+    metrics,
+  );
+  await app.get(SigningKeyStore).load();
   await app.get(AdminBootstrap).ensureAdmin(logger);
-  app.get(OutboxRelay).start(logger);
-  app.get(Housekeeping).start(logger);
+  // Listening initializes the application, which starts the periodic jobs (OutboxRelay, HousekeepingJob).
   await listen(app, config.AUTH_PORT, config.HOST, logger, async () => {
     await database.close();
   });

@@ -1,17 +1,20 @@
+import type { ApiKeyScope, Role } from '@rewards/contracts';
 import { sql } from 'drizzle-orm';
 import { bigint, bigserial, boolean, integer, jsonb, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
+/** Creation times lists page on are kept at the API's precision (migration 0007): see UserRepository.list. */
+const createdAtMs = () => ts('created_at').notNull().default(sql`date_trunc('milliseconds', now())`);
 
 export const users = pgTable('users', {
   id: uuid('id').primaryKey(),
   email: text('email').notNull(),
   displayName: text('display_name').notNull(),
   passwordHash: text('password_hash').notNull(),
-  roles: text('roles').array().notNull(),
+  roles: text('roles').array().$type<Role[]>().notNull(),
   inviteCode: text('invite_code').notNull(),
   invitedBy: uuid('invited_by'),
-  createdAt: ts('created_at').notNull().defaultNow(),
+  createdAt: createdAtMs(),
 });
 
 export const sessions = pgTable('sessions', {
@@ -51,11 +54,11 @@ export const apiKeys = pgTable('api_keys', {
   id: uuid('id').primaryKey(),
   name: text('name').notNull(),
   keyHash: text('key_hash').notNull(),
-  scopes: text('scopes').array().notNull(),
+  scopes: text('scopes').array().$type<ApiKeyScope[]>().notNull(),
   expiresAt: ts('expires_at'),
   lastUsedAt: ts('last_used_at'),
   createdBy: uuid('created_by').notNull(),
-  createdAt: ts('created_at').notNull().defaultNow(),
+  createdAt: createdAtMs(),
   revokedAt: ts('revoked_at'),
   revokedBy: uuid('revoked_by'),
 });

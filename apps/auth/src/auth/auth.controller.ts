@@ -1,14 +1,14 @@
 import { Controller, Get } from '@nestjs/common';
 import { routes } from '@rewards/contracts';
 import { ClientIp, CurrentPrincipal, Endpoint, Input, type InputOf, type Principal } from '@rewards/infrastructure';
-import { KeyStore } from '../keys/key-store.js';
+import { SigningKeyStore } from '../keys/signing-key.store.js';
 import { AuthService } from './auth.service.js';
 
 @Controller()
 export class AuthController {
   constructor(
     private readonly auth: AuthService,
-    private readonly keys: KeyStore,
+    private readonly keys: SigningKeyStore,
   ) {}
 
   @Endpoint(routes.register)

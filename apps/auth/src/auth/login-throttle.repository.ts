@@ -1,5 +1,5 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { DATABASE, rowsOf, type Database } from '@rewards/infrastructure/persistence';
+import { Injectable } from '@nestjs/common';
+import { rowsOf, type Db } from '@rewards/infrastructure/persistence';
 import { eq, lt, sql } from 'drizzle-orm';
 import { loginFailures } from '../schema.js';
 
@@ -30,43 +30,47 @@ const PENDING_TTL_SECONDS = 30;
  */
 @Injectable()
 export class LoginThrottleRepository {
-  constructor(@Inject(DATABASE) private readonly database: Database) {}
-
-  async reserve(email: string, ip: string, limits: ThrottleLimits): Promise<Reservation> {
-    return this.database.db.transaction(async (tx) => {
-      // Always the email's lock before the IP's, so two attempts never wait on each other in a cycle.
-      await tx.execute(sql`select pg_advisory_xact_lock(${LOCK_EMAIL}, hashtext(${email}))`);
-      await tx.execute(sql`select pg_advisory_xact_lock(${LOCK_IP}, hashtext(${ip}))`);
-      const fresh = sql`at > now() - make_interval(secs => ${PENDING_TTL_SECONDS})`;
-      const [c] = rowsOf<{ failedByAccount: number; pendingByAccount: number; failedByIp: number; pendingByIp: number }>(
-        await tx.execute(sql`
-          select count(*) filter (where email = ${email} and ip = ${ip} and not pending)::int as "failedByAccount",
-                 count(*) filter (where email = ${email} and ip = ${ip} and pending and ${fresh})::int as "pendingByAccount",
-                 count(*) filter (where ip = ${ip} and not pending)::int as "failedByIp",
-                 count(*) filter (where ip = ${ip} and pending and ${fresh})::int as "pendingByIp"
-            from login_failures
-           where ip = ${ip} and at > now() - make_interval(secs => ${limits.windowSeconds})`),
-      );
-      if (c!.failedByAccount >= limits.perAccount || c!.failedByIp >= limits.perIp) return 'limited';
-      if (c!.failedByAccount + c!.pendingByAccount >= limits.perAccount || c!.failedByIp + c!.pendingByIp >= limits.perIp) {
-        return 'busy';
-      }
-      const [row] = await tx.insert(loginFailures).values({ email, ip, pending: true }).returning({ id: loginFailures.id });
-      return { id: row!.id };
-    });
+  /**
+   * In a transaction of its own: the locks on the email and the IP hold until it commits, and must
+   * be released before the password is checked, or every attempt would wait for the one before.
+   */
+  async reserve(tx: Db, email: string, ip: string, limits: ThrottleLimits): Promise<Reservation> {
+    // Always the email's lock before the IP's, so two attempts never wait on each other in a cycle.
+    await tx.execute(sql`select pg_advisory_xact_lock(${LOCK_EMAIL}, hashtext(${email}))`);
+    await tx.execute(sql`select pg_advisory_xact_lock(${LOCK_IP}, hashtext(${ip}))`);
+    const fresh = sql`at > now() - make_interval(secs => ${PENDING_TTL_SECONDS})`;
+    const account = sql`email = ${email} and ip = ${ip}`;
+    const [c] = rowsOf<{ failedByAccount: number; pendingByAccount: number; failedByIp: number; pendingByIp: number }>(
+      await tx.execute(sql`
+        select count(*) filter (where ${account} and not pending)::int as "failedByAccount",
+               count(*) filter (where ${account} and pending and ${fresh})::int as "pendingByAccount",
+               count(*) filter (where ip = ${ip} and not pending)::int as "failedByIp",
+               count(*) filter (where ip = ${ip} and pending and ${fresh})::int as "pendingByIp"
+          from login_failures
+         where ip = ${ip} and at > now() - make_interval(secs => ${limits.windowSeconds})`),
+    );
+    if (c!.failedByAccount >= limits.perAccount || c!.failedByIp >= limits.perIp) return 'limited';
+    const inFlightMayReach =
+      c!.failedByAccount + c!.pendingByAccount >= limits.perAccount || c!.failedByIp + c!.pendingByIp >= limits.perIp;
+    if (inFlightMayReach) return 'busy';
+    const [row] = await tx
+      .insert(loginFailures)
+      .values({ email, ip, pending: true })
+      .returning({ id: loginFailures.id });
+    return { id: row!.id };
   }
 
   /** The password was wrong: the attempt counts as a failure from now on. */
-  async confirmFailure(id: number): Promise<void> {
-    await this.database.db.update(loginFailures).set({ pending: false, at: sql`now()` }).where(eq(loginFailures.id, id));
+  async confirmFailure(db: Db, id: number): Promise<void> {
+    await db.update(loginFailures).set({ pending: false, at: sql`now()` }).where(eq(loginFailures.id, id));
   }
 
   /** The attempt succeeded, or failed for a reason other than the password: it is not a failure. */
-  async release(id: number): Promise<void> {
-    await this.database.db.delete(loginFailures).where(eq(loginFailures.id, id));
+  async release(db: Db, id: number): Promise<void> {
+    await db.delete(loginFailures).where(eq(loginFailures.id, id));
   }
 
-  async prune(olderThanSeconds: number): Promise<void> {
-    await this.database.db.delete(loginFailures).where(lt(loginFailures.at, sql`now() - make_interval(secs => ${olderThanSeconds})`));
+  async prune(db: Db, olderThanSeconds: number): Promise<void> {
+    await db.delete(loginFailures).where(lt(loginFailures.at, sql`now() - make_interval(secs => ${olderThanSeconds})`));
   }
 }

@@ -1,5 +1,5 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { DATABASE, rowsOf, type Database, type Db } from '@rewards/infrastructure/persistence';
+import { Injectable } from '@nestjs/common';
+import { rowsOf, type Db } from '@rewards/infrastructure/persistence';
 import { and, asc, eq, gt, lt, or, sql } from 'drizzle-orm';
 import { refreshTokens, sessionRevocations, sessions } from '../schema.js';
 
@@ -12,46 +12,41 @@ export interface FeedPosition {
   seq: number;
 }
 const comparePositions = (a: FeedPosition, b: FeedPosition) => a.tx - b.tx || a.seq - b.seq;
-export const encodeFeedPosition = (p: FeedPosition) => `${p.tx}.${p.seq}`;
-export function decodeFeedPosition(raw: string): FeedPosition | undefined {
-  const m = /^(\d{1,15})\.(\d{1,15})$/.exec(raw);
-  return m ? { tx: Number(m[1]), seq: Number(m[2]) } : undefined;
-}
 
 export type RevocationReason = 'replaced' | 'logout' | 'roles-changed' | 'refresh-reuse' | 'api-key-revoked';
 
 @Injectable()
 export class SessionRepository {
-  constructor(@Inject(DATABASE) private readonly database: Database) {}
-
-  async current(userId: string, db: Db = this.database.db): Promise<string | undefined> {
+  async current(db: Db, userId: string): Promise<string | undefined> {
     const [row] = await db.select({ sessionId: sessions.sessionId }).from(sessions).where(eq(sessions.userId, userId));
     return row?.sessionId;
   }
 
-  async isCurrent(sessionId: string): Promise<boolean> {
-    const [row] = await this.database.db.select({ userId: sessions.userId }).from(sessions).where(eq(sessions.sessionId, sessionId));
+  async isCurrent(db: Db, sessionId: string): Promise<boolean> {
+    const [row] = await db.select({ userId: sessions.userId }).from(sessions).where(eq(sessions.sessionId, sessionId));
     return !!row;
   }
 
   /** The atomic replace behind "one active session per user". */
-  async upsert(userId: string, sessionId: string, db: Db): Promise<void> {
-    await db
+  async upsert(tx: Db, userId: string, sessionId: string): Promise<void> {
+    await tx
       .insert(sessions)
       .values({ userId, sessionId })
       .onConflictDoUpdate({ target: sessions.userId, set: { sessionId, createdAt: sql`now()` } });
   }
 
   /** Ends the user's current session (if it is `sessionId`, when given) and publishes the revocation. */
-  async revoke(userId: string, reason: RevocationReason, db: Db, sessionId?: string): Promise<string | undefined> {
-    const where = sessionId ? and(eq(sessions.userId, userId), eq(sessions.sessionId, sessionId)) : eq(sessions.userId, userId);
-    const [gone] = await db.delete(sessions).where(where).returning({ sessionId: sessions.sessionId });
-    if (gone) await this.recordRevocation(userId, gone.sessionId, reason, db);
+  async revoke(tx: Db, userId: string, reason: RevocationReason, sessionId?: string): Promise<string | undefined> {
+    const where = sessionId
+      ? and(eq(sessions.userId, userId), eq(sessions.sessionId, sessionId))
+      : eq(sessions.userId, userId);
+    const [gone] = await tx.delete(sessions).where(where).returning({ sessionId: sessions.sessionId });
+    if (gone) await this.recordRevocation(tx, userId, gone.sessionId, reason);
     return gone?.sessionId;
   }
 
-  async recordRevocation(userId: string, sessionId: string, reason: RevocationReason, db: Db): Promise<void> {
-    await db.insert(sessionRevocations).values({ userId, sessionId, reason });
+  async recordRevocation(tx: Db, userId: string, sessionId: string, reason: RevocationReason): Promise<void> {
+    await tx.insert(sessionRevocations).values({ userId, sessionId, reason });
   }
 
   /**
@@ -64,48 +59,56 @@ export class SessionRepository {
    * long the transaction ran. Rows of transactions at or after xmin may be sent again on the next
    * poll; a revocation is a set member, so a repeat is harmless.
    */
-  async revocationFeed(from: FeedPosition | undefined, windowSeconds: number, limit = REVOCATION_PAGE) {
+  async revocationFeed(db: Db, from: FeedPosition | undefined, windowSeconds: number, limit = REVOCATION_PAGE) {
     const [snap] = rowsOf<{ xmin: string }>(
-      await this.database.db.execute(sql`select pg_snapshot_xmin(pg_current_snapshot())::text as xmin`),
+      await db.execute(sql`select pg_snapshot_xmin(pg_current_snapshot())::text as xmin`),
     );
     const xmin = Number(snap!.xmin);
     const where = from
       ? sql`(${sessionRevocations.txId}, ${sessionRevocations.seq}) >= (${from.tx}, ${from.seq})`
       : gt(sessionRevocations.revokedAt, sql`now() - make_interval(secs => ${windowSeconds})`);
-    const items = await this.database.db
-      .select({ sessionId: sessionRevocations.sessionId, revokedAt: sessionRevocations.revokedAt, tx: sessionRevocations.txId, seq: sessionRevocations.seq })
+    const items = await db
+      .select({
+        sessionId: sessionRevocations.sessionId,
+        revokedAt: sessionRevocations.revokedAt,
+        tx: sessionRevocations.txId,
+        seq: sessionRevocations.seq,
+      })
       .from(sessionRevocations)
       .where(where)
       .orderBy(asc(sessionRevocations.txId), asc(sessionRevocations.seq))
       .limit(limit);
     const last = items.at(-1);
     // A full page continues after its last row, unless that row lies past a transaction still running.
-    const next: FeedPosition = items.length === limit && last && last.tx < xmin ? { tx: last.tx, seq: last.seq + 1 } : { tx: xmin, seq: 0 };
+    const next: FeedPosition =
+      items.length === limit && last && last.tx < xmin ? { tx: last.tx, seq: last.seq + 1 } : { tx: xmin, seq: 0 };
     return { items, next: from && comparePositions(next, from) < 0 ? from : next };
   }
 
   /** Revocations older than any token they could refuse. */
-  async pruneRevocations(olderThanSeconds: number): Promise<void> {
-    await this.database.db.delete(sessionRevocations).where(lt(sessionRevocations.revokedAt, sql`now() - make_interval(secs => ${olderThanSeconds})`));
+  async pruneRevocations(db: Db, olderThanSeconds: number): Promise<void> {
+    await db
+      .delete(sessionRevocations)
+      .where(lt(sessionRevocations.revokedAt, sql`now() - make_interval(secs => ${olderThanSeconds})`));
   }
 
   /** Refresh tokens that can no longer be used: expired, or spent for longer than a reuse could still matter. */
-  async pruneRefreshTokens(): Promise<void> {
-    await this.database.db
+  async pruneRefreshTokens(db: Db): Promise<void> {
+    await db
       .delete(refreshTokens)
       .where(or(lt(refreshTokens.expiresAt, sql`now()`), lt(refreshTokens.usedAt, sql`now() - interval '1 day'`)));
   }
 
-  async insertRefreshToken(row: typeof refreshTokens.$inferInsert, db: Db): Promise<void> {
-    await db.insert(refreshTokens).values(row);
+  async insertRefreshToken(tx: Db, row: typeof refreshTokens.$inferInsert): Promise<void> {
+    await tx.insert(refreshTokens).values(row);
   }
 
-  async lockRefreshToken(tokenHash: string, db: Db) {
-    const [row] = await db.select().from(refreshTokens).where(eq(refreshTokens.tokenHash, tokenHash)).for('update');
+  async lockRefreshToken(tx: Db, tokenHash: string) {
+    const [row] = await tx.select().from(refreshTokens).where(eq(refreshTokens.tokenHash, tokenHash)).for('update');
     return row;
   }
 
-  async markRefreshTokenUsed(tokenHash: string, db: Db): Promise<void> {
-    await db.update(refreshTokens).set({ usedAt: sql`now()` }).where(eq(refreshTokens.tokenHash, tokenHash));
+  async markRefreshTokenUsed(tx: Db, tokenHash: string): Promise<void> {
+    await tx.update(refreshTokens).set({ usedAt: sql`now()` }).where(eq(refreshTokens.tokenHash, tokenHash));
   }
 }

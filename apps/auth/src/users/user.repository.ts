@@ -1,14 +1,16 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import type { Role, User } from '@rewards/contracts';
-import { DATABASE, type Database, type Db } from '@rewards/infrastructure/persistence';
-import { and, arrayContains, asc, eq, getTableColumns, ilike, sql } from 'drizzle-orm';
+import { type Position } from '@rewards/infrastructure';
+import { type Db } from '@rewards/infrastructure/persistence';
+import { and, arrayContains, asc, eq, ilike, sql } from 'drizzle-orm';
 import { users, type UserRow } from '../schema.js';
 
+/** The API's user: no password hash, no inviter, the creation time as an ISO string. */
 export const toUser = (r: UserRow): User => ({
   id: r.id,
   email: r.email,
   displayName: r.displayName,
-  roles: r.roles as Role[],
+  roles: r.roles,
   inviteCode: r.inviteCode,
   createdAt: r.createdAt.toISOString(),
 });
@@ -17,40 +19,48 @@ const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 
 @Injectable()
 export class UserRepository {
-  constructor(@Inject(DATABASE) private readonly database: Database) {}
-
-  async insert(row: typeof users.$inferInsert, db: Db = this.database.db): Promise<UserRow> {
-    const [created] = await db.insert(users).values(row).returning();
+  async insert(tx: Db, row: typeof users.$inferInsert): Promise<UserRow> {
+    const [created] = await tx.insert(users).values(row).returning();
     return created!;
   }
 
-  async findByEmail(email: string, db: Db = this.database.db): Promise<UserRow | undefined> {
+  async findByEmail(db: Db, email: string): Promise<UserRow | undefined> {
     const [row] = await db.select().from(users).where(eq(users.email, email));
     return row;
   }
 
-  async findById(id: string, db: Db = this.database.db): Promise<UserRow | undefined> {
+  async findById(db: Db, id: string): Promise<UserRow | undefined> {
     const [row] = await db.select().from(users).where(eq(users.id, id));
     return row;
   }
 
   /** Row lock: serializes session changes of one user. */
-  async lock(id: string, db: Db): Promise<UserRow | undefined> {
-    const [row] = await db.select().from(users).where(eq(users.id, id)).for('update');
+  async lock(tx: Db, id: string): Promise<UserRow | undefined> {
+    const [row] = await tx.select().from(users).where(eq(users.id, id)).for('update');
     return row;
   }
 
-  async findByInviteCode(code: string, db: Db = this.database.db): Promise<UserRow | undefined> {
+  /** Serializes role changes for the rest of the transaction (UsersService.setRoles says why). */
+  async lockRoleChanges(tx: Db): Promise<void> {
+    await tx.execute(sql`select pg_advisory_xact_lock(hashtext('auth:roles'))`);
+  }
+
+  /** Serializes the first-administrator check of instances starting at once, for the rest of the transaction. */
+  async lockAdminBootstrap(tx: Db): Promise<void> {
+    await tx.execute(sql`select pg_advisory_xact_lock(hashtext('auth:bootstrap-admin'))`);
+  }
+
+  async findByInviteCode(db: Db, code: string): Promise<UserRow | undefined> {
     const [row] = await db.select().from(users).where(eq(users.inviteCode, code));
     return row;
   }
 
-  async setRoles(id: string, roles: Role[], db: Db): Promise<UserRow | undefined> {
-    const [row] = await db.update(users).set({ roles }).where(eq(users.id, id)).returning();
+  async setRoles(tx: Db, id: string, roles: Role[]): Promise<UserRow | undefined> {
+    const [row] = await tx.update(users).set({ roles }).where(eq(users.id, id)).returning();
     return row;
   }
 
-  async countWithRole(role: Role, db: Db = this.database.db): Promise<number> {
+  async countWithRole(db: Db, role: Role): Promise<number> {
     const [row] = await db
       .select({ n: sql<number>`count(*)::int` })
       .from(users)
@@ -59,23 +69,22 @@ export class UserRepository {
   }
 
   /**
-   * Keyset page ordered by (created_at, id): stable while users register. The cursor position is
-   * carried at the database's full (microsecond) precision: a millisecond JS Date would sort before
-   * the row it came from, and the next page would return that row again.
+   * Keyset page ordered by (created_at, id): stable while users register. created_at is stored at
+   * millisecond precision (migration 0007), so the JS Date a cursor carries is the row's exact
+   * position; with microseconds stored, a row would sort after its own cursor and come back on the
+   * next page. Returns one row more than `limit`, to tell whether another page exists.
    */
-  async list(filter: { role?: Role; email?: string; limit: number; after?: { createdAt: string; id: string } }) {
+  async list(db: Db, filter: { role?: Role; email?: string; limit: number; after?: Position }): Promise<UserRow[]> {
+    const { after } = filter;
     const conditions = [
       filter.role ? arrayContains(users.roles, [filter.role]) : undefined,
       filter.email ? ilike(users.email, `%${escapeLike(filter.email)}%`) : undefined,
-      filter.after
-        ? sql`(${users.createdAt}, ${users.id}) > (${filter.after.createdAt}::timestamptz, ${filter.after.id}::uuid)`
+      after
+        ? sql`(${users.createdAt}, ${users.id}) > (${after.at.toISOString()}::timestamptz, ${after.id}::uuid)`
         : undefined,
     ].filter(Boolean);
-    return this.database.db
-      .select({
-        ...getTableColumns(users),
-        cursorAt: sql<string>`to_char(${users.createdAt} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`,
-      })
+    return db
+      .select()
       .from(users)
       .where(and(...conditions))
       .orderBy(asc(users.createdAt), asc(users.id))

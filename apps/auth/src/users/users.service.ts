@@ -1,70 +1,66 @@
-import { Inject, Injectable } from '@nestjs/common';
-import type { Role, User, UsersQuery } from '@rewards/contracts';
-import { AppError, type Principal } from '@rewards/infrastructure';
-import { DATABASE, type Database } from '@rewards/infrastructure/persistence';
-import { sql } from 'drizzle-orm';
-import { Outbox, OutboxRelay } from '../outbox/outbox.js';
-import { SessionRepository } from '../sessions/session.repository.js';
 import { randomUUID } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { Uuid, type Role, type User, type UsersQuery } from '@rewards/contracts';
+import { AppError, decodeCursor, toPage, type Position, type Principal } from '@rewards/infrastructure';
+import { UnitOfWork } from '@rewards/infrastructure/persistence';
+import { OutboxRelay } from '../outbox/outbox.relay.js';
+import { OutboxRepository } from '../outbox/outbox.repository.js';
+import { SessionRepository } from '../sessions/session.repository.js';
 import { toUser, UserRepository } from './user.repository.js';
 
-interface Cursor {
-  c: string;
-  i: string;
-}
-const encodeCursor = (c: Cursor) => Buffer.from(JSON.stringify(c)).toString('base64url');
-/** `c` is the row's created_at at microsecond precision, as the repository renders it. */
-const CURSOR_AT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
-function decodeCursor(raw: string): { createdAt: string; id: string } {
-  try {
-    const c = JSON.parse(Buffer.from(raw, 'base64url').toString()) as Cursor;
-    if (typeof c.c !== 'string' || !CURSOR_AT.test(c.c) || Number.isNaN(Date.parse(c.c))) throw new Error();
-    if (typeof c.i !== 'string' || !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(c.i)) throw new Error();
-    return { createdAt: c.c, id: c.i };
-  } catch {
-    throw new AppError('VALIDATION_FAILED', 'Request is invalid', [{ path: 'cursor', code: 'invalid', message: 'Unknown cursor' }]);
+/**
+ * The shared page cursor, with the id held to a UUID: the shared decoder checks only its length and
+ * alphabet, and an id PostgreSQL cannot read as a uuid would fail the query instead of the cursor.
+ */
+function decodeUserCursor(raw: string): Position {
+  const position = decodeCursor(raw);
+  if (!Uuid.safeParse(position.id).success) {
+    const details = [{ path: 'cursor', code: 'invalid', message: 'Unknown cursor' }];
+    throw new AppError('VALIDATION_FAILED', 'Request is invalid', details);
   }
+  return position;
 }
 
 @Injectable()
 export class UsersService {
   constructor(
-    @Inject(DATABASE) private readonly database: Database,
+    private readonly uow: UnitOfWork,
     private readonly users: UserRepository,
     private readonly sessions: SessionRepository,
-    private readonly outbox: Outbox,
+    private readonly outbox: OutboxRepository,
     private readonly relay: OutboxRelay,
   ) {}
 
   async list(q: UsersQuery): Promise<{ items: User[]; nextCursor: string | null }> {
-    const rows = await this.users.list({
+    const rows = await this.users.list(this.uow.db, {
       role: q.role,
       email: q.email?.toLowerCase(),
       limit: q.limit,
-      after: q.cursor ? decodeCursor(q.cursor) : undefined,
+      after: q.cursor ? decodeUserCursor(q.cursor) : undefined,
     });
-    const page = rows.slice(0, q.limit);
-    const last = page.at(-1);
-    return {
-      items: page.map(toUser),
-      nextCursor: rows.length > q.limit && last ? encodeCursor({ c: last.cursorAt, i: last.id }) : null,
-    };
+    return toPage(rows, q.limit, (r) => ({ at: r.createdAt, id: r.id }), toUser);
   }
 
   /** Replaces the roles and ends the user's session, so tokens carrying the old roles stop working. */
-  async setRoles(actor: Principal, requestId: string, userId: string, roles: Role[]): Promise<{ before: User; after: User }> {
-    const result = await this.database.db.transaction(async (tx) => {
+  async setRoles(
+    actor: Principal,
+    requestId: string,
+    userId: string,
+    roles: Role[],
+  ): Promise<{ before: User; after: User }> {
+    const result = await this.uow.transaction(async (tx) => {
       // Role changes are serialized: locking only the target row let two admins demote each other
       // at once, each counting the other as the remaining admin, and leave none.
-      await tx.execute(sql`select pg_advisory_xact_lock(hashtext('auth:roles'))`);
-      const before = await this.users.lock(userId, tx);
+      await this.users.lockRoleChanges(tx);
+      const before = await this.users.lock(tx, userId);
       if (!before) throw new AppError('NOT_FOUND', 'User not found');
-      if (before.roles.includes('ADMIN') && !roles.includes('ADMIN') && (await this.users.countWithRole('ADMIN', tx)) <= 1) {
+      const losesAdmin = before.roles.includes('ADMIN') && !roles.includes('ADMIN');
+      if (losesAdmin && (await this.users.countWithRole(tx, 'ADMIN')) <= 1) {
         throw new AppError('INVALID_STATE', 'The last administrator cannot lose the ADMIN role');
       }
-      const after = await this.users.setRoles(userId, [...new Set(roles)], tx);
-      await this.sessions.revoke(userId, 'roles-changed', tx);
-      await this.outbox.audit(tx, {
+      const after = await this.users.setRoles(tx, userId, [...new Set(roles)]);
+      await this.sessions.revoke(tx, userId, 'roles-changed');
+      await this.outbox.addAudit(tx, {
         id: randomUUID(),
         actorId: actor.subject,
         action: 'user.roles.set',

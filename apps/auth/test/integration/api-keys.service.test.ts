@@ -1,15 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import type { Principal } from '@rewards/infrastructure';
+import { UnitOfWork } from '@rewards/infrastructure/persistence';
 import { eq, sql } from 'drizzle-orm';
 import { decodeJwt } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { authDatabase } from '../../../../test/support/databases.js';
+import { authDatabase, silentLogger } from '../../../../test/support/databases.js';
 import { ApiKeyRepository } from '../../src/api-keys/api-key.repository.js';
 import { API_KEY_TOKEN_TTL_SECONDS, ApiKeysService } from '../../src/api-keys/api-keys.service.js';
 import { sha256 } from '../../src/auth/auth.service.js';
-import { KeyStore } from '../../src/keys/key-store.js';
-import { LocalTokenVerifier } from '../../src/keys/local-token-verifier.js';
-import { Outbox, OutboxRelay } from '../../src/outbox/outbox.js';
+import { LocalTokenVerifier } from '../../src/keys/local-token.verifier.js';
+import { SigningKeyRepository } from '../../src/keys/signing-key.repository.js';
+import { SigningKeyStore } from '../../src/keys/signing-key.store.js';
+import { OutboxRelay } from '../../src/outbox/outbox.relay.js';
+import { OutboxRepository } from '../../src/outbox/outbox.repository.js';
 import { apiKeys, outbox, sessionRevocations } from '../../src/schema.js';
 import { SessionRepository } from '../../src/sessions/session.repository.js';
 import { UserRepository } from '../../src/users/user.repository.js';
@@ -20,22 +23,23 @@ const REQUEST_ID = 'req-api-key-1';
 describe(ApiKeysService.name, () => {
   describe('on PostgreSQL', () => {
     const ctx = authDatabase();
-    let keys: KeyStore;
+    let keys: SigningKeyStore;
     let sut: ApiKeysService;
     let admin: Principal;
 
     beforeAll(async () => {
-      keys = new KeyStore(ctx.database, authConfig());
+      const uow = new UnitOfWork(ctx.database);
+      keys = new SigningKeyStore(uow, new SigningKeyRepository(), authConfig());
       await keys.load();
       sut = new ApiKeysService(
-        new ApiKeyRepository(ctx.database),
-        new SessionRepository(ctx.database),
+        new ApiKeyRepository(),
+        new SessionRepository(),
         keys,
-        ctx.database,
-        new Outbox(),
-        new OutboxRelay(ctx.database, authConfig()),
+        uow,
+        new OutboxRepository(),
+        new OutboxRelay(uow, new OutboxRepository(), authConfig(), silentLogger),
       );
-      const row = await new UserRepository(ctx.database).insert(userRow({ roles: ['ADMIN'] }));
+      const row = await new UserRepository().insert(ctx.database.db, userRow({ roles: ['ADMIN'] }));
       admin = { kind: 'user', subject: row.id, roles: ['ADMIN'], sessionId: randomUUID() };
     });
 
@@ -122,7 +126,7 @@ describe(ApiKeysService.name, () => {
       expect(payload).toMatchObject({ kind: 'api-key', scope: 'activities:write grants:read', sub: created.id, sid: created.id, roles: [] });
       expect(payload.exp! - payload.iat!).toBe(API_KEY_TOKEN_TTL_SECONDS);
       expect(decodeJwt(exchanged.token).sid).toBe(created.id);
-      const verifier = new LocalTokenVerifier(keys, new SessionRepository(ctx.database));
+      const verifier = new LocalTokenVerifier(keys, new UnitOfWork(ctx.database), new SessionRepository());
       await expect(verifier.verify(exchanged.token)).resolves.toEqual({
         kind: 'api-key',
         subject: created.id,

@@ -1,19 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import type { Role } from '@rewards/contracts';
 import type { Principal } from '@rewards/infrastructure';
-import type { Database } from '@rewards/infrastructure/persistence';
+import { UnitOfWork, type Database } from '@rewards/infrastructure/persistence';
 import { and, eq, sql } from 'drizzle-orm';
 import { decodeJwt } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { authDatabase } from '../../../../test/support/databases.js';
+import { authDatabase, silentLogger } from '../../../../test/support/databases.js';
 import { AuthService } from '../../src/auth/auth.service.js';
 import { LoginThrottleRepository, type Reservation } from '../../src/auth/login-throttle.repository.js';
-import { PasswordHasher } from '../../src/auth/password-hasher.js';
+import { PasswordHasher } from '../../src/auth/password.hasher.js';
 import { RegistrationLimitRepository } from '../../src/auth/registration-limit.repository.js';
 import type { AuthConfig } from '../../src/config.js';
-import { KeyStore } from '../../src/keys/key-store.js';
-import { LocalTokenVerifier } from '../../src/keys/local-token-verifier.js';
-import { Outbox, OutboxRelay } from '../../src/outbox/outbox.js';
+import { LocalTokenVerifier } from '../../src/keys/local-token.verifier.js';
+import { SigningKeyRepository } from '../../src/keys/signing-key.repository.js';
+import { SigningKeyStore } from '../../src/keys/signing-key.store.js';
+import { OutboxRelay } from '../../src/outbox/outbox.relay.js';
+import { OutboxRepository } from '../../src/outbox/outbox.repository.js';
 import { loginFailures, outbox, refreshTokens, registrations, sessionRevocations, sessions, users } from '../../src/schema.js';
 import { SessionRepository } from '../../src/sessions/session.repository.js';
 import { toUser, UserRepository } from '../../src/users/user.repository.js';
@@ -31,38 +33,40 @@ describe(AuthService.name, () => {
   describe('on PostgreSQL', () => {
     const ctx = authDatabase();
     const config = authConfig({ ACCESS_TOKEN_TTL_SECONDS: 600 });
-    let keys: KeyStore;
+    let keys: SigningKeyStore;
     let sut: AuthService;
     let verifier: LocalTokenVerifier;
     let passwordHash: string;
 
-    const service = (database: Database, cfg: AuthConfig) =>
-      new AuthService(
-        database,
+    const service = (database: Database, cfg: AuthConfig) => {
+      const uow = new UnitOfWork(database);
+      return new AuthService(
+        uow,
         cfg,
-        new UserRepository(database),
-        new SessionRepository(database),
+        new UserRepository(),
+        new SessionRepository(),
         keys,
         hasher,
-        new LoginThrottleRepository(database),
+        new LoginThrottleRepository(),
         new RegistrationLimitRepository(),
-        new Outbox(),
-        new OutboxRelay(database, cfg),
+        new OutboxRepository(),
+        new OutboxRelay(uow, new OutboxRepository(), cfg, silentLogger),
       );
+    };
 
     beforeAll(async () => {
       passwordHash = await hasher.hash(PASSWORD);
-      keys = new KeyStore(ctx.database, config);
+      keys = new SigningKeyStore(new UnitOfWork(ctx.database), new SigningKeyRepository(), config);
       await keys.load();
       sut = service(ctx.database, config);
-      verifier = new LocalTokenVerifier(keys, new SessionRepository(ctx.database));
+      verifier = new LocalTokenVerifier(keys, new UnitOfWork(ctx.database), new SessionRepository());
     });
 
     const db = () => ctx.database.db;
     const newEmail = () => `player-${tag()}@example.com`;
     /** A user with PASSWORD, inserted directly: hashing once per file keeps the suite fast. */
     async function registered(roles: Role[] = ['USER']) {
-      return toUser(await new UserRepository(ctx.database).insert(userRow({ email: newEmail(), passwordHash, roles })));
+      return toUser(await new UserRepository().insert(ctx.database.db, userRow({ email: newEmail(), passwordHash, roles })));
     }
     const principalOf = async (accessToken: string): Promise<Principal> => verifier.verify(accessToken);
     const revocationsOf = (userId: string) =>
@@ -457,39 +461,39 @@ describe(AuthService.name, () => {
         if (typeof r !== 'object') throw new Error(`expected a reservation, got ${r}`);
         return r.id;
       };
+      const throttle = new LoginThrottleRepository();
+      /** A reservation runs in a transaction of its own, as AuthService runs it. */
+      const reserve = (email: string, ip: string) => db().transaction((tx) => throttle.reserve(tx, email, ip, limits));
 
       it('reserves attempts while confirmed failures and attempts in flight stay under the limits', async () => {
-        const throttle = new LoginThrottleRepository(ctx.database);
         const email = newEmail();
         const ip = newIp();
 
-        const first = reserved(await throttle.reserve(email, ip, limits));
-        const second = reserved(await throttle.reserve(email, ip, limits));
-        expect(await throttle.reserve(email, ip, limits)).toBe('busy');
+        const first = reserved(await reserve(email, ip));
+        const second = reserved(await reserve(email, ip));
+        expect(await reserve(email, ip)).toBe('busy');
 
-        await throttle.confirmFailure(first);
-        expect(await throttle.reserve(email, ip, limits)).toBe('busy');
-        await throttle.release(second);
-        const third = reserved(await throttle.reserve(email, ip, limits));
-        await throttle.confirmFailure(third);
+        await throttle.confirmFailure(db(), first);
+        expect(await reserve(email, ip)).toBe('busy');
+        await throttle.release(db(), second);
+        const third = reserved(await reserve(email, ip));
+        await throttle.confirmFailure(db(), third);
 
-        expect(await throttle.reserve(email, ip, limits)).toBe('limited');
-        expect(await throttle.reserve(email, newIp(), limits)).toEqual({ id: expect.any(Number) });
-        expect(await throttle.reserve(newEmail(), ip, limits)).toEqual({ id: expect.any(Number) });
+        expect(await reserve(email, ip)).toBe('limited');
+        expect(await reserve(email, newIp())).toEqual({ id: expect.any(Number) });
+        expect(await reserve(newEmail(), ip)).toEqual({ id: expect.any(Number) });
         expect(await db().select().from(loginFailures).where(and(eq(loginFailures.email, email), eq(loginFailures.ip, ip)))).toHaveLength(2);
       });
 
       it('limits an address across accounts', async () => {
-        const throttle = new LoginThrottleRepository(ctx.database);
         const ip = newIp();
-        for (let i = 0; i < 3; i++) await throttle.confirmFailure(reserved(await throttle.reserve(newEmail(), ip, limits)));
+        for (let i = 0; i < 3; i++) await throttle.confirmFailure(db(), reserved(await reserve(newEmail(), ip)));
 
-        expect(await throttle.reserve(newEmail(), ip, limits)).toBe('limited');
-        expect(await throttle.reserve(newEmail(), newIp(), limits)).toEqual({ id: expect.any(Number) });
+        expect(await reserve(newEmail(), ip)).toBe('limited');
+        expect(await reserve(newEmail(), newIp())).toEqual({ id: expect.any(Number) });
       });
 
       it('ignores failures older than the window and attempts abandoned in flight, and prunes old rows', async () => {
-        const throttle = new LoginThrottleRepository(ctx.database);
         const email = newEmail();
         const ip = newIp();
         await db()
@@ -501,9 +505,9 @@ describe(AuthService.name, () => {
             { email, ip, pending: true, at: new Date(Date.now() - 60_000) },
           ]);
 
-        expect(await throttle.reserve(email, ip, limits)).toEqual({ id: expect.any(Number) });
+        expect(await reserve(email, ip)).toEqual({ id: expect.any(Number) });
 
-        await throttle.prune(1800);
+        await throttle.prune(db(), 1800);
         expect(await db().select().from(loginFailures).where(eq(loginFailures.email, email))).toHaveLength(3);
       });
     });

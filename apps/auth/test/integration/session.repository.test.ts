@@ -17,11 +17,13 @@ describe(SessionRepository.name, () => {
     let users: UserRepository;
 
     beforeAll(() => {
-      sut = new SessionRepository(ctx.database);
-      users = new UserRepository(ctx.database);
+      sut = new SessionRepository();
+      users = new UserRepository();
     });
 
-    const newUser = async () => (await users.insert(userRow())).id;
+    const db = () => ctx.database.db;
+
+    const newUser = async () => (await users.insert(db(), userRow())).id;
     const revocationsOf = (userId: string) =>
       ctx.database.db
         .select({ sessionId: sessionRevocations.sessionId, userId: sessionRevocations.userId, reason: sessionRevocations.reason })
@@ -35,31 +37,31 @@ describe(SessionRepository.name, () => {
         const userId = await newUser();
         const sid = randomUUID();
 
-        await sut.upsert(userId, sid, ctx.database.db);
+        await sut.upsert(db(), userId, sid);
 
-        expect(await sut.current(userId)).toBe(sid);
-        expect(await sut.isCurrent(sid)).toBe(true);
+        expect(await sut.current(db(), userId)).toBe(sid);
+        expect(await sut.isCurrent(db(), sid)).toBe(true);
       });
 
       it('replaces the session, keeping one row per user', async () => {
         const userId = await newUser();
         const [first, second, third] = [randomUUID(), randomUUID(), randomUUID()];
 
-        await sut.upsert(userId, first!, ctx.database.db);
-        await sut.upsert(userId, second!, ctx.database.db);
-        await sut.upsert(userId, third!, ctx.database.db);
+        await sut.upsert(db(), userId, first!);
+        await sut.upsert(db(), userId, second!);
+        await sut.upsert(db(), userId, third!);
 
         const rows = await sessionRows(userId);
         expect(rows).toHaveLength(1);
         expect(rows[0]!.sessionId).toBe(third);
-        expect(await sut.isCurrent(first!)).toBe(false);
-        expect(await sut.isCurrent(second!)).toBe(false);
-        expect(await sut.isCurrent(third!)).toBe(true);
+        expect(await sut.isCurrent(db(), first!)).toBe(false);
+        expect(await sut.isCurrent(db(), second!)).toBe(false);
+        expect(await sut.isCurrent(db(), third!)).toBe(true);
       });
 
       it('knows no session for a user who never signed in', async () => {
-        expect(await sut.current(await newUser())).toBeUndefined();
-        expect(await sut.isCurrent(randomUUID())).toBe(false);
+        expect(await sut.current(db(), await newUser())).toBeUndefined();
+        expect(await sut.isCurrent(db(), randomUUID())).toBe(false);
       });
     });
 
@@ -67,48 +69,48 @@ describe(SessionRepository.name, () => {
       it('ends the current session and records the revocation with its reason', async () => {
         const userId = await newUser();
         const sid = randomUUID();
-        await sut.upsert(userId, sid, ctx.database.db);
+        await sut.upsert(db(), userId, sid);
 
-        const revoked = await sut.revoke(userId, 'logout', ctx.database.db);
+        const revoked = await sut.revoke(db(), userId, 'logout');
 
         expect(revoked).toBe(sid);
-        expect(await sut.current(userId)).toBeUndefined();
+        expect(await sut.current(db(), userId)).toBeUndefined();
         expect(await revocationsOf(userId)).toEqual([{ sessionId: sid, userId, reason: 'logout' }]);
       });
 
       it('ends the session only if it is the one named', async () => {
         const userId = await newUser();
         const sid = randomUUID();
-        await sut.upsert(userId, sid, ctx.database.db);
+        await sut.upsert(db(), userId, sid);
 
-        expect(await sut.revoke(userId, 'logout', ctx.database.db, randomUUID())).toBeUndefined();
-        expect(await sut.current(userId)).toBe(sid);
+        expect(await sut.revoke(db(), userId, 'logout', randomUUID())).toBeUndefined();
+        expect(await sut.current(db(), userId)).toBe(sid);
         expect(await revocationsOf(userId)).toEqual([]);
 
-        expect(await sut.revoke(userId, 'refresh-reuse', ctx.database.db, sid)).toBe(sid);
+        expect(await sut.revoke(db(), userId, 'refresh-reuse', sid)).toBe(sid);
         expect(await revocationsOf(userId)).toEqual([{ sessionId: sid, userId, reason: 'refresh-reuse' }]);
       });
 
       it('records nothing when the user has no session', async () => {
         const userId = await newUser();
 
-        expect(await sut.revoke(userId, 'roles-changed', ctx.database.db)).toBeUndefined();
+        expect(await sut.revoke(db(), userId, 'roles-changed')).toBeUndefined();
         expect(await revocationsOf(userId)).toEqual([]);
       });
 
       it('rolls back with the transaction it runs in', async () => {
         const userId = await newUser();
         const sid = randomUUID();
-        await sut.upsert(userId, sid, ctx.database.db);
+        await sut.upsert(db(), userId, sid);
 
         await ctx.database.db
           .transaction(async (tx) => {
-            await sut.revoke(userId, 'logout', tx);
+            await sut.revoke(tx, userId, 'logout');
             throw new Error('roll back');
           })
           .catch(() => undefined);
 
-        expect(await sut.current(userId)).toBe(sid);
+        expect(await sut.current(db(), userId)).toBe(sid);
         expect(await revocationsOf(userId)).toEqual([]);
       });
     });
@@ -128,7 +130,7 @@ describe(SessionRepository.name, () => {
         let at = from;
         const deadline = Date.now() + timeoutMs;
         while (Date.now() < deadline) {
-          const page = await sut.revocationFeed(at, 60);
+          const page = await sut.revocationFeed(db(), at, 60);
           at = page.next;
           if (page.items.some((i) => i.sessionId === sessionId)) return at;
           await sleep(100);
@@ -139,7 +141,7 @@ describe(SessionRepository.name, () => {
       it('returns the revocations within the window when no position is given', async () => {
         const [old, recent, newest] = await revokedAgo(100, 10, 3);
 
-        const { items, next } = await sut.revocationFeed(undefined, 60);
+        const { items, next } = await sut.revocationFeed(db(), undefined, 60);
 
         expect(only([old!, recent!, newest!], items)).toEqual([recent!, newest!].sort());
         expect(items.every((i) => i.revokedAt instanceof Date)).toBe(true);
@@ -148,14 +150,14 @@ describe(SessionRepository.name, () => {
 
       it('hands back a position from which the next poll sees later revocations and not the ones already sent', async () => {
         const [before] = await revokedAgo(1);
-        const first = await sut.revocationFeed(undefined, 60);
+        const first = await sut.revocationFeed(db(), undefined, 60);
         expect(only([before!], first.items)).toEqual([before!]);
         const userId = await newUser();
         const sid = randomUUID();
-        await sut.upsert(userId, sid, ctx.database.db);
-        await sut.revoke(userId, 'replaced', ctx.database.db);
+        await sut.upsert(db(), userId, sid);
+        await sut.revoke(db(), userId, 'replaced');
 
-        const second = await sut.revocationFeed(first.next, 60);
+        const second = await sut.revocationFeed(db(), first.next, 60);
 
         expect(second.items.map((i) => i.sessionId)).toContain(sid);
         expect(only([before!], second.items)).toEqual([]);
@@ -167,7 +169,7 @@ describe(SessionRepository.name, () => {
         const seen: string[] = [];
         let at: FeedPosition | undefined;
         for (let i = 0; i < 10; i++) {
-          const page = await sut.revocationFeed(at, 60, 2);
+          const page = await sut.revocationFeed(db(), at, 60, 2);
           seen.push(...page.items.map((r) => r.sessionId));
           at = page.next;
           if (page.items.length < 2) break;
@@ -176,20 +178,20 @@ describe(SessionRepository.name, () => {
       });
 
       it('delivers a revocation whose transaction commits long after it began, without holding back others', async () => {
-        const start = (await sut.revocationFeed(undefined, 60)).next;
+        const start = (await sut.revocationFeed(db(), undefined, 60)).next;
         const slowUser = await newUser();
         const slowSession = randomUUID();
         let committed = 0;
         // Stamped at the start of a transaction that stays open for 6 s (longer than any look-back).
         const slow = ctx.database.db.transaction(async (tx) => {
-          await sut.recordRevocation(slowUser, slowSession, 'replaced', tx);
+          await sut.recordRevocation(tx, slowUser, slowSession, 'replaced');
           await sleep(6000);
         }).then(() => (committed = Date.now()));
         await sleep(300);
         // Meanwhile a quick revocation is delivered at once.
         const quickUser = await newUser();
         const quickSession = randomUUID();
-        await sut.recordRevocation(quickUser, quickSession, 'logout', ctx.database.db);
+        await sut.recordRevocation(db(), quickUser, quickSession, 'logout');
         const quickAt = Date.now();
         const afterQuick = await pollUntil(start, quickSession, 2000);
         expect(Date.now() - quickAt).toBeLessThan(1000);
@@ -211,27 +213,27 @@ describe(SessionRepository.name, () => {
 
       it('stores a token, locks it and marks it used', async () => {
         const row = tokenRow(await newUser());
-        await sut.insertRefreshToken(row, ctx.database.db);
+        await sut.insertRefreshToken(db(), row);
 
         const locked = await ctx.database.db.transaction(async (tx) => {
-          const found = await sut.lockRefreshToken(row.tokenHash, tx);
-          await sut.markRefreshTokenUsed(row.tokenHash, tx);
+          const found = await sut.lockRefreshToken(tx, row.tokenHash);
+          await sut.markRefreshTokenUsed(tx, row.tokenHash);
           return found;
         });
 
         expect(locked).toEqual({ ...row, usedAt: null, createdAt: expect.any(Date) });
-        const after = await ctx.database.db.transaction((tx) => sut.lockRefreshToken(row.tokenHash, tx));
+        const after = await ctx.database.db.transaction((tx) => sut.lockRefreshToken(tx, row.tokenHash));
         expect(after!.usedAt).toBeInstanceOf(Date);
         expect(Math.abs(after!.usedAt!.getTime() - Date.now())).toBeLessThan(60_000);
       });
 
       it('finds nothing for an unknown token', async () => {
-        expect(await ctx.database.db.transaction((tx) => sut.lockRefreshToken(sha256('unknown'), tx))).toBeUndefined();
+        expect(await ctx.database.db.transaction((tx) => sut.lockRefreshToken(tx, sha256('unknown')))).toBeUndefined();
       });
 
       it('makes a second locker wait for the first to commit, and then see its change', async () => {
         const row = tokenRow(await newUser());
-        await sut.insertRefreshToken(row, ctx.database.db);
+        await sut.insertRefreshToken(db(), row);
         const order: string[] = [];
         let release!: () => void;
         const released = new Promise<void>((r) => (release = r));
@@ -239,15 +241,15 @@ describe(SessionRepository.name, () => {
         const locked = new Promise<void>((r) => (firstLocked = r));
 
         const first = ctx.database.db.transaction(async (tx) => {
-          await sut.lockRefreshToken(row.tokenHash, tx);
+          await sut.lockRefreshToken(tx, row.tokenHash);
           firstLocked();
           await released;
-          await sut.markRefreshTokenUsed(row.tokenHash, tx);
+          await sut.markRefreshTokenUsed(tx, row.tokenHash);
           order.push('first committed');
         });
         await locked;
         const second = ctx.database.db.transaction(async (tx) => {
-          const seen = await sut.lockRefreshToken(row.tokenHash, tx);
+          const seen = await sut.lockRefreshToken(tx, row.tokenHash);
           order.push('second locked');
           return seen;
         });

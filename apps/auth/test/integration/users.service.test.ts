@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Role } from '@rewards/contracts';
-import type { Principal } from '@rewards/infrastructure';
+import { encodeCursor, type Principal } from '@rewards/infrastructure';
+import { UnitOfWork } from '@rewards/infrastructure/persistence';
 import { eq, sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { authDatabase } from '../../../../test/support/databases.js';
-import { Outbox, OutboxRelay } from '../../src/outbox/outbox.js';
+import { authDatabase, silentLogger } from '../../../../test/support/databases.js';
+import { OutboxRelay } from '../../src/outbox/outbox.relay.js';
+import { OutboxRepository } from '../../src/outbox/outbox.repository.js';
 import { outbox, sessionRevocations, sessions, users } from '../../src/schema.js';
 import { SessionRepository } from '../../src/sessions/session.repository.js';
 import { toUser, UserRepository } from '../../src/users/user.repository.js';
@@ -23,14 +25,17 @@ describe(UsersService.name, () => {
     let sessionRepo: SessionRepository;
 
     beforeAll(() => {
-      repo = new UserRepository(ctx.database);
-      sessionRepo = new SessionRepository(ctx.database);
-      sut = new UsersService(ctx.database, repo, sessionRepo, new Outbox(), new OutboxRelay(ctx.database, authConfig()));
+      repo = new UserRepository();
+      sessionRepo = new SessionRepository();
+      const uow = new UnitOfWork(ctx.database);
+      const relay = new OutboxRelay(uow, new OutboxRepository(), authConfig(), silentLogger);
+      sut = new UsersService(uow, repo, sessionRepo, new OutboxRepository(), relay);
     });
 
     const db = () => ctx.database.db;
-    const newUser = (roles: Role[] = ['USER'], email?: string) => repo.insert(userRow({ roles, ...(email ? { email } : {}) }));
-    const rolesOf = async (id: string) => (await repo.findById(id))!.roles;
+    const newUser = (roles: Role[] = ['USER'], email?: string) =>
+      repo.insert(db(), userRow({ roles, ...(email ? { email } : {}) }));
+    const rolesOf = async (id: string) => (await repo.findById(db(), id))!.roles;
     /** Leaves ADMIN with exactly the given users. */
     async function onlyAdmins(...ids: string[]) {
       await db().execute(sql`update users set roles = array_remove(roles, 'ADMIN') where 'ADMIN' = any(roles)`);
@@ -46,7 +51,7 @@ describe(UsersService.name, () => {
       it("replaces the roles and ends the user's session", async () => {
         const user = await newUser();
         const sid = randomUUID();
-        await sessionRepo.upsert(user.id, sid, db());
+        await sessionRepo.upsert(db(), user.id, sid);
 
         const result = await sut.setRoles(actor, REQUEST_ID, user.id, ['USER', 'OPERATOR']);
 
@@ -96,7 +101,7 @@ describe(UsersService.name, () => {
         const admin = await newUser(['ADMIN']);
         await onlyAdmins(admin.id);
         const sid = randomUUID();
-        await sessionRepo.upsert(admin.id, sid, db());
+        await sessionRepo.upsert(db(), admin.id, sid);
 
         const err = await appError(sut.setRoles(actor, REQUEST_ID, admin.id, ['USER', 'OPERATOR']));
 
@@ -104,7 +109,7 @@ describe(UsersService.name, () => {
         expect(err.status).toBe(409);
         expect(err.message).toBe('The last administrator cannot lose the ADMIN role');
         expect(await rolesOf(admin.id)).toEqual(['ADMIN']);
-        expect(await sessionRepo.current(admin.id)).toBe(sid);
+        expect(await sessionRepo.current(db(), admin.id)).toBe(sid);
         expect(await revocationsOf(admin.id)).toEqual([]);
         expect(await auditsOf(admin.id)).toEqual([]);
       });
@@ -122,7 +127,7 @@ describe(UsersService.name, () => {
 
         await sut.setRoles(actor, REQUEST_ID, a.id, ['USER']);
 
-        expect(await repo.countWithRole('ADMIN')).toBe(1);
+        expect(await repo.countWithRole(db(), 'ADMIN')).toBe(1);
         expect((await appError(sut.setRoles(actor, REQUEST_ID, b.id, ['USER']))).code).toBe('INVALID_STATE');
       });
 
@@ -136,7 +141,7 @@ describe(UsersService.name, () => {
         expect(results.filter((r) => r.status === 'rejected').map((r) => ((r as PromiseRejectedResult).reason as { code: string }).code)).toEqual([
           'INVALID_STATE',
         ]);
-        expect(await repo.countWithRole('ADMIN')).toBe(1);
+        expect(await repo.countWithRole(db(), 'ADMIN')).toBe(1);
       });
     });
 
@@ -181,12 +186,48 @@ describe(UsersService.name, () => {
         expect(page).toEqual({ items: [toUser(operator)], nextCursor: null });
       });
 
+      it('keeps its pages whole while users register between them', async () => {
+        const m = tag();
+        const ids: string[] = [];
+        for (let i = 0; i < 6; i++) ids.push((await newUser(['USER'], `${m}-${i}@example.com`)).id);
+
+        const seen: string[] = [];
+        let next: string | undefined;
+        for (let pages = 0; pages < 20; pages++) {
+          const page = await sut.list({ email: m, limit: 2, cursor: next });
+          seen.push(...page.items.map((u) => u.id));
+          // A millisecond later than any row listed so far (a user of the very same millisecond
+          // and a lower id would sort before the cursor: positions are milliseconds).
+          await new Promise((r) => setTimeout(r, 2));
+          await newUser(['USER'], `${m}-late-${pages}@example.com`);
+          next = page.nextCursor ?? undefined;
+          if (!next) break;
+        }
+
+        const all = (await sut.list({ email: m, limit: 100 })).items.map((u) => u.id);
+        expect(new Set(seen).size).toBe(seen.length);
+        expect(seen).toEqual(expect.arrayContaining(ids));
+        // Everything but the user registered after the last page was read.
+        expect(seen).toEqual(all.slice(0, -1));
+      });
+
+      it('pages with the shared cursor, at the creation time and id of the last row', async () => {
+        const m = tag();
+        const at = (ms: number) => new Date(Date.UTC(2032, 0, 1, 0, 0, 0, ms));
+        const first = await repo.insert(db(), userRow({ email: `${m}-0@example.com`, createdAt: at(1) }));
+        await repo.insert(db(), userRow({ email: `${m}-1@example.com`, createdAt: at(2) }));
+
+        const page = await sut.list({ email: m, limit: 1 });
+
+        expect(page.nextCursor).toBe(encodeCursor({ at: first.createdAt, id: first.id }));
+      });
+
       it.each([
         ['not base64 JSON', '!!!'],
         ['JSON of another shape', cursor({ x: 1 })],
-        ['a creation time without microseconds', cursor({ c: '2024-01-01T00:00:00.000Z', i: randomUUID() })],
-        ['an impossible creation time', cursor({ c: '2024-13-45T00:00:00.000000Z', i: randomUUID() })],
-        ['an id that is not a UUID', cursor({ c: '2024-01-01T00:00:00.000000Z', i: '------------------------------------' })],
+        ['of the former shape, with microseconds', cursor({ c: '2024-01-01T00:00:00.000000Z', i: randomUUID() })],
+        ['an impossible creation time', cursor(['2024-13-45T00:00:00.000Z', randomUUID()])],
+        ['an id that is not a UUID', cursor(['2024-01-01T00:00:00.000Z', '------------------------------------'])],
         ['a null', cursor(null)],
       ])('refuses a cursor that is %s with VALIDATION_FAILED', async (_name, raw) => {
         const err = await appError(sut.list({ limit: 5, cursor: raw }));

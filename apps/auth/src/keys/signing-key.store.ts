@@ -1,11 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { TOKEN_AUDIENCE, TOKEN_ISSUER, type Role } from '@rewards/contracts';
-import { DATABASE, type Database } from '@rewards/infrastructure/persistence';
-import { sql, isNull, desc } from 'drizzle-orm';
+import { TOKEN_AUDIENCE, TOKEN_ISSUER, type ApiKeyScope, type Role } from '@rewards/contracts';
+import { UnitOfWork } from '@rewards/infrastructure/persistence';
 import { exportJWK, generateKeyPair, importJWK, SignJWT, jwtVerify, type JWK, type JWTPayload } from 'jose';
-import { signingKeys } from '../schema.js';
 import { AUTH_CONFIG, type AuthConfig } from '../config.js';
+import { SigningKeyRepository } from './signing-key.repository.js';
 
 type Key = Awaited<ReturnType<typeof importJWK>>;
 
@@ -15,30 +14,30 @@ type Key = Awaited<ReturnType<typeof importJWK>>;
  * publishes all active public keys, so a rotation needs no downtime.
  */
 @Injectable()
-export class KeyStore {
+export class SigningKeyStore {
   private signing!: { kid: string; key: Key };
   private publicKeys = new Map<string, Key>();
   private jwks: JWK[] = [];
 
   constructor(
-    @Inject(DATABASE) private readonly database: Database,
+    private readonly uow: UnitOfWork,
+    private readonly repo: SigningKeyRepository,
     @Inject(AUTH_CONFIG) private readonly config: AuthConfig,
   ) {}
 
   async load(): Promise<void> {
     if (this.config.AUTH_SIGNING_JWK) await this.importConfigured(this.config.AUTH_SIGNING_JWK);
-    const db = this.database.db;
-    await db.transaction(async (tx) => {
-      await tx.execute(sql`select pg_advisory_xact_lock(hashtext('auth:signing-key'))`);
-      const [active] = await tx.select().from(signingKeys).where(isNull(signingKeys.retiredAt)).limit(1);
-      if (active) return;
+    // Under the lock, instances starting at once create one key between them, not one each.
+    await this.uow.transaction(async (tx) => {
+      await this.repo.lockKeyCreation(tx);
+      if (await this.repo.hasActive(tx)) return;
       const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
       const kid = randomUUID();
       const priv = { ...(await exportJWK(privateKey)), kid, alg: 'ES256', use: 'sig' };
       const pub = { ...(await exportJWK(publicKey)), kid, alg: 'ES256', use: 'sig' };
-      await tx.insert(signingKeys).values({ kid, privateJwk: priv, publicJwk: pub });
+      await this.repo.insert(tx, { kid, privateJwk: priv, publicJwk: pub });
     });
-    const rows = await db.select().from(signingKeys).where(isNull(signingKeys.retiredAt)).orderBy(desc(signingKeys.createdAt));
+    const rows = await this.repo.listActive(this.uow.db);
     for (const row of rows) {
       const pub = row.publicJwk as JWK;
       this.publicKeys.set(row.kid, await importJWK(pub, 'ES256'));
@@ -52,7 +51,9 @@ export class KeyStore {
 
   private async importConfigured(text: string): Promise<void> {
     const jwk = JSON.parse(text) as JWK;
-    if (!jwk.kid || jwk.kty !== 'EC' || !jwk.d) throw new Error('AUTH_SIGNING_JWK must be a private EC P-256 JWK with a kid');
+    if (!jwk.kid || jwk.kty !== 'EC' || !jwk.d) {
+      throw new Error('AUTH_SIGNING_JWK must be a private EC P-256 JWK with a kid');
+    }
     this.signing = { kid: jwk.kid, key: await importJWK(jwk, 'ES256') };
     const { d: _d, ...pub } = jwk;
     this.publicKeys.set(jwk.kid, await importJWK(pub, 'ES256'));
@@ -79,7 +80,7 @@ export class KeyStore {
    * A short-lived token standing for an API key: its scopes space-separated in `scope` (as OAuth
    * does), and the key's id as `sid`, so revoking the key ends the token like a session.
    */
-  async signApiKeyToken(keyId: string, scopes: readonly string[], ttlSeconds: number): Promise<string> {
+  async signApiKeyToken(keyId: string, scopes: readonly ApiKeyScope[], ttlSeconds: number): Promise<string> {
     return new SignJWT({ kind: 'api-key', scope: scopes.join(' '), sid: keyId, roles: [] })
       .setProtectedHeader({ alg: 'ES256', kid: this.signing.kid, typ: 'JWT' })
       .setIssuer(TOKEN_ISSUER)

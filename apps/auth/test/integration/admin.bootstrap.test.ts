@@ -1,10 +1,11 @@
 import type { Logger } from '@rewards/infrastructure';
+import { UnitOfWork } from '@rewards/infrastructure/persistence';
 import { arrayContains, eq, sql } from 'drizzle-orm';
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { authDatabase } from '../../../../test/support/databases.js';
-import { PasswordHasher } from '../../src/auth/password-hasher.js';
+import { PasswordHasher } from '../../src/auth/password.hasher.js';
 import { users } from '../../src/schema.js';
-import { AdminBootstrap } from '../../src/users/admin-bootstrap.js';
+import { AdminBootstrap } from '../../src/users/admin.bootstrap.js';
 import { UserRepository } from '../../src/users/user.repository.js';
 import { authConfig, userRow } from '../support/auth.js';
 
@@ -21,7 +22,7 @@ describe(AdminBootstrap.name, () => {
     let stdout: ReturnType<typeof vi.spyOn>;
 
     beforeAll(() => {
-      repo = new UserRepository(ctx.database);
+      repo = new UserRepository();
     });
 
     beforeEach(async () => {
@@ -34,7 +35,7 @@ describe(AdminBootstrap.name, () => {
     });
 
     const bootstrap = (overrides: Parameters<typeof authConfig>[0] = {}) =>
-      new AdminBootstrap(ctx.database, authConfig(overrides), repo, hasher);
+      new AdminBootstrap(new UnitOfWork(ctx.database), authConfig(overrides), repo, hasher);
     const admins = () => ctx.database.db.select().from(users).where(arrayContains(users.roles, ['ADMIN']));
     const printed = () => stdout.mock.calls.map((c: unknown[]) => String(c[0])).filter((s: string) => s.includes('First administrator'));
 
@@ -78,11 +79,11 @@ describe(AdminBootstrap.name, () => {
 
     it('promotes the existing ADMIN_EMAIL account when no administrator exists, keeping its password', async () => {
       const logger = fakeLogger();
-      const existing = await repo.insert(userRow({ email: 'ops@example.com', roles: ['USER', 'OPERATOR'] }));
+      const existing = await repo.insert(ctx.database.db, userRow({ email: 'ops@example.com', roles: ['USER', 'OPERATOR'] }));
 
       await bootstrap({ ADMIN_EMAIL: 'ops@example.com', ADMIN_PASSWORD: 'a configured password' }).ensureAdmin(logger as unknown as Logger);
 
-      const after = await repo.findById(existing.id);
+      const after = await repo.findById(ctx.database.db, existing.id);
       expect(after).toEqual({ ...existing, roles: ['USER', 'OPERATOR', 'ADMIN'] });
       expect(logger.warn).toHaveBeenCalledWith({ email: 'ops@example.com' }, 'no administrator existed; promoted the configured ADMIN_EMAIL account');
       expect(await ctx.database.db.select().from(users)).toHaveLength(1);
@@ -91,13 +92,13 @@ describe(AdminBootstrap.name, () => {
 
     it('does nothing while any administrator exists', async () => {
       const logger = fakeLogger();
-      const someAdmin = await repo.insert(userRow({ roles: ['ADMIN'] }));
-      const plain = await repo.insert(userRow({ email: 'ops@example.com' }));
+      const someAdmin = await repo.insert(ctx.database.db, userRow({ roles: ['ADMIN'] }));
+      const plain = await repo.insert(ctx.database.db, userRow({ email: 'ops@example.com' }));
 
       await bootstrap({ ADMIN_EMAIL: 'ops@example.com' }).ensureAdmin(logger as unknown as Logger);
 
       expect((await admins()).map((r) => r.id)).toEqual([someAdmin.id]);
-      expect((await repo.findById(plain.id))!.roles).toEqual(['USER']);
+      expect((await repo.findById(ctx.database.db, plain.id))!.roles).toEqual(['USER']);
       expect(logger.info).not.toHaveBeenCalled();
       expect(logger.warn).not.toHaveBeenCalled();
       expect(printed()).toEqual([]);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PasswordHasher } from '../../src/auth/password-hasher.js';
+import { PasswordHasher } from '../../src/auth/password.hasher.js';
 
 describe(PasswordHasher.name, () => {
   const sut = new PasswordHasher();

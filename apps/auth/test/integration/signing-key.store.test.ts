@@ -1,11 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { TOKEN_AUDIENCE, TOKEN_ISSUER } from '@rewards/contracts';
+import { UnitOfWork } from '@rewards/infrastructure/persistence';
 import { eq, isNull, sql } from 'drizzle-orm';
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, type JWK } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { authDatabase } from '../../../../test/support/databases.js';
-import { KeyStore } from '../../src/keys/key-store.js';
-import { LocalTokenVerifier } from '../../src/keys/local-token-verifier.js';
+import type { AuthConfig } from '../../src/config.js';
+import { LocalTokenVerifier } from '../../src/keys/local-token.verifier.js';
+import { SigningKeyRepository } from '../../src/keys/signing-key.repository.js';
+import { SigningKeyStore } from '../../src/keys/signing-key.store.js';
 import { signingKeys } from '../../src/schema.js';
 import { SessionRepository } from '../../src/sessions/session.repository.js';
 import { UserRepository } from '../../src/users/user.repository.js';
@@ -16,9 +19,11 @@ const config = authConfig({ ACCESS_TOKEN_TTL_SECONDS: 600 });
 
 describe('signing and verifying tokens', () => {
   const ctx = authDatabase();
+  /** One auth instance's key store. */
+  const store = (cfg: AuthConfig = config) => new SigningKeyStore(new UnitOfWork(ctx.database), new SigningKeyRepository(), cfg);
 
-  describe(KeyStore.name, () => {
-    let sut: KeyStore;
+  describe(SigningKeyStore.name, () => {
+    let sut: SigningKeyStore;
 
     const activeKeys = () => ctx.database.db.select().from(signingKeys).where(isNull(signingKeys.retiredAt));
 
@@ -32,7 +37,7 @@ describe('signing and verifying tokens', () => {
     }
 
     it('creates exactly one signing key when several instances load at once', async () => {
-      const stores = [0, 1, 2].map(() => new KeyStore(ctx.database, config));
+      const stores = [0, 1, 2].map(() => store());
 
       await Promise.all(stores.map((s) => s.load()));
 
@@ -106,7 +111,7 @@ describe('signing and verifying tokens', () => {
     });
 
     it('shares the stored key with other instances', async () => {
-      const other = new KeyStore(ctx.database, config);
+      const other = store();
       await other.load();
 
       expect(other.publicJwks).toEqual(sut.publicJwks);
@@ -168,7 +173,7 @@ describe('signing and verifying tokens', () => {
       const { privateKey } = await generateKeyPair('ES256', { extractable: true });
       const jwk = { ...(await exportJWK(privateKey)), kid: 'configured-key' };
       const stored = sut.publicJwks.keys[0]!.kid;
-      const configured = new KeyStore(ctx.database, authConfig({ AUTH_SIGNING_JWK: JSON.stringify(jwk) }));
+      const configured = store(authConfig({ AUTH_SIGNING_JWK: JSON.stringify(jwk) }));
 
       await configured.load();
       const token = await configured.signAccessToken('user-1', ['USER'], 's-1');
@@ -185,7 +190,7 @@ describe('signing and verifying tokens', () => {
       const withoutPrivatePart = { ...(await exportJWK(publicKey)), kid: 'k' };
 
       for (const text of [JSON.stringify(withoutPrivatePart), JSON.stringify({ ...withoutPrivatePart, kid: undefined, d: 'x' })]) {
-        await expect(new KeyStore(ctx.database, authConfig({ AUTH_SIGNING_JWK: text })).load()).rejects.toThrow(
+        await expect(store(authConfig({ AUTH_SIGNING_JWK: text })).load()).rejects.toThrow(
           'AUTH_SIGNING_JWK must be a private EC P-256 JWK with a kid',
         );
       }
@@ -195,7 +200,7 @@ describe('signing and verifying tokens', () => {
       const old = sut.publicJwks.keys[0]!.kid!;
       await ctx.database.db.update(signingKeys).set({ retiredAt: sql`now()` }).where(eq(signingKeys.kid, old));
 
-      const next = new KeyStore(ctx.database, config);
+      const next = store();
       await next.load();
 
       const kids = next.publicJwks.keys.map((k) => k.kid);
@@ -207,22 +212,22 @@ describe('signing and verifying tokens', () => {
   });
 
   describe(LocalTokenVerifier.name, () => {
-    let keys: KeyStore;
+    let keys: SigningKeyStore;
     let sessions: SessionRepository;
     let sut: LocalTokenVerifier;
     let userId: string;
 
     beforeAll(async () => {
-      keys = new KeyStore(ctx.database, config);
+      keys = store();
       await keys.load();
-      sessions = new SessionRepository(ctx.database);
-      sut = new LocalTokenVerifier(keys, sessions);
-      userId = (await new UserRepository(ctx.database).insert(userRow())).id;
+      sessions = new SessionRepository();
+      sut = new LocalTokenVerifier(keys, new UnitOfWork(ctx.database), sessions);
+      userId = (await new UserRepository().insert(ctx.database.db, userRow())).id;
     });
 
     it("accepts a token of the user's current session", async () => {
       const sid = randomUUID();
-      await sessions.upsert(userId, sid, ctx.database.db);
+      await sessions.upsert(ctx.database.db, userId, sid);
 
       await expect(sut.verify(await keys.signAccessToken(userId, ['USER'], sid))).resolves.toEqual({
         kind: 'user',
@@ -234,9 +239,9 @@ describe('signing and verifying tokens', () => {
 
     it('refuses a token of a replaced or ended session', async () => {
       const [first, second] = [randomUUID(), randomUUID()];
-      await sessions.upsert(userId, first!, ctx.database.db);
+      await sessions.upsert(ctx.database.db, userId, first!);
       const firstToken = await keys.signAccessToken(userId, ['USER'], first!);
-      await sessions.upsert(userId, second!, ctx.database.db);
+      await sessions.upsert(ctx.database.db, userId, second!);
       const secondToken = await keys.signAccessToken(userId, ['USER'], second!);
 
       const replaced = await appError(sut.verify(firstToken));
@@ -244,7 +249,7 @@ describe('signing and verifying tokens', () => {
       expect(replaced.message).toBe('Session has ended');
       await expect(sut.verify(secondToken)).resolves.toMatchObject({ sessionId: second });
 
-      await sessions.revoke(userId, 'logout', ctx.database.db);
+      await sessions.revoke(ctx.database.db, userId, 'logout');
       expect((await appError(sut.verify(secondToken))).message).toBe('Session has ended');
     });
 
