@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { createClient, type Client } from '@rewards/contracts';
+import { openApiResponses } from './openapi-responses.js';
 import { freshPostgresDatabase } from './pg.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -161,7 +162,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     gatewayMetricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
     authUrl,
     eventUrls,
-    client: createClient(gatewayUrl),
+    // Every answer the client gets must be one the OpenAPI document describes.
+    client: openApiResponses().wrap(createClient(gatewayUrl)),
     admin,
     internalSecret,
     databaseUrls: { auth: dbs[0].url, event: dbs[1].url },

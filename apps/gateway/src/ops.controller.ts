@@ -1,7 +1,8 @@
 import { Controller, Get, Header, Inject, Res } from '@nestjs/common';
-import { buildOpenApi, routeList } from '@rewards/contracts';
+import { routeList } from '@rewards/contracts';
 import { AppError, TOKEN_VERIFIER, type TokenVerifier } from '@rewards/infrastructure';
 import type { FastifyReply } from 'fastify';
+import { buildOpenApiDocument } from './openapi.document.js';
 import { UpstreamRegistry } from './upstream.registry.js';
 
 export const UPSTREAMS = Symbol('UPSTREAMS');
@@ -24,7 +25,7 @@ const DOCS_INIT = `window.ui = SwaggerUIBundle({ url: '/docs-json', dom_id: '#sw
 /** The gateway's own routes: health, readiness of what it routes to, keys and docs (metrics are on METRICS_PORT). */
 @Controller()
 export class OpsController {
-  private readonly openApi = buildOpenApi(routeList, { version: '1.0.0' });
+  private readonly openApi = buildOpenApiDocument(routeList, '1.0.0');
 
   constructor(
     @Inject(UPSTREAMS) private readonly upstreams: UpstreamRegistry,
@@ -59,7 +60,7 @@ export class OpsController {
   }
 
   @Get('docs-json')
-  docsJson() {
+  docsJson(): Record<string, unknown> {
     return this.openApi;
   }
 

@@ -16,7 +16,7 @@ export const User = z
     displayName: z.string(),
     roles: z.array(Role),
     inviteCode: z.string(),
-    createdAt: z.string(),
+    createdAt: IsoDateTime,
   })
   .meta({ id: 'User' });
 export type User = z.infer<typeof User>;
@@ -87,11 +87,11 @@ export const ApiKey = z
     id: z.uuid(),
     name: z.string(),
     scopes: z.array(ApiKeyScope),
-    expiresAt: z.string().nullable(),
-    createdAt: z.string(),
+    expiresAt: IsoDateTime.nullable(),
+    createdAt: IsoDateTime,
     /** When the gateway last exchanged the key (it does so at most every few minutes per key). */
-    lastUsedAt: z.string().nullable(),
-    revokedAt: z.string().nullable(),
+    lastUsedAt: IsoDateTime.nullable(),
+    revokedAt: IsoDateTime.nullable(),
   })
   .meta({ id: 'ApiKey' });
 export type ApiKey = z.infer<typeof ApiKey>;
@@ -103,8 +103,8 @@ export const ApiKeyCreated = z.object({
   name: z.string(),
   scopes: z.array(ApiKeyScope),
   key: z.string(),
-  expiresAt: z.string().nullable(),
-  createdAt: z.string(),
+  expiresAt: IsoDateTime.nullable(),
+  createdAt: IsoDateTime,
 });
 export type ApiKeyCreated = z.infer<typeof ApiKeyCreated>;
 

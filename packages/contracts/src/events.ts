@@ -47,17 +47,26 @@ export type Condition = LeafCondition | { type: 'ALL' | 'ANY'; of: Condition[] }
 export const CONDITION_MAX_DEPTH = 4;
 export const CONDITION_MAX_NODES = 32;
 
-const ConditionNode: z.ZodType<Condition> = z.lazy(() =>
-  z.union([
-    LoginStreak,
-    LoginDays,
-    InviteCount,
-    LevelReached,
-    ActivityCount,
-    ActivitySum,
-    z.object({ type: z.enum(['ALL', 'ANY']), of: z.array(ConditionNode).min(1).max(10) }).strict(),
-  ]),
-);
+const ConditionGroup = z
+  .object({
+    type: z.enum(['ALL', 'ANY']),
+    // A getter: the group refers to the union it belongs to (Zod's way to a recursive schema).
+    get of() {
+      return z.array(ConditionNode).min(1).max(10);
+    },
+  })
+  .strict()
+  .meta({ id: 'ConditionGroup', description: 'ALL: every condition of `of` is met; ANY: at least one is' });
+
+const ConditionNode: z.ZodType<Condition> = z
+  .union([LoginStreak, LoginDays, InviteCount, LevelReached, ActivityCount, ActivitySum, ConditionGroup])
+  .meta({
+    id: 'Condition',
+    description:
+      'A leaf (LOGIN_STREAK, LOGIN_DAYS, INVITE_COUNT, LEVEL_REACHED, ACTIVITY_COUNT, ACTIVITY_SUM) or ALL/ANY of ' +
+      `conditions, at most ${CONDITION_MAX_DEPTH} deep and ${CONDITION_MAX_NODES} nodes`,
+    example: { type: 'ALL', of: [{ type: 'LEVEL_REACHED', level: 30 }, { type: 'ACTIVITY_COUNT', activity: 'QUEST_CLEARED', count: 5 }] },
+  });
 
 function shape(c: Condition, depth = 1): { depth: number; nodes: number } {
   if (c.type !== 'ALL' && c.type !== 'ANY') return { depth, nodes: 1 };
@@ -69,7 +78,7 @@ export const Condition = ConditionNode.superRefine((c, ctx) => {
   const s = shape(c);
   if (s.depth > CONDITION_MAX_DEPTH) ctx.addIssue({ code: 'custom', message: `conditions nest at most ${CONDITION_MAX_DEPTH} deep` });
   if (s.nodes > CONDITION_MAX_NODES) ctx.addIssue({ code: 'custom', message: `a condition has at most ${CONDITION_MAX_NODES} nodes` });
-}).meta({ id: 'Condition' });
+});
 
 export interface ProgressNode {
   type: Condition['type'];
@@ -78,15 +87,20 @@ export interface ProgressNode {
   met: boolean;
   of?: ProgressNode[];
 }
-export const ProgressNode: z.ZodType<ProgressNode> = z.lazy(() =>
-  z.object({
+export const ProgressNode: z.ZodType<ProgressNode> = z
+  .object({
     type: z.string() as unknown as z.ZodType<Condition['type']>,
     required: z.number().optional(),
     current: z.number().optional(),
     met: z.boolean(),
-    of: z.array(ProgressNode).optional(),
-  }),
-);
+    get of() {
+      return z.array(ProgressNode).optional();
+    },
+  })
+  .meta({
+    id: 'ConditionProgress',
+    description: 'The condition evaluated for the caller: per node what is required, what counts so far, and whether it is met',
+  });
 
 // ---- Events and rewards -----------------------------------------------------------------------
 
@@ -108,7 +122,7 @@ export const Reward = z
     quantity: z.number().int(),
     stock: z.number().int().nullable(),
     remaining: z.number().int().nullable(),
-    createdAt: z.string(),
+    createdAt: IsoDateTime,
   })
   .meta({ id: 'Reward' });
 export type Reward = z.infer<typeof Reward>;
@@ -118,8 +132,8 @@ export const Event = z
     id: z.uuid(),
     title: z.string(),
     description: z.string().nullable(),
-    startsAt: z.string(),
-    endsAt: z.string(),
+    startsAt: IsoDateTime,
+    endsAt: IsoDateTime,
     timezone: z.string(),
     status: EventStatus,
     condition: Condition,
@@ -127,13 +141,15 @@ export const Event = z
     repeat: Repeat,
     locked: z.boolean().describe('true once a claim exists: condition, repeat, timezone and existing rewards are frozen'),
     createdBy: z.string(),
-    createdAt: z.string(),
-    updatedAt: z.string(),
-    rewards: z.array(Reward).optional(),
+    createdAt: IsoDateTime,
+    updatedAt: IsoDateTime,
   })
   .meta({ id: 'Event' });
-export type Event = z.infer<typeof Event>;
-export const EventResponse = z.object({ event: Event });
+/** An event with its rewards, as every single-event answer has it. */
+export const EventDetail = Event.extend({ rewards: z.array(Reward) }).meta({ id: 'EventDetail' });
+export type Event = z.infer<typeof Event> & { rewards?: Reward[] };
+export type EventDetail = z.infer<typeof EventDetail>;
+export const EventResponse = z.object({ event: EventDetail });
 
 const eventFields = {
   title: z.string().trim().min(1).max(200),
@@ -211,8 +227,8 @@ export const Claim = z
     reason: z.enum(CLAIM_REASONS).nullable(),
     note: z.string().nullable(),
     rewards: z.array(RewardSnapshot),
-    createdAt: z.string(),
-    decidedAt: z.string().nullable(),
+    createdAt: IsoDateTime,
+    decidedAt: IsoDateTime.nullable(),
     decidedBy: z.string().nullable(),
   })
   .meta({ id: 'Claim' });
@@ -241,7 +257,7 @@ export const Grant = z
     name: z.string(),
     itemCode: z.string().nullable(),
     quantity: z.number().int(),
-    grantedAt: z.string(),
+    grantedAt: IsoDateTime,
   })
   .meta({ id: 'Grant' });
 export type Grant = z.infer<typeof Grant>;
@@ -309,7 +325,7 @@ export const AuditEntry = z
     before: z.unknown(),
     after: z.unknown(),
     requestId: z.string().nullable(),
-    at: z.string(),
+    at: IsoDateTime,
     hash: z.string(),
   })
   .meta({ id: 'AuditEntry' });

@@ -4,5 +4,4 @@ export * from './auth.js';
 export * from './events.js';
 export * from './route.js';
 export * from './routes.js';
-export * from './openapi.js';
 export * from './client.js';

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { ApiKeyScope } from './auth.js';
 import type { Role } from './common.js';
+import type { ErrorCode } from './errors.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 export type ServiceName = 'auth' | 'event';
@@ -27,8 +28,12 @@ export interface RouteDef {
   readonly headers?: z.ZodObject;
   readonly status: number;
   readonly response?: z.ZodType;
-  /** Error statuses this route documents besides 400/401/403 implied by validation and access. */
-  readonly errors: readonly number[];
+  /**
+   * Error codes particular to this route. Those every route of its kind can answer are implied:
+   * VALIDATION_FAILED and UNAVAILABLE always, UNAUTHENTICATED and FORBIDDEN unless public,
+   * PAYLOAD_TOO_LARGE and UNSUPPORTED_MEDIA_TYPE with a body.
+   */
+  readonly errors: readonly ErrorCode[];
 }
 
 export const API_PREFIX = '/api/v1';

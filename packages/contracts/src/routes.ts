@@ -44,17 +44,17 @@ export const authRoutes = {
   register: {
     method: 'POST', path: '/auth/register', service: 'auth', access: 'public', tag: 'auth',
     summary: 'Create a USER account (optionally with a friend\'s invite code)',
-    body: RegisterBody, status: 201, response: UserResponse, errors: [409, 429],
+    body: RegisterBody, status: 201, response: UserResponse, errors: ['EMAIL_TAKEN', 'TOO_MANY_REQUESTS'],
   },
   login: {
     method: 'POST', path: '/auth/login', service: 'auth', access: 'public', tag: 'auth',
     summary: 'Sign in; replaces any other session of the user',
-    body: LoginBody, status: 200, response: TokenResponse, errors: [401, 429],
+    body: LoginBody, status: 200, response: TokenResponse, errors: ['INVALID_CREDENTIALS', 'TOO_MANY_ATTEMPTS'],
   },
   refresh: {
     method: 'POST', path: '/auth/refresh', service: 'auth', access: 'public', tag: 'auth',
     summary: 'Rotate a refresh token; a reused token revokes the session',
-    body: RefreshBody, status: 200, response: TokenResponse, errors: [401],
+    body: RefreshBody, status: 200, response: TokenResponse, errors: ['INVALID_REFRESH_TOKEN'],
   },
   logout: {
     method: 'POST', path: '/auth/logout', service: 'auth', access: 'authenticated', tag: 'auth',
@@ -71,7 +71,7 @@ export const authRoutes = {
   setRoles: {
     method: 'PUT', path: '/users/{id}/roles', service: 'auth', access: ADMIN, tag: 'users',
     summary: "Replace a user's roles; revokes the user's session",
-    params: IdParams, body: SetRolesBody, status: 200, response: UserResponse, errors: [404],
+    params: IdParams, body: SetRolesBody, status: 200, response: UserResponse, errors: ['NOT_FOUND', 'INVALID_STATE'],
   },
   createApiKey: {
     method: 'POST', path: '/api-keys', service: 'auth', access: ADMIN, tag: 'api-keys',
@@ -84,7 +84,7 @@ export const authRoutes = {
   },
   revokeApiKey: {
     method: 'DELETE', path: '/api-keys/{id}', service: 'auth', access: ADMIN, tag: 'api-keys',
-    summary: 'Revoke an API key; it is refused everywhere within a second', params: IdParams, status: 204, errors: [404],
+    summary: 'Revoke an API key; it is refused everywhere within a second', params: IdParams, status: 204, errors: ['NOT_FOUND'],
   },
 } as const satisfies Record<string, RouteDef>;
 
@@ -107,30 +107,30 @@ export const eventRoutes = {
   },
   getEvent: {
     method: 'GET', path: '/events/{id}', service: 'event', access: 'authenticated', tag: 'events',
-    summary: 'An event with its rewards', params: IdParams, status: 200, response: EventResponse, errors: [404],
+    summary: 'An event with its rewards', params: IdParams, status: 200, response: EventResponse, errors: ['NOT_FOUND'],
   },
   updateEvent: {
     method: 'PATCH', path: '/events/{id}', service: 'event', access: STAFF, tag: 'events',
     summary: 'Change an event; condition, repeat and timezone are frozen once a claim exists',
-    params: IdParams, body: UpdateEventBody, status: 200, response: EventResponse, errors: [404, 409],
+    params: IdParams, body: UpdateEventBody, status: 200, response: EventResponse, errors: ['NOT_FOUND', 'EVENT_LOCKED', 'INVALID_STATE'],
   },
   createReward: {
     method: 'POST', path: '/events/{id}/rewards', service: 'event', access: STAFF, tag: 'events',
     summary: 'Attach a reward, optionally with limited stock',
-    params: IdParams, body: CreateRewardBody, status: 201, response: RewardResponse, errors: [404, 409],
+    params: IdParams, body: CreateRewardBody, status: 201, response: RewardResponse, errors: ['NOT_FOUND', 'INVALID_STATE'],
   },
   listRewards: {
     method: 'GET', path: '/events/{id}/rewards', service: 'event', access: 'authenticated', tag: 'events',
-    summary: "An event's rewards with remaining stock", params: IdParams, status: 200, response: RewardList, errors: [404],
+    summary: "An event's rewards with remaining stock", params: IdParams, status: 200, response: RewardList, errors: ['NOT_FOUND'],
   },
   progress: {
     method: 'GET', path: '/events/{id}/progress', service: 'event', access: 'authenticated', tag: 'events',
-    summary: "The caller's progress towards the event's condition", params: IdParams, status: 200, response: Progress, errors: [404],
+    summary: "The caller's progress towards the event's condition", params: IdParams, status: 200, response: Progress, errors: ['NOT_FOUND'],
   },
   createClaim: {
     method: 'POST', path: '/events/{id}/claims', service: 'event', access: 'authenticated', tag: 'claims',
     summary: 'Claim the rewards; every attempt is recorded with its outcome',
-    params: IdParams, status: 201, response: ClaimResponse, errors: [404, 409, 429],
+    params: IdParams, status: 201, response: ClaimResponse, errors: ['NOT_FOUND', 'ALREADY_CLAIMED', 'IDEMPOTENCY_CONFLICT', 'TOO_MANY_REQUESTS'],
     headers: ClaimHeaders,
   },
   listClaims: {
@@ -139,16 +139,16 @@ export const eventRoutes = {
   },
   getClaim: {
     method: 'GET', path: '/claims/{id}', service: 'event', access: 'authenticated', tag: 'claims',
-    summary: 'One claim', params: IdParams, status: 200, response: ClaimResponse, errors: [404],
+    summary: 'One claim', params: IdParams, status: 200, response: ClaimResponse, errors: ['NOT_FOUND'],
   },
   approveClaim: {
     method: 'POST', path: '/claims/{id}/approve', service: 'event', access: STAFF, tag: 'claims',
-    summary: 'Approve a pending claim and grant its rewards', params: IdParams, status: 200, response: ClaimResponse, errors: [404, 409],
+    summary: 'Approve a pending claim and grant its rewards', params: IdParams, status: 200, response: ClaimResponse, errors: ['NOT_FOUND', 'INVALID_STATE'],
   },
   rejectClaim: {
     method: 'POST', path: '/claims/{id}/reject', service: 'event', access: STAFF, tag: 'claims',
     summary: 'Reject a pending claim and release its stock',
-    params: IdParams, body: RejectBody, status: 200, response: ClaimResponse, errors: [404, 409],
+    params: IdParams, body: RejectBody, status: 200, response: ClaimResponse, errors: ['NOT_FOUND', 'INVALID_STATE'],
   },
   myRewards: {
     method: 'GET', path: '/me/rewards', service: 'event', access: 'authenticated', tag: 'claims',
