@@ -22,7 +22,8 @@ module.exports = {
     },
     {
       name: 'domain-is-pure',
-      comment: 'Domain code (conditions, calendars, visibility, state machines) imports nothing but contract types and itself.',
+      comment:
+        'Domain code (conditions, calendars, visibility, state machines) imports nothing but contract types and itself.',
       severity: 'error',
       from: { path: '/dist/domain/' },
       to: { pathNot: ['/dist/domain/', '^packages/contracts/'] },
@@ -33,7 +34,12 @@ module.exports = {
       severity: 'error',
       from: {
         path: '^(apps|packages)/[^/]+/dist/',
-        pathNot: ['\\.repository\\.js$', '/schema\\.js$', '^packages/infrastructure/dist/database\\.js$', '^apps/event/dist/keyset\\.js$'],
+        pathNot: [
+          '\\.repository\\.js$',
+          '/schema\\.js$',
+          '^packages/infrastructure/dist/database\\.js$',
+          '^apps/event/dist/keyset\\.js$',
+        ],
       },
       to: { path: 'node_modules/(\\.pnpm/)?drizzle-orm' },
     },
@@ -49,7 +55,12 @@ module.exports = {
       comment: 'The gateway keeps nothing: it never loads the database side of the infrastructure package.',
       severity: 'error',
       from: { path: '^apps/gateway/' },
-      to: { path: ['^packages/infrastructure/dist/(database|persistence|unit-of-work|health|service-providers)\\.js$', 'node_modules/(\\.pnpm/)?(pg|drizzle-orm)[@/]'] },
+      to: {
+        path: [
+          '^packages/infrastructure/dist/(database|persistence|unit-of-work|health|service-providers)\\.js$',
+          'node_modules/(\\.pnpm/)?(pg|drizzle-orm)[@/]',
+        ],
+      },
     },
     {
       name: 'no-circular',

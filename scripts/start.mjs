@@ -81,6 +81,9 @@ if (!env.AUTH_DATABASE_URL || !env.EVENT_DATABASE_URL) {
 
 run('auth', 'apps/auth/dist/main.js', {});
 for (let i = 0; i < instances; i++) {
-  run(`event-${i + 1}`, 'apps/event/dist/main.js', { EVENT_PORT: String(eventPort + i), EVENT_INSTANCE: String(i + 1) });
+  run(`event-${i + 1}`, 'apps/event/dist/main.js', {
+    EVENT_PORT: String(eventPort + i),
+    EVENT_INSTANCE: String(i + 1),
+  });
 }
 run('gateway', 'apps/gateway/dist/main.js', {});

@@ -25,7 +25,9 @@ function binaries() {
   try {
     entry = from.resolve(pkg);
   } catch {
-    throw new Error(`No embedded PostgreSQL for ${platform()}-${arch()} (${pkg} is not installed); set the *_DATABASE_URL variables to use a server of your own`);
+    throw new Error(
+      `No embedded PostgreSQL for ${platform()}-${arch()} (${pkg} is not installed); set the *_DATABASE_URL variables to use a server of your own`,
+    );
   }
   const bin = join(dirname(entry), '..', 'native', 'bin');
   return { initdb: join(bin, 'initdb'), pgCtl: join(bin, 'pg_ctl') };
@@ -48,7 +50,11 @@ function serverUser() {
 
 function run(file, args, user, { quiet = false } = {}) {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(file, args, { ...(user ?? {}), stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' } });
+    const child = spawn(file, args, {
+      ...(user ?? {}),
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, LC_ALL: 'C' },
+    });
     let output = '';
     child.stdout.on('data', (c) => (output += c));
     child.stderr.on('data', (c) => (output += c));
@@ -121,13 +127,30 @@ export async function startEmbeddedPostgres({ dataDir, port, durable = true, log
     if (user) chownSync(pwfile, user.uid, user.gid);
     try {
       log(`initialising an embedded PostgreSQL server in ${dataDir}`);
-      await run(initdb, ['-D', dataDir, '-U', SUPERUSER, '--auth=scram-sha-256', `--pwfile=${pwfile}`, '--no-locale', '-E', 'UTF8', '--no-instructions'], user);
+      await run(
+        initdb,
+        [
+          '-D',
+          dataDir,
+          '-U',
+          SUPERUSER,
+          '--auth=scram-sha-256',
+          `--pwfile=${pwfile}`,
+          '--no-locale',
+          '-E',
+          'UTF8',
+          '--no-instructions',
+        ],
+        user,
+      );
     } finally {
       rmSync(pwfile, { force: true });
     }
   }
   if (!existsSync(passwordFile)) {
-    throw new Error(`${passwordFile} is missing, so the server in ${dataDir} cannot be reached; delete ${dataDir} to start over with empty databases`);
+    throw new Error(
+      `${passwordFile} is missing, so the server in ${dataDir} cannot be reached; delete ${dataDir} to start over with empty databases`,
+    );
   }
   const password = readFileSync(passwordFile, 'utf8').trim();
 
@@ -142,10 +165,12 @@ export async function startEmbeddedPostgres({ dataDir, port, durable = true, log
   const logFile = `${dataDir}.log`;
   writeFileSync(logFile, '', { flag: 'a', mode: 0o644 });
   if (user) chownSync(logFile, user.uid, user.gid);
-  await run(pgCtl, ['start', '-D', dataDir, '-o', settings.join(' '), '-l', logFile, '-w', '-t', '60'], user).catch((err) => {
-    const tail = readFileSync(logFile, 'utf8').trim().split('\n').slice(-15).join('\n');
-    throw new Error(`${err.message}\nserver log (${logFile}):\n${tail}`);
-  });
+  await run(pgCtl, ['start', '-D', dataDir, '-o', settings.join(' '), '-l', logFile, '-w', '-t', '60'], user).catch(
+    (err) => {
+      const tail = readFileSync(logFile, 'utf8').trim().split('\n').slice(-15).join('\n');
+      throw new Error(`${err.message}\nserver log (${logFile}):\n${tail}`);
+    },
+  );
   log(`embedded PostgreSQL listening on 127.0.0.1:${port} (data in ${dataDir})`);
 
   const url = (database = 'postgres') => `postgres://${SUPERUSER}:${password}@127.0.0.1:${port}/${database}`;
@@ -180,5 +205,9 @@ export async function startEmbeddedPostgres({ dataDir, port, durable = true, log
  */
 export async function restartEmbeddedPostgres(dataDir) {
   const { pgCtl } = binaries();
-  await run(pgCtl, ['restart', '-D', resolve(dataDir), '-m', 'fast', '-l', `${resolve(dataDir)}.log`, '-w', '-t', '60'], serverUser());
+  await run(
+    pgCtl,
+    ['restart', '-D', resolve(dataDir), '-m', 'fast', '-l', `${resolve(dataDir)}.log`, '-w', '-t', '60'],
+    serverUser(),
+  );
 }

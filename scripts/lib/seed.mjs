@@ -36,7 +36,9 @@ export async function seedPlayers(authDbUrl, count, prefix, passwordHash = 'not-
       `insert into sessions (user_id, session_id) select id, gen_random_uuid() from unnest($1::uuid[]) id returning user_id, session_id`,
       [users.map((u) => u.id)],
     );
-    const { rows: keys } = await c.query(`select kid, private_jwk from signing_keys where retired_at is null order by created_at desc limit 1`);
+    const { rows: keys } = await c.query(
+      `select kid, private_jwk from signing_keys where retired_at is null order by created_at desc limit 1`,
+    );
     const { kid, private_jwk } = keys[0];
     const key = await importJWK(private_jwk, 'ES256');
     const sid = new Map(sessions.map((s) => [s.user_id, s.session_id]));

@@ -35,7 +35,9 @@ export async function waitReady(url, timeoutMs = 60_000) {
 /** Spawns `apps/<app>/dist/main.js`; its output is kept (last 200 lines) for error reports. */
 export function spawnService(app, env) {
   // BENCH_CPU_PROF=<dir> writes a CPU profile of each service there when it stops.
-  const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`, `--cpu-prof-name=${app}-${Date.now()}.cpuprofile`] : [];
+  const profile = process.env.BENCH_CPU_PROF
+    ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`, `--cpu-prof-name=${app}-${Date.now()}.cpuprofile`]
+    : [];
   const child = spawn(process.execPath, [...profile, `apps/${app}/dist/main.js`], {
     cwd: root,
     env: { PATH: process.env.PATH, LOG_LEVEL: 'warn', NODE_ENV: 'production', ...env },

@@ -32,7 +32,12 @@ describe('audit log', () => {
   const entries: Record<string, AuditEntry> = {};
 
   const everything = async () =>
-    (await walk((cursor) => stack.client.call('auditLog', { token: auditor.token, query: { limit: 100, cursor } }), 100)).items;
+    (
+      await walk(
+        (cursor) => stack.client.call('auditLog', { token: auditor.token, query: { limit: 100, cursor } }),
+        100,
+      )
+    ).items;
   const list = async (query: Record<string, string | number>) => {
     const res = await stack.client.call('auditLog', { token: auditor.token, query: { limit: 100, ...query } });
     expect(res.status, JSON.stringify(res.body)).toBe(200);
@@ -100,32 +105,89 @@ describe('audit log', () => {
     // The caller's own x-request-id is never taken over: the gateway makes one (and logs the caller's beside it).
     expect(created.headers.get('x-request-id')).toMatch(UUID);
     const event = created.body.event;
-    const updated = await stack.client.call('updateEvent', { token: operator.token, headers: headers.update, params: { id: event.id }, body: { title: 'Audited event', description: 'now with a description' } });
+    const updated = await stack.client.call('updateEvent', {
+      token: operator.token,
+      headers: headers.update,
+      params: { id: event.id },
+      body: { title: 'Audited event', description: 'now with a description' },
+    });
     expect(updated.status).toBe(200);
-    const reward = await stack.client.call('createReward', { token: operator.token, headers: headers.reward, params: { id: event.id }, body: { type: 'ITEM', name: 'Badge', quantity: 1, stock: 2 } });
+    const reward = await stack.client.call('createReward', {
+      token: operator.token,
+      headers: headers.reward,
+      params: { id: event.id },
+      body: { type: 'ITEM', name: 'Badge', quantity: 1, stock: 2 },
+    });
     expect(reward.status).toBe(201);
     // Players' own claims are not staff actions and are not audited.
-    await postActivities(stack, apiKey, [p1, p2].map((p) => ({ userId: p.id, type: 'LOGIN', occurredAt: new Date().toISOString() })));
+    await postActivities(
+      stack,
+      apiKey,
+      [p1, p2].map((p) => ({ userId: p.id, type: 'LOGIN', occurredAt: new Date().toISOString() })),
+    );
     const c1 = (await stack.client.call('createClaim', { token: p1.token, params: { id: event.id } })).body.claim;
     const c2 = (await stack.client.call('createClaim', { token: p2.token, params: { id: event.id } })).body.claim;
     expect([c1.status, c2.status]).toEqual(['PENDING', 'PENDING']);
-    const approved = await stack.client.call('approveClaim', { token: operator.token, headers: headers.approve, params: { id: c1.id } });
+    const approved = await stack.client.call('approveClaim', {
+      token: operator.token,
+      headers: headers.approve,
+      params: { id: c1.id },
+    });
     expect(approved.status).toBe(200);
-    const rejected = await stack.client.call('rejectClaim', { token: operator.token, headers: headers.reject, params: { id: c2.id }, body: { reason: 'Bot account' } });
+    const rejected = await stack.client.call('rejectClaim', {
+      token: operator.token,
+      headers: headers.reject,
+      params: { id: c2.id },
+      body: { reason: 'Bot account' },
+    });
     expect(rejected.status).toBe(200);
     const [a, b] = [randomUUID(), randomUUID()];
     const ids = [a, b, a];
-    const activities = ids.map((id) => ({ id, userId: p1.id, type: 'QUEST_CLEARED', occurredAt: new Date().toISOString() }));
-    const ingested = await stack.client.call('ingestActivities', { token: admin.token, headers: headers.ingest, body: { activities } });
+    const activities = ids.map((id) => ({
+      id,
+      userId: p1.id,
+      type: 'QUEST_CLEARED',
+      occurredAt: new Date().toISOString(),
+    }));
+    const ingested = await stack.client.call('ingestActivities', {
+      token: admin.token,
+      headers: headers.ingest,
+      body: { activities },
+    });
     expect(ingested.body).toEqual({ accepted: 2, duplicates: 1 });
-    const byKey = await stack.client.call('ingestActivities', { apiKey, headers: headers.ingestByKey, body: { activities } });
+    const byKey = await stack.client.call('ingestActivities', {
+      apiKey,
+      headers: headers.ingestByKey,
+      body: { activities },
+    });
     expect(byKey.body).toEqual({ accepted: 2, duplicates: 1 });
-    const roles = await stack.client.call('setRoles', { token: admin.token, headers: headers.roles, params: { id: p2.id }, body: { roles: ['USER', 'AUDITOR'] } });
+    const roles = await stack.client.call('setRoles', {
+      token: admin.token,
+      headers: headers.roles,
+      params: { id: p2.id },
+      body: { roles: ['USER', 'AUDITOR'] },
+    });
     expect(roles.status).toBe(200);
-    const key = await stack.client.call('createApiKey', { token: admin.token, headers: headers.apiKey, body: { name: 'quest-server' } });
+    const key = await stack.client.call('createApiKey', {
+      token: admin.token,
+      headers: headers.apiKey,
+      body: { name: 'quest-server' },
+    });
     expect(key.status).toBe(201);
-    const responses = { create: created, update: updated, reward, approve: approved, reject: rejected, ingest: ingested, ingestByKey: byKey, roles, apiKey: key };
-    const requestIds = Object.fromEntries(Object.entries(responses).map(([name, res]) => [name, res.headers.get('x-request-id')!])) as Record<keyof typeof headers, string>;
+    const responses = {
+      create: created,
+      update: updated,
+      reward,
+      approve: approved,
+      reject: rejected,
+      ingest: ingested,
+      ingestByKey: byKey,
+      roles,
+      apiKey: key,
+    };
+    const requestIds = Object.fromEntries(
+      Object.entries(responses).map(([name, res]) => [name, res.headers.get('x-request-id')!]),
+    ) as Record<keyof typeof headers, string>;
     for (const name of Object.keys(headers) as (keyof typeof headers)[]) {
       expect(requestIds[name], name).toMatch(UUID);
       expect(requestIds[name], name).not.toBe(headers[name]['x-request-id']);
@@ -134,16 +196,81 @@ describe('audit log', () => {
     const { rewards: _rewards, ...eventBefore } = event;
     const { rewards: _rewardsAfter, ...eventAfter } = updated.body.event;
     const expected = {
-      create: { actorId: operator.id, action: 'event.create', targetType: 'event', targetId: event.id, before: null, after: event },
-      update: { actorId: operator.id, action: 'event.update', targetType: 'event', targetId: event.id, before: eventBefore, after: eventAfter },
-      reward: { actorId: operator.id, action: 'reward.create', targetType: 'reward', targetId: reward.body.reward.id, before: null, after: reward.body.reward },
-      approve: { actorId: operator.id, action: 'claim.approve', targetType: 'claim', targetId: c1.id, before: c1, after: approved.body.claim },
-      reject: { actorId: operator.id, action: 'claim.reject', targetType: 'claim', targetId: c2.id, before: c2, after: rejected.body.claim },
-      ingest: { actorId: admin.id, action: 'activities.ingest', targetType: 'activities', targetId: null, before: null, after: { accepted: 2, duplicates: 1, count: 3, ids } },
-      roles: { actorId: admin.id, action: 'user.roles.set', targetType: 'user', targetId: p2.id, before: { roles: ['USER'] }, after: { roles: ['USER', 'AUDITOR'] } },
-      apiKey: { actorId: admin.id, action: 'api-key.create', targetType: 'api-key', targetId: key.body.id, before: null, after: { id: key.body.id, name: 'quest-server', scopes: ['activities:write'], expiresAt: null, revokedAt: null } },
+      create: {
+        actorId: operator.id,
+        action: 'event.create',
+        targetType: 'event',
+        targetId: event.id,
+        before: null,
+        after: event,
+      },
+      update: {
+        actorId: operator.id,
+        action: 'event.update',
+        targetType: 'event',
+        targetId: event.id,
+        before: eventBefore,
+        after: eventAfter,
+      },
+      reward: {
+        actorId: operator.id,
+        action: 'reward.create',
+        targetType: 'reward',
+        targetId: reward.body.reward.id,
+        before: null,
+        after: reward.body.reward,
+      },
+      approve: {
+        actorId: operator.id,
+        action: 'claim.approve',
+        targetType: 'claim',
+        targetId: c1.id,
+        before: c1,
+        after: approved.body.claim,
+      },
+      reject: {
+        actorId: operator.id,
+        action: 'claim.reject',
+        targetType: 'claim',
+        targetId: c2.id,
+        before: c2,
+        after: rejected.body.claim,
+      },
+      ingest: {
+        actorId: admin.id,
+        action: 'activities.ingest',
+        targetType: 'activities',
+        targetId: null,
+        before: null,
+        after: { accepted: 2, duplicates: 1, count: 3, ids },
+      },
+      roles: {
+        actorId: admin.id,
+        action: 'user.roles.set',
+        targetType: 'user',
+        targetId: p2.id,
+        before: { roles: ['USER'] },
+        after: { roles: ['USER', 'AUDITOR'] },
+      },
+      apiKey: {
+        actorId: admin.id,
+        action: 'api-key.create',
+        targetType: 'api-key',
+        targetId: key.body.id,
+        before: null,
+        after: {
+          id: key.body.id,
+          name: 'quest-server',
+          scopes: ['activities:write'],
+          expiresAt: null,
+          revokedAt: null,
+        },
+      },
     } as const;
-    for (const [name, fields] of Object.entries(expected) as [keyof typeof expected, (typeof expected)[keyof typeof expected]][]) {
+    for (const [name, fields] of Object.entries(expected) as [
+      keyof typeof expected,
+      (typeof expected)[keyof typeof expected],
+    ][]) {
       const requestId = requestIds[name];
       // Auth's entries arrive through its outbox, a moment after the call returned.
       await vi.waitFor(async () => expect(await byRequestId(requestId)).toHaveLength(1), OUTBOX_WAIT);
@@ -170,14 +297,24 @@ describe('audit log', () => {
       return list;
     };
     const byOperator = newestFirst(await list({ actorId: operator.id }));
-    expect(byOperator.map((e) => e.id).sort()).toEqual(['create', 'update', 'reward', 'approve', 'reject'].map((n) => entries[n]!.id).sort());
+    expect(byOperator.map((e) => e.id).sort()).toEqual(
+      ['create', 'update', 'reward', 'approve', 'reject'].map((n) => entries[n]!.id).sort(),
+    );
     expect(await list({ action: 'claim.reject' })).toEqual([entries.reject]);
     const roleChanges = newestFirst(await list({ action: 'user.roles.set' }));
     expect(roleChanges[0]).toEqual(entries.roles);
-    expect(roleChanges.slice(1).map((e) => e.after)).toEqual(expect.arrayContaining([{ roles: ['AUDITOR'] }, { roles: ['OPERATOR'] }]));
+    expect(roleChanges.slice(1).map((e) => e.after)).toEqual(
+      expect.arrayContaining([{ roles: ['AUDITOR'] }, { roles: ['OPERATOR'] }]),
+    );
     expect(roleChanges).toHaveLength(3);
     expect((await list({ action: 'api-key.create', actorId: admin.id })).map((e) => e.after)).toEqual([
-      { id: entries.apiKey!.targetId, name: 'quest-server', scopes: ['activities:write'], expiresAt: null, revokedAt: null },
+      {
+        id: entries.apiKey!.targetId,
+        name: 'quest-server',
+        scopes: ['activities:write'],
+        expiresAt: null,
+        revokedAt: null,
+      },
       { id: expect.any(String), name: 'setup-key', scopes: ['activities:write'], expiresAt: null, revokedAt: null },
     ]);
     expect(await list({ actorId: auditor.id })).toEqual([]);
@@ -189,7 +326,10 @@ describe('audit log', () => {
     expect(await list({ to: entries.create!.at, actorId: operator.id })).toEqual([entries.create]);
 
     const all = await everything();
-    const paged = await walk((cursor) => stack.client.call('auditLog', { token: admin.token, query: { limit: 2, cursor } }), 2);
+    const paged = await walk(
+      (cursor) => stack.client.call('auditLog', { token: admin.token, query: { limit: 2, cursor } }),
+      2,
+    );
     expect(paged.items).toEqual(newestFirst(all));
     expect(new Set(paged.items.map((e) => e.id)).size).toBe(all.length);
   });
@@ -213,8 +353,14 @@ describe('audit log', () => {
     const cases: [Record<string, string>, unknown][] = [
       [{ from: 'last week' }, [{ path: 'from', code: 'invalid_format', message: 'Invalid ISO datetime' }]],
       [{ actor: operator.id }, [{ path: '', code: 'unrecognized_keys', message: 'Unrecognized key: "actor"' }]],
-      [{ actorId: 'x\u0000' }, [{ path: 'actorId', code: 'invalid_format', message: 'must not contain the NUL character' }]],
-      [{ action: 'event.update\u0000' }, [{ path: 'action', code: 'invalid_format', message: 'must not contain the NUL character' }]],
+      [
+        { actorId: 'x\u0000' },
+        [{ path: 'actorId', code: 'invalid_format', message: 'must not contain the NUL character' }],
+      ],
+      [
+        { action: 'event.update\u0000' },
+        [{ path: 'action', code: 'invalid_format', message: 'must not contain the NUL character' }],
+      ],
     ];
     for (const [query, details] of cases) {
       const res = await stack.client.call('auditLog', { token: auditor.token, query });
@@ -233,7 +379,9 @@ describe('audit log', () => {
     const { position, original } = await withEventDatabase(async (query) => {
       const [row] = await query('select seq, after::text as after from audit_log where id = $1', [target.id]);
       const [count] = await query('select count(*)::int as n from audit_log where seq <= $1', [row!.seq]);
-      const changed = await query(`update audit_log set after = '{"tampered":true}' where id = $1 returning id`, [target.id]);
+      const changed = await query(`update audit_log set after = '{"tampered":true}' where id = $1 returning id`, [
+        target.id,
+      ]);
       expect(changed).toHaveLength(1);
       return { position: count!.n as number, original: row!.after as string };
     });
@@ -249,7 +397,10 @@ describe('audit log', () => {
       await query('update audit_log set after = $2::jsonb where id = $1', [target.id, original]);
       const [removed] = await query('delete from audit_log where id = $1 returning seq', [entries.approve!.id]);
       const [following] = await query('select id from audit_log where seq > $1 order by seq limit 1', [removed!.seq]);
-      const [count] = await query('select count(*)::int as n from audit_log where seq <= (select seq from audit_log where id = $1)', [following!.id]);
+      const [count] = await query(
+        'select count(*)::int as n from audit_log where seq <= (select seq from audit_log where id = $1)',
+        [following!.id],
+      );
       return { id: following!.id as string, position: count!.n as number };
     });
     expect(next.id).toBe(entries.reject!.id);

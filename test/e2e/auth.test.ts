@@ -28,7 +28,8 @@ describe('auth API through the gateway', () => {
   let adminUser: User;
 
   const call: Stack['client']['call'] = (id, opts) => stack.client.call(id, opts);
-  const password = (label: string) => secrets.add(`password(${label})`, `pw-${label}-${randomBytes(6).toString('hex')}`);
+  const password = (label: string) =>
+    secrets.add(`password(${label})`, `pw-${label}-${randomBytes(6).toString('hex')}`);
 
   async function register(name: string, extra: { displayName?: string; inviteCode?: string } = {}) {
     const pw = password(name);
@@ -116,7 +117,7 @@ describe('auth API through the gateway', () => {
       [{ email: `${run}@`, password: 'long enough password' }, ['email']],
       [{ email: emailOf('nopw') }, ['password']],
       [{ password: 'long enough password' }, ['email']],
-      [{ email: emailOf('twobad'), password: 'x' , displayName: '' }, ['password', 'displayName']],
+      [{ email: emailOf('twobad'), password: 'x', displayName: '' }, ['password', 'displayName']],
       [{ email: emailOf('longpw'), password: 'p'.repeat(257) }, ['password']],
       [{ email: emailOf('num'), password: 12345678 }, ['password']],
     ];
@@ -127,7 +128,9 @@ describe('auth API through the gateway', () => {
 
   it('refuses extra fields (no self-granted roles)', async () => {
     for (const extra of [{ roles: ['ADMIN'] }, { isAdmin: true }, { id: randomUUID() }]) {
-      const res = await call('register', { body: { email: emailOf('extra'), password: 'long enough password', ...extra } });
+      const res = await call('register', {
+        body: { email: emailOf('extra'), password: 'long enough password', ...extra },
+      });
       const [detail] = expectValidationError(res, ['']);
       expect(detail!.code).toBe('unrecognized_keys');
       expect(detail!.message).toContain(Object.keys(extra)[0]);
@@ -140,7 +143,9 @@ describe('auth API through the gateway', () => {
   it('parallel registrations of one email create exactly one account', async () => {
     const pw = password('twin');
     const results = await Promise.all(
-      Array.from({ length: 6 }, (_, i) => call('register', { body: { email: i % 2 ? emailOf('twin').toUpperCase() : emailOf('twin'), password: pw } })),
+      Array.from({ length: 6 }, (_, i) =>
+        call('register', { body: { email: i % 2 ? emailOf('twin').toUpperCase() : emailOf('twin'), password: pw } }),
+      ),
     );
     expect(results.map((r) => r.status).sort()).toEqual([201, 409, 409, 409, 409, 409]);
     for (const r of results) if (r.status === 409) expectError(r, 409, 'EMAIL_TAKEN');
@@ -163,7 +168,9 @@ describe('auth API through the gateway', () => {
   });
 
   it('refuses an unknown invite code with 400 and creates no account', async () => {
-    const res = await call('register', { body: { email: emailOf('uninvited'), password: 'long enough password', inviteCode: 'NOSUCHCODE9' } });
+    const res = await call('register', {
+      body: { email: emailOf('uninvited'), password: 'long enough password', inviteCode: 'NOSUCHCODE9' },
+    });
     const [detail] = expectValidationError(res, ['inviteCode']);
     expect(detail!.code).toBe('unknown');
     // The email is still free: the failed attempt left nothing behind.
@@ -202,8 +209,16 @@ describe('auth API through the gateway', () => {
   });
 
   it('refuses a wrong password and an unknown email alike with 401 INVALID_CREDENTIALS', async () => {
-    const wrong = expectError(await call('login', { body: { email: emailOf('alice'), password: `${alice.password}x` } }), 401, 'INVALID_CREDENTIALS');
-    const unknown = expectError(await call('login', { body: { email: emailOf('nobody'), password: alice.password } }), 401, 'INVALID_CREDENTIALS');
+    const wrong = expectError(
+      await call('login', { body: { email: emailOf('alice'), password: `${alice.password}x` } }),
+      401,
+      'INVALID_CREDENTIALS',
+    );
+    const unknown = expectError(
+      await call('login', { body: { email: emailOf('nobody'), password: alice.password } }),
+      401,
+      'INVALID_CREDENTIALS',
+    );
     expect(unknown.message).toBe(wrong.message);
     expect(wrong.details).toBeUndefined();
     expect(unknown.details).toBeUndefined();
@@ -213,7 +228,10 @@ describe('auth API through the gateway', () => {
     expectValidationError(await call('login', { body: { email: emailOf('alice') } }), ['password']);
     expectValidationError(await call('login', { body: { email: 'nope', password: 'x' } }), ['email']);
     expectValidationError(await call('login', { body: { email: emailOf('alice'), password: '' } }), ['password']);
-    expectValidationError(await call('login', { body: { email: emailOf('alice'), password: alice.password, remember: true } }), ['']);
+    expectValidationError(
+      await call('login', { body: { email: emailOf('alice'), password: alice.password, remember: true } }),
+      [''],
+    );
   });
 
   // ---- me -----------------------------------------------------------------------------------
@@ -268,7 +286,9 @@ describe('auth API through the gateway', () => {
     race.loserSids = sids.filter((s) => s !== race.winnerSid);
 
     // Only the winner's refresh token rotates; the other 19 belong to replaced sessions.
-    const refreshed = await Promise.all(results.map((r) => call('refresh', { body: { refreshToken: r.body.refreshToken } })));
+    const refreshed = await Promise.all(
+      results.map((r) => call('refresh', { body: { refreshToken: r.body.refreshToken } })),
+    );
     const refreshable = refreshed.flatMap((r, i) => (r.status === 200 ? [i] : []));
     expect(refreshable).toEqual(working);
     for (const [i, r] of refreshed.entries()) if (i !== working[0]) expectError(r, 401, 'INVALID_REFRESH_TOKEN');
@@ -327,11 +347,19 @@ describe('auth API through the gateway', () => {
     secrets.add('refresh token', winner.body.refreshToken);
     // The second presentation is a reuse: the session, and so the winner's new tokens, end.
     await timeUntil(async () => (await meStatus(winner.body.accessToken)) === 401, REVOCATION_LIMIT_MS);
-    expectError(await call('refresh', { body: { refreshToken: winner.body.refreshToken } }), 401, 'INVALID_REFRESH_TOKEN');
+    expectError(
+      await call('refresh', { body: { refreshToken: winner.body.refreshToken } }),
+      401,
+      'INVALID_REFRESH_TOKEN',
+    );
   });
 
   it('refuses unknown and malformed refresh tokens', async () => {
-    expectError(await call('refresh', { body: { refreshToken: randomBytes(32).toString('base64url') } }), 401, 'INVALID_REFRESH_TOKEN');
+    expectError(
+      await call('refresh', { body: { refreshToken: randomBytes(32).toString('base64url') } }),
+      401,
+      'INVALID_REFRESH_TOKEN',
+    );
     expectValidationError(await call('refresh', { body: { refreshToken: '' } }), ['refreshToken']);
     expectValidationError(await call('refresh', { body: {} }), ['refreshToken']);
     expectValidationError(await call('refresh', { body: { refreshToken: 'x'.repeat(513) } }), ['refreshToken']);
@@ -393,7 +421,10 @@ describe('auth API through the gateway', () => {
 
     const users = await call('listUsers', { token: adminToken, query: { role: 'USER', limit: 100 } });
     expect(users.body.items.map((u: User) => u.id).sort()).toEqual(
-      (all.body.items as User[]).filter((u) => u.roles.includes('USER')).map((u) => u.id).sort(),
+      (all.body.items as User[])
+        .filter((u) => u.roles.includes('USER'))
+        .map((u) => u.id)
+        .sort(),
     );
     expect(users.body.items.some((u: User) => u.id === adminUser.id)).toBe(false);
 
@@ -410,7 +441,11 @@ describe('auth API through the gateway', () => {
   it('GET /users treats LIKE wildcards in the email filter literally', async () => {
     for (const email of ['%', '_', '%@%', '\\']) {
       const res = await call('listUsers', { token: adminToken, query: { email } });
-      expect({ email, status: res.status, body: res.body }).toEqual({ email, status: 200, body: { items: [], nextCursor: null } });
+      expect({ email, status: res.status, body: res.body }).toEqual({
+        email,
+        status: 200,
+        body: { items: [], nextCursor: null },
+      });
     }
   });
 
@@ -453,7 +488,11 @@ describe('auth API through the gateway', () => {
     const erin = await register('erin');
     const l = await login(emailOf('erin'), erin.password);
     expect(await meStatus(l.accessToken)).toBe(200);
-    const res = await call('setRoles', { token: adminToken, params: { id: erin.user.id }, body: { roles: ['USER', 'OPERATOR'] } });
+    const res = await call('setRoles', {
+      token: adminToken,
+      params: { id: erin.user.id },
+      body: { roles: ['USER', 'OPERATOR'] },
+    });
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ user: { ...erin.user, roles: ['USER', 'OPERATOR'] } });
     const ms = await timeUntil(async () => (await meStatus(l.accessToken)) === 401, REVOCATION_LIMIT_MS);
@@ -470,14 +509,22 @@ describe('auth API through the gateway', () => {
 
   it('a user promoted to ADMIN can administer, and can be demoted again', async () => {
     const fred = await register('fred');
-    const promoted = await call('setRoles', { token: adminToken, params: { id: fred.user.id }, body: { roles: ['ADMIN'] } });
+    const promoted = await call('setRoles', {
+      token: adminToken,
+      params: { id: fred.user.id },
+      body: { roles: ['ADMIN'] },
+    });
     expect(promoted.status).toBe(200);
     expect(promoted.body.user.roles).toEqual(['ADMIN']);
     const fredToken = (await login(emailOf('fred'), fred.password)).accessToken;
     const list = await call('listUsers', { token: fredToken, query: { role: 'ADMIN' } });
     expect(list.status).toBe(200);
     expect(list.body.items.map((u: User) => u.id).sort()).toEqual([adminUser.id, fred.user.id].sort());
-    const demoted = await call('setRoles', { token: adminToken, params: { id: fred.user.id }, body: { roles: ['USER'] } });
+    const demoted = await call('setRoles', {
+      token: adminToken,
+      params: { id: fred.user.id },
+      body: { roles: ['USER'] },
+    });
     expect(demoted.status).toBe(200);
     expect(demoted.body.user.roles).toEqual(['USER']);
     await timeUntil(async () => (await meStatus(fredToken)) === 401, REVOCATION_LIMIT_MS);
@@ -485,8 +532,15 @@ describe('auth API through the gateway', () => {
   });
 
   it('PUT /users/{id}/roles: 404 for an unknown user, 400 for bad input, 403 for non-admins', async () => {
-    expectError(await call('setRoles', { token: adminToken, params: { id: randomUUID() }, body: { roles: ['USER'] } }), 404, 'NOT_FOUND');
-    expectValidationError(await call('setRoles', { token: adminToken, params: { id: 'not-a-uuid' }, body: { roles: ['USER'] } }), ['id']);
+    expectError(
+      await call('setRoles', { token: adminToken, params: { id: randomUUID() }, body: { roles: ['USER'] } }),
+      404,
+      'NOT_FOUND',
+    );
+    expectValidationError(
+      await call('setRoles', { token: adminToken, params: { id: 'not-a-uuid' }, body: { roles: ['USER'] } }),
+      ['id'],
+    );
     const id = alice.user.id;
     const badBodies: Array<[unknown, string]> = [
       [{ roles: ['SUPERUSER'] }, 'roles.0'],
@@ -500,7 +554,11 @@ describe('auth API through the gateway', () => {
       expectValidationError(await call('setRoles', { token: adminToken, params: { id }, body }), [path]);
     }
     const { accessToken } = await login(emailOf('alice'), alice.password);
-    expectError(await call('setRoles', { token: accessToken, params: { id }, body: { roles: ['ADMIN'] } }), 403, 'FORBIDDEN');
+    expectError(
+      await call('setRoles', { token: accessToken, params: { id }, body: { roles: ['ADMIN'] } }),
+      403,
+      'FORBIDDEN',
+    );
     expectError(await call('setRoles', { params: { id }, body: { roles: ['ADMIN'] } }), 401, 'UNAUTHENTICATED');
     // None of it changed alice.
     expect((await call('me', { token: accessToken })).body.user.roles).toEqual(['USER']);
@@ -545,11 +603,24 @@ describe('auth API through the gateway', () => {
     expectValidationError(await call('createApiKey', { token: adminToken, body: { name: '   ' } }), ['name']);
     expectValidationError(await call('createApiKey', { token: adminToken, body: { name: 'n'.repeat(101) } }), ['name']);
     expectValidationError(await call('createApiKey', { token: adminToken, body: { name: 'k', scope: 'admin' } }), ['']);
-    expectValidationError(await call('createApiKey', { token: adminToken, body: { name: 'k', scopes: ['admin'] } }), ['scopes.0']);
-    expectValidationError(await call('createApiKey', { token: adminToken, body: { name: 'k', scopes: [] } }), ['scopes']);
-    expectValidationError(await call('createApiKey', { token: adminToken, body: { name: 'k', scopes: ['grants:read', 'grants:read'] } }), ['scopes']);
-    expectValidationError(await call('createApiKey', { token: adminToken, body: { name: 'k', expiresAt: '2020-01-01T00:00:00Z' } }), ['expiresAt']);
-    expectValidationError(await call('createApiKey', { token: adminToken, body: { name: 'k', expiresAt: 'tomorrow' } }), ['expiresAt']);
+    expectValidationError(await call('createApiKey', { token: adminToken, body: { name: 'k', scopes: ['admin'] } }), [
+      'scopes.0',
+    ]);
+    expectValidationError(await call('createApiKey', { token: adminToken, body: { name: 'k', scopes: [] } }), [
+      'scopes',
+    ]);
+    expectValidationError(
+      await call('createApiKey', { token: adminToken, body: { name: 'k', scopes: ['grants:read', 'grants:read'] } }),
+      ['scopes'],
+    );
+    expectValidationError(
+      await call('createApiKey', { token: adminToken, body: { name: 'k', expiresAt: '2020-01-01T00:00:00Z' } }),
+      ['expiresAt'],
+    );
+    expectValidationError(
+      await call('createApiKey', { token: adminToken, body: { name: 'k', expiresAt: 'tomorrow' } }),
+      ['expiresAt'],
+    );
     const { accessToken } = await login(emailOf('alice'), alice.password);
     expectError(await call('createApiKey', { token: accessToken, body: { name: 'mine' } }), 403, 'FORBIDDEN');
     expectError(await call('createApiKey', { body: { name: 'mine' } }), 401, 'UNAUTHENTICATED');
@@ -557,7 +628,12 @@ describe('auth API through the gateway', () => {
 
   it('an API key is exchanged by the gateway for activity ingestion, and for nothing else', async () => {
     const { key } = apiKeys[0]!;
-    const activity = { id: `e2e-${run}-1`, userId: alice.user.id, type: 'QUEST_CLEARED', occurredAt: new Date().toISOString() };
+    const activity = {
+      id: `e2e-${run}-1`,
+      userId: alice.user.id,
+      type: 'QUEST_CLEARED',
+      occurredAt: new Date().toISOString(),
+    };
     const first = await call('ingestActivities', { apiKey: key, body: { activities: [activity] } });
     expect(first.status, JSON.stringify(first.body)).toBe(202);
     expect(first.body).toEqual({ accepted: 1, duplicates: 0 });
@@ -565,7 +641,11 @@ describe('auth API through the gateway', () => {
     expect(again.body).toEqual({ accepted: 0, duplicates: 1 });
     // A key that was never issued is refused.
     const forged = `rk_${randomBytes(32).toString('base64url')}`;
-    expectError(await call('ingestActivities', { apiKey: forged, body: { activities: [activity] } }), 401, 'UNAUTHENTICATED');
+    expectError(
+      await call('ingestActivities', { apiKey: forged, body: { activities: [activity] } }),
+      401,
+      'UNAUTHENTICATED',
+    );
     // Elsewhere a valid key is a known caller without the right: 403; as a bearer token it is no token at all.
     expectError(await call('me', { apiKey: key }), 403, 'FORBIDDEN');
     expectError(await call('listUsers', { apiKey: key }), 403, 'FORBIDDEN');
@@ -598,32 +678,58 @@ describe('auth API through the gateway', () => {
     expectValidationError(await call('listApiKeys', { token: adminToken, query: { cursor: 'nope' } }), ['cursor']);
   });
 
-  it("a key is accepted only on routes its scopes allow", async () => {
+  it('a key is accepted only on routes its scopes allow', async () => {
     const res = await call('createApiKey', { token: adminToken, body: { name: 'feed-only', scopes: ['grants:read'] } });
     expect(res.status).toBe(201);
     expect(res.body.scopes).toEqual(['grants:read']);
     secrets.add('api key', res.body.key);
-    const activity = { id: `e2e-${run}-scoped`, userId: alice.user.id, type: 'QUEST_CLEARED', occurredAt: new Date().toISOString() };
-    const refused = expectError(await call('ingestActivities', { apiKey: res.body.key, body: { activities: [activity] } }), 403, 'FORBIDDEN');
+    const activity = {
+      id: `e2e-${run}-scoped`,
+      userId: alice.user.id,
+      type: 'QUEST_CLEARED',
+      occurredAt: new Date().toISOString(),
+    };
+    const refused = expectError(
+      await call('ingestActivities', { apiKey: res.body.key, body: { activities: [activity] } }),
+      403,
+      'FORBIDDEN',
+    );
     expect(refused.message).toBe('This API key lacks the scope activities:write');
   });
 
   it('DELETE /api-keys/{id} revokes a key in use: refused (401) within 1 s, listed as revoked, audited', async () => {
     const { id, key } = apiKeys[1]!;
-    const activity = (n: number) => ({ id: `e2e-${run}-revoke-${n}`, userId: alice.user.id, type: 'QUEST_CLEARED', occurredAt: new Date().toISOString() });
+    const activity = (n: number) => ({
+      id: `e2e-${run}-revoke-${n}`,
+      userId: alice.user.id,
+      type: 'QUEST_CLEARED',
+      occurredAt: new Date().toISOString(),
+    });
     // In use: the gateway holds a token exchanged for it.
     expect((await call('ingestActivities', { apiKey: key, body: { activities: [activity(0)] } })).status).toBe(202);
 
     const revoked = await call('revokeApiKey', { token: adminToken, params: { id } });
     expect(revoked.status).toBe(204);
     let n = 1;
-    const ms = await timeUntil(async () => (await call('ingestActivities', { apiKey: key, body: { activities: [activity(n++)] } })).status === 401, REVOCATION_LIMIT_MS);
+    const ms = await timeUntil(
+      async () =>
+        (await call('ingestActivities', { apiKey: key, body: { activities: [activity(n++)] } })).status === 401,
+      REVOCATION_LIMIT_MS,
+    );
     expect(ms).toBeLessThanOrEqual(REVOCATION_LIMIT_MS);
-    expectError(await call('ingestActivities', { apiKey: key, body: { activities: [activity(n++)] } }), 401, 'UNAUTHENTICATED');
+    expectError(
+      await call('ingestActivities', { apiKey: key, body: { activities: [activity(n++)] } }),
+      401,
+      'UNAUTHENTICATED',
+    );
     // The other keys keep working.
-    expect((await call('ingestActivities', { apiKey: apiKeys[0]!.key, body: { activities: [activity(n++)] } })).status).toBe(202);
+    expect(
+      (await call('ingestActivities', { apiKey: apiKeys[0]!.key, body: { activities: [activity(n++)] } })).status,
+    ).toBe(202);
 
-    const listed = (await call('listApiKeys', { token: adminToken, query: { limit: 100 } })).body.items.find((k: { id: string }) => k.id === id);
+    const listed = (await call('listApiKeys', { token: adminToken, query: { limit: 100 } })).body.items.find(
+      (k: { id: string }) => k.id === id,
+    );
     expect(listed.revokedAt).toMatch(ISO_WITH_OFFSET);
     // Revoking again changes nothing; an unknown key is 404; only admins revoke.
     expect((await call('revokeApiKey', { token: adminToken, params: { id } })).status).toBe(204);
@@ -631,7 +737,11 @@ describe('auth API through the gateway', () => {
     expectValidationError(await call('revokeApiKey', { token: adminToken, params: { id: 'not-a-uuid' } }), ['id']);
     const { accessToken } = await login(emailOf('alice'), alice.password);
     expectError(await call('revokeApiKey', { token: accessToken, params: { id: apiKeys[0]!.id } }), 403, 'FORBIDDEN');
-    expectError(await call('revokeApiKey', { apiKey: apiKeys[0]!.key, params: { id: apiKeys[0]!.id } }), 403, 'FORBIDDEN');
+    expectError(
+      await call('revokeApiKey', { apiKey: apiKeys[0]!.key, params: { id: apiKeys[0]!.id } }),
+      403,
+      'FORBIDDEN',
+    );
 
     const entries = await (async () => {
       for (let i = 0; i < 50; i++) {
@@ -649,7 +759,13 @@ describe('auth API through the gateway', () => {
         targetType: 'api-key',
         targetId: id,
         before: { id, name: 'game-server-1', scopes: ['activities:write'], expiresAt: null, revokedAt: null },
-        after: { id, name: 'game-server-1', scopes: ['activities:write'], expiresAt: null, revokedAt: listed.revokedAt },
+        after: {
+          id,
+          name: 'game-server-1',
+          scopes: ['activities:write'],
+          expiresAt: null,
+          revokedAt: listed.revokedAt,
+        },
       }),
     ]);
   });
@@ -660,15 +776,28 @@ describe('auth API through the gateway', () => {
     expect(res.status).toBe(201);
     expect(res.body.expiresAt).toBe(expiresAt);
     secrets.add('api key', res.body.key);
-    const activity = (n: number) => ({ id: `e2e-${run}-expiry-${n}`, userId: alice.user.id, type: 'QUEST_CLEARED', occurredAt: new Date().toISOString() });
-    expect((await call('ingestActivities', { apiKey: res.body.key, body: { activities: [activity(0)] } })).status).toBe(202);
+    const activity = (n: number) => ({
+      id: `e2e-${run}-expiry-${n}`,
+      userId: alice.user.id,
+      type: 'QUEST_CLEARED',
+      occurredAt: new Date().toISOString(),
+    });
+    expect((await call('ingestActivities', { apiKey: res.body.key, body: { activities: [activity(0)] } })).status).toBe(
+      202,
+    );
     await sleep(Date.parse(expiresAt) - Date.now() + 1100);
-    expectError(await call('ingestActivities', { apiKey: res.body.key, body: { activities: [activity(1)] } }), 401, 'UNAUTHENTICATED');
+    expectError(
+      await call('ingestActivities', { apiKey: res.body.key, body: { activities: [activity(1)] } }),
+      401,
+      'UNAUTHENTICATED',
+    );
   });
 
   it('two admins removing each other at once leave exactly one ADMIN', async () => {
     const gina = await register('gina');
-    expect((await call('setRoles', { token: adminToken, params: { id: gina.user.id }, body: { roles: ['ADMIN'] } })).status).toBe(200);
+    expect(
+      (await call('setRoles', { token: adminToken, params: { id: gina.user.id }, body: { roles: ['ADMIN'] } })).status,
+    ).toBe(200);
     const ginaToken = (await login(emailOf('gina'), gina.password)).accessToken;
     const [byAdmin, byGina] = await Promise.all([
       call('setRoles', { token: adminToken, params: { id: gina.user.id }, body: { roles: ['USER'] } }),
@@ -681,7 +810,10 @@ describe('auth API through the gateway', () => {
     if (loser.status === 409) expectError(loser, 409, 'INVALID_STATE');
     else expectError(loser, 401, 'UNAUTHENTICATED');
 
-    const survivor = byAdmin.status === 200 ? { email: stack.admin.email, password: stack.admin.password } : { email: emailOf('gina'), password: gina.password };
+    const survivor =
+      byAdmin.status === 200
+        ? { email: stack.admin.email, password: stack.admin.password }
+        : { email: emailOf('gina'), password: gina.password };
     const survivorToken = (await login(survivor.email, survivor.password)).accessToken;
     const admins = await call('listUsers', { token: survivorToken, query: { role: 'ADMIN' } });
     expect(admins.status).toBe(200);
@@ -695,7 +827,9 @@ describe('auth API through the gateway', () => {
     await stack.kill('auth');
     const db = await openServiceDb(stack, 'auth');
     try {
-      const sessions = await db.query<{ session_id: string }>('select session_id from sessions where user_id = $1', [race.userId]);
+      const sessions = await db.query<{ session_id: string }>('select session_id from sessions where user_id = $1', [
+        race.userId,
+      ]);
       expect(sessions).toEqual([{ session_id: race.winnerSid }]);
       const revoked = await db.query<{ session_id: string; reason: string }>(
         'select session_id, reason from session_revocations where user_id = $1',
@@ -704,7 +838,9 @@ describe('auth API through the gateway', () => {
       expect(revoked.map((r) => r.session_id).sort()).toEqual([...race.loserSids!].sort());
       expect(new Set(revoked.map((r) => r.reason))).toEqual(new Set(['replaced']));
 
-      const [bobRow] = await db.query<{ invited_by: string }>('select invited_by from users where id = $1', [bob.user.id]);
+      const [bobRow] = await db.query<{ invited_by: string }>('select invited_by from users where id = $1', [
+        bob.user.id,
+      ]);
       expect(bobRow!.invited_by).toBe(alice.user.id);
       const [aliceRow] = await db.query<{ password_hash: string; invited_by: string | null }>(
         'select password_hash, invited_by from users where id = $1',
@@ -734,7 +870,9 @@ describe('auth API through the gateway', () => {
       const dump = await db.dump();
       expect(Object.keys(dump)).toEqual(expect.arrayContaining(['users', 'sessions', 'refresh_tokens', 'api_keys']));
       expect(dump.refresh_tokens!.length).toBeGreaterThan(20);
-      const hits = Object.entries(dump).flatMap(([table, rows]) => secrets.foundIn(JSON.stringify(rows), `table ${table}`));
+      const hits = Object.entries(dump).flatMap(([table, rows]) =>
+        secrets.foundIn(JSON.stringify(rows), `table ${table}`),
+      );
       expect(hits).toEqual([]);
     } finally {
       await db.close();
@@ -743,7 +881,8 @@ describe('auth API through the gateway', () => {
 
   it('the logs hold no password, token or API key', () => {
     const kinds = secrets.kinds();
-    for (const kind of ['access token', 'refresh token', 'api key', 'password(admin)', 'password(alice)']) expect(kinds).toContain(kind);
+    for (const kind of ['access token', 'refresh token', 'api key', 'password(admin)', 'password(alice)'])
+      expect(kinds).toContain(kind);
     expect(secrets.size).toBeGreaterThan(60);
     const texts = logsText(stack.logs);
     // The check has material: every sign-in attempt above was logged.

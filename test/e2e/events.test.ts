@@ -25,7 +25,10 @@ describe('activities, events and rewards', () => {
   let auditor: Account;
   let player: Account;
   let apiKey: string;
-  const window = () => ({ startsAt: new Date(Date.now() - DAY_MS).toISOString(), endsAt: new Date(Date.now() + DAY_MS).toISOString() });
+  const window = () => ({
+    startsAt: new Date(Date.now() - DAY_MS).toISOString(),
+    endsAt: new Date(Date.now() + DAY_MS).toISOString(),
+  });
 
   beforeAll(async () => {
     stack = await startStack();
@@ -62,31 +65,52 @@ describe('activities, events and rewards', () => {
 
     it('accepts new facts once; a resent id is a duplicate, also inside one batch', async () => {
       const ids = [randomUUID(), randomUUID()];
-      const first = await stack.client.call('ingestActivities', { token: admin.token, body: { activities: ids.map((id) => activity(id)) } });
+      const first = await stack.client.call('ingestActivities', {
+        token: admin.token,
+        body: { activities: ids.map((id) => activity(id)) },
+      });
       expect(first.status).toBe(202);
       expect(first.body).toEqual({ accepted: 2, duplicates: 0 });
 
-      const again = await stack.client.call('ingestActivities', { token: admin.token, body: { activities: ids.map((id) => activity(id)) } });
+      const again = await stack.client.call('ingestActivities', {
+        token: admin.token,
+        body: { activities: ids.map((id) => activity(id)) },
+      });
       expect(again.status).toBe(202);
       expect(again.body).toEqual({ accepted: 0, duplicates: 2 });
 
       const fresh = randomUUID();
       const mixed = await stack.client.call('ingestActivities', {
         token: admin.token,
-        body: { activities: [activity(ids[0]!), activity(fresh), activity(fresh, { value: 3, attributes: { map: 'forest' } })] },
+        body: {
+          activities: [
+            activity(ids[0]!),
+            activity(fresh),
+            activity(fresh, { value: 3, attributes: { map: 'forest' } }),
+          ],
+        },
       });
       expect(mixed.status).toBe(202);
       expect(mixed.body).toEqual({ accepted: 1, duplicates: 2 });
     });
 
-    it('accepts an API key (ids are the key holder\'s own: the same id from another sender is a new fact)', async () => {
+    it("accepts an API key (ids are the key holder's own: the same id from another sender is a new fact)", async () => {
       const id = randomUUID();
-      const byKey = await stack.client.call('ingestActivities', { apiKey, body: { activities: [activity(id, { type: 'LEVEL_UP', value: 7 })] } });
+      const byKey = await stack.client.call('ingestActivities', {
+        apiKey,
+        body: { activities: [activity(id, { type: 'LEVEL_UP', value: 7 })] },
+      });
       expect(byKey.status).toBe(202);
       expect(byKey.body).toEqual({ accepted: 1, duplicates: 0 });
-      const resent = await stack.client.call('ingestActivities', { apiKey, body: { activities: [activity(id, { type: 'LEVEL_UP', value: 7 })] } });
+      const resent = await stack.client.call('ingestActivities', {
+        apiKey,
+        body: { activities: [activity(id, { type: 'LEVEL_UP', value: 7 })] },
+      });
       expect(resent.body).toEqual({ accepted: 0, duplicates: 1 });
-      const byAdmin = await stack.client.call('ingestActivities', { token: admin.token, body: { activities: [activity(id)] } });
+      const byAdmin = await stack.client.call('ingestActivities', {
+        token: admin.token,
+        body: { activities: [activity(id)] },
+      });
       expect(byAdmin.body).toEqual({ accepted: 1, duplicates: 0 });
     });
 
@@ -121,20 +145,62 @@ describe('activities, events and rewards', () => {
     });
 
     it.each([
-      ['an empty batch', () => ({ activities: [] }), [{ path: 'activities', code: 'too_small', message: 'Too small: expected array to have >=1 items' }]],
+      [
+        'an empty batch',
+        () => ({ activities: [] }),
+        [{ path: 'activities', code: 'too_small', message: 'Too small: expected array to have >=1 items' }],
+      ],
       [
         'a batch of 1001',
         () => ({ activities: Array.from({ length: 1001 }, (_, i) => activity(`a-${i}`)) }),
         [{ path: 'activities', code: 'too_big', message: 'Too big: expected array to have <=1000 items' }],
       ],
-      ['a type not in UPPER_SNAKE', () => ({ activities: [activity('x', { type: 'questCleared' })] }), [{ path: 'activities.0.type', code: 'invalid_format', message: 'must be UPPER_SNAKE_CASE' }]],
-      ['a type with a trailing underscore', () => ({ activities: [activity('x', { type: 'QUEST_' })] }), [{ path: 'activities.0.type', code: 'invalid_format', message: 'must be UPPER_SNAKE_CASE' }]],
-      ['an unknown field on an activity', () => ({ activities: [activity('x', { points: 3 })] }), [{ path: 'activities.0', code: 'unrecognized_keys', message: 'Unrecognized key: "points"' }]],
-      ['an unknown top-level field', () => ({ activities: [activity('x')], source: 'x' }), [{ path: '', code: 'unrecognized_keys', message: 'Unrecognized key: "source"' }]],
-      ['a user id that is not a uuid', () => ({ activities: [activity('x', { userId: 'player-1' })] }), [{ path: 'activities.0.userId', code: 'invalid_format', message: 'Invalid UUID' }]],
-      ['a time without an offset', () => ({ activities: [activity('x', { occurredAt: '2025-01-01T00:00:00' })] }), [{ path: 'activities.0.occurredAt', code: 'invalid_format', message: 'Invalid ISO datetime' }]],
-      ['a value that is not a number', () => ({ activities: [activity('x', { value: '3' })] }), [{ path: 'activities.0.value', code: 'invalid_type', message: 'Invalid input: expected number, received string' }]],
-      ['an empty id', () => ({ activities: [activity('')] }), [{ path: 'activities.0.id', code: 'too_small', message: 'Too small: expected string to have >=1 characters' }]],
+      [
+        'a type not in UPPER_SNAKE',
+        () => ({ activities: [activity('x', { type: 'questCleared' })] }),
+        [{ path: 'activities.0.type', code: 'invalid_format', message: 'must be UPPER_SNAKE_CASE' }],
+      ],
+      [
+        'a type with a trailing underscore',
+        () => ({ activities: [activity('x', { type: 'QUEST_' })] }),
+        [{ path: 'activities.0.type', code: 'invalid_format', message: 'must be UPPER_SNAKE_CASE' }],
+      ],
+      [
+        'an unknown field on an activity',
+        () => ({ activities: [activity('x', { points: 3 })] }),
+        [{ path: 'activities.0', code: 'unrecognized_keys', message: 'Unrecognized key: "points"' }],
+      ],
+      [
+        'an unknown top-level field',
+        () => ({ activities: [activity('x')], source: 'x' }),
+        [{ path: '', code: 'unrecognized_keys', message: 'Unrecognized key: "source"' }],
+      ],
+      [
+        'a user id that is not a uuid',
+        () => ({ activities: [activity('x', { userId: 'player-1' })] }),
+        [{ path: 'activities.0.userId', code: 'invalid_format', message: 'Invalid UUID' }],
+      ],
+      [
+        'a time without an offset',
+        () => ({ activities: [activity('x', { occurredAt: '2025-01-01T00:00:00' })] }),
+        [{ path: 'activities.0.occurredAt', code: 'invalid_format', message: 'Invalid ISO datetime' }],
+      ],
+      [
+        'a value that is not a number',
+        () => ({ activities: [activity('x', { value: '3' })] }),
+        [
+          {
+            path: 'activities.0.value',
+            code: 'invalid_type',
+            message: 'Invalid input: expected number, received string',
+          },
+        ],
+      ],
+      [
+        'an empty id',
+        () => ({ activities: [activity('')] }),
+        [{ path: 'activities.0.id', code: 'too_small', message: 'Too small: expected string to have >=1 characters' }],
+      ],
     ])('rejects %s with 400 VALIDATION_FAILED', async (_name, body, details) => {
       const res = await stack.client.call('ingestActivities', { token: admin.token, body: body() });
       expect(res.status).toBe(400);
@@ -142,32 +208,61 @@ describe('activities, events and rewards', () => {
     });
 
     it('rejects a NUL character (PostgreSQL cannot store it) with 400, not 500', async () => {
-      const inId = await stack.client.call('ingestActivities', { token: admin.token, body: { activities: [activity('bad\u0000id')] } });
+      const inId = await stack.client.call('ingestActivities', {
+        token: admin.token,
+        body: { activities: [activity('bad\u0000id')] },
+      });
       expect(inId.status).toBe(400);
-      expect(inId.body).toEqual(validationError([{ path: 'activities.0.id', code: 'invalid_format', message: 'must not contain the NUL character' }]));
+      expect(inId.body).toEqual(
+        validationError([
+          { path: 'activities.0.id', code: 'invalid_format', message: 'must not contain the NUL character' },
+        ]),
+      );
       const inAttributes = await stack.client.call('ingestActivities', {
         apiKey,
         body: { activities: [activity('ok-id'), activity('ok-id-2', { attributes: { note: { text: 'a\u0000b' } } })] },
       });
       expect(inAttributes.status).toBe(400);
       expect(inAttributes.body).toEqual(
-        validationError([{ path: 'activities.1.attributes.note.text', code: 'invalid_format', message: 'must not contain the NUL character' }]),
+        validationError([
+          {
+            path: 'activities.1.attributes.note.text',
+            code: 'invalid_format',
+            message: 'must not contain the NUL character',
+          },
+        ]),
       );
     });
 
     it('rejects text with an unpaired UTF-16 surrogate (jsonb cannot store it) with 400, not 500', async () => {
       const res = await stack.client.call('ingestActivities', {
         apiKey,
-        body: { activities: [activity('lone-\ud800'), activity('ok-id-3', { attributes: { 'key\udc00': 1, fine: '\ud83d\ude00' } })] },
+        body: {
+          activities: [
+            activity('lone-\ud800'),
+            activity('ok-id-3', { attributes: { 'key\udc00': 1, fine: '\ud83d\ude00' } }),
+          ],
+        },
       });
       expect(res.status).toBe(400);
       expect(res.body).toEqual(
         validationError([
-          { path: 'activities.0.id', code: 'invalid_format', message: 'must be well-formed Unicode (no lone surrogates)' },
-          { path: 'activities.1.attributes.key\udc00', code: 'invalid_format', message: 'must be well-formed Unicode (no lone surrogates)' },
+          {
+            path: 'activities.0.id',
+            code: 'invalid_format',
+            message: 'must be well-formed Unicode (no lone surrogates)',
+          },
+          {
+            path: 'activities.1.attributes.key\udc00',
+            code: 'invalid_format',
+            message: 'must be well-formed Unicode (no lone surrogates)',
+          },
         ]),
       );
-      const paired = await stack.client.call('ingestActivities', { apiKey, body: { activities: [activity(`emoji-\ud83d\ude00-${randomUUID()}`)] } });
+      const paired = await stack.client.call('ingestActivities', {
+        apiKey,
+        body: { activities: [activity(`emoji-\ud83d\ude00-${randomUUID()}`)] },
+      });
       expect(paired.body).toEqual({ accepted: 1, duplicates: 0 });
     });
     it('refuses a fact more than 5 minutes in the future (400, nothing of its batch stored or counted); 4 minutes ahead and the past are accepted', async () => {
@@ -175,15 +270,20 @@ describe('activities, events and rewards', () => {
       const event = await createEvent(stack, operator.token, { type: 'ACTIVITY_COUNT', activity: type, count: 10 });
       const fact = (id: string, occurredAt: string) => ({ id, userId: player.id, type, occurredAt });
       const stored = (db: ServiceDb) =>
-        db.query<{ external_id: string; occurred_at: Date }>(`select external_id, occurred_at from activities where type = $1 order by external_id`, [type]);
-      const countAll = async (db: ServiceDb) => (await db.query<{ n: number }>('select count(*)::int as n from activities'))[0]!.n;
+        db.query<{ external_id: string; occurred_at: Date }>(
+          `select external_id, occurred_at from activities where type = $1 order by external_id`,
+          [type],
+        );
+      const countAll = async (db: ServiceDb) =>
+        (await db.query<{ n: number }>('select count(*)::int as n from activities'))[0]!.n;
       const before = await withEventDb(async (db) => {
         expect(await stored(db)).toEqual([]);
         return countAll(db);
       });
 
       const now = Date.now();
-      const FUTURE = (path: string) => validationError([{ path, code: 'custom', message: 'must not be more than 5 minutes in the future' }]);
+      const FUTURE = (path: string) =>
+        validationError([{ path, code: 'custom', message: 'must not be more than 5 minutes in the future' }]);
       // The year 9999 behind a fact that would be fine on its own: the whole batch is refused.
       const year9999 = await stack.client.call('ingestActivities', {
         apiKey,
@@ -198,16 +298,25 @@ describe('activities, events and rewards', () => {
       });
       expect(offset.status).toBe(400);
       expect(offset.body).toEqual(FUTURE('activities.0.occurredAt'));
-      const sixMinutes = await stack.client.call('ingestActivities', { apiKey, body: { activities: [fact('d-6min', new Date(now + 6 * 60_000).toISOString())] } });
+      const sixMinutes = await stack.client.call('ingestActivities', {
+        apiKey,
+        body: { activities: [fact('d-6min', new Date(now + 6 * 60_000).toISOString())] },
+      });
       expect(sixMinutes.status).toBe(400);
       expect(sixMinutes.body).toEqual(FUTURE('activities.0.occurredAt'));
 
       // Within the 5 minutes of clock skew, and any past (an import), are accepted.
       const fourMinutes = new Date(now + 4 * 60_000).toISOString();
-      const soon = await stack.client.call('ingestActivities', { apiKey, body: { activities: [fact('e-4min', fourMinutes)] } });
+      const soon = await stack.client.call('ingestActivities', {
+        apiKey,
+        body: { activities: [fact('e-4min', fourMinutes)] },
+      });
       expect(soon.status).toBe(202);
       expect(soon.body).toEqual({ accepted: 1, duplicates: 0 });
-      const past = await stack.client.call('ingestActivities', { apiKey, body: { activities: [fact('f-2001', '2001-01-01T00:00:00Z')] } });
+      const past = await stack.client.call('ingestActivities', {
+        apiKey,
+        body: { activities: [fact('f-2001', '2001-01-01T00:00:00Z')] },
+      });
       expect(past.status).toBe(202);
       expect(past.body).toEqual({ accepted: 1, duplicates: 0 });
 
@@ -228,7 +337,10 @@ describe('activities, events and rewards', () => {
   describe('POST /events', () => {
     it('creates a DRAFT by default, with the documented defaults', async () => {
       const w = window();
-      const res = await stack.client.call('createEvent', { token: operator.token, body: { title: '  Three days in a row  ', ...w, condition: { type: 'LOGIN_STREAK', days: 3 } } });
+      const res = await stack.client.call('createEvent', {
+        token: operator.token,
+        body: { title: '  Three days in a row  ', ...w, condition: { type: 'LOGIN_STREAK', days: 3 } },
+      });
       expect(res.status).toBe(201);
       expect(res.body).toEqual({
         event: {
@@ -258,7 +370,13 @@ describe('activities, events and rewards', () => {
         type: 'ALL',
         of: [
           { type: 'LEVEL_REACHED', level: 30 },
-          { type: 'ANY', of: [{ type: 'ACTIVITY_COUNT', activity: 'QUEST_CLEARED', count: 5 }, { type: 'ACTIVITY_SUM', activity: 'PURCHASE', sum: 99.5 }] },
+          {
+            type: 'ANY',
+            of: [
+              { type: 'ACTIVITY_COUNT', activity: 'QUEST_CLEARED', count: 5 },
+              { type: 'ACTIVITY_SUM', activity: 'PURCHASE', sum: 99.5 },
+            ],
+          },
         ],
       } as const;
       const res = await stack.client.call('createEvent', {
@@ -302,9 +420,15 @@ describe('activities, events and rewards', () => {
       const leaf = { type: 'LOGIN_DAYS', days: 1 };
       const deep = { type: 'ALL', of: [{ type: 'ANY', of: [{ type: 'ALL', of: [leaf] }] }] };
       // 1 + 3 + 27 + 1 = 32 nodes
-      const big = { type: 'ALL', of: [...Array.from({ length: 3 }, () => ({ type: 'ANY', of: Array.from({ length: 9 }, () => leaf) })), leaf] };
+      const big = {
+        type: 'ALL',
+        of: [...Array.from({ length: 3 }, () => ({ type: 'ANY', of: Array.from({ length: 9 }, () => leaf) })), leaf],
+      };
       for (const condition of [deep, big]) {
-        const res = await stack.client.call('createEvent', { token: operator.token, body: { title: 't', ...window(), condition } });
+        const res = await stack.client.call('createEvent', {
+          token: operator.token,
+          body: { title: 't', ...window(), condition },
+        });
         expect(res.status).toBe(201);
         expect(res.body.event.condition).toEqual(condition);
       }
@@ -312,42 +436,112 @@ describe('activities, events and rewards', () => {
 
     const leaf = { type: 'LOGIN_DAYS', days: 1 };
     it.each([
-      ['endsAt before startsAt', () => ({ ...window(), startsAt: window().endsAt, endsAt: window().startsAt }), [{ path: 'endsAt', code: 'custom', message: 'endsAt must be after startsAt' }]],
-      ['endsAt equal to startsAt', () => ({ startsAt: '2030-01-01T00:00:00Z', endsAt: '2030-01-01T09:00:00+09:00' }), [{ path: 'endsAt', code: 'custom', message: 'endsAt must be after startsAt' }]],
-      ['an unknown time zone', () => ({ timezone: 'Mars/Olympus_Mons' }), [{ path: 'timezone', code: 'custom', message: 'must be an IANA time zone such as Asia/Seoul' }]],
+      [
+        'endsAt before startsAt',
+        () => ({ ...window(), startsAt: window().endsAt, endsAt: window().startsAt }),
+        [{ path: 'endsAt', code: 'custom', message: 'endsAt must be after startsAt' }],
+      ],
+      [
+        'endsAt equal to startsAt',
+        () => ({ startsAt: '2030-01-01T00:00:00Z', endsAt: '2030-01-01T09:00:00+09:00' }),
+        [{ path: 'endsAt', code: 'custom', message: 'endsAt must be after startsAt' }],
+      ],
+      [
+        'an unknown time zone',
+        () => ({ timezone: 'Mars/Olympus_Mons' }),
+        [{ path: 'timezone', code: 'custom', message: 'must be an IANA time zone such as Asia/Seoul' }],
+      ],
       // ICU still knows this retired name; the database's tzdata does not, and counts days with it.
-      ['a time zone only ICU knows', () => ({ timezone: 'US/Pacific-New' }), [{ path: 'timezone', code: 'custom', message: 'must be an IANA time zone such as Asia/Seoul' }]],
-      ['a condition with the wrong fields', () => ({ condition: { type: 'LOGIN_STREAK', count: 3 } }), [{ path: 'condition', code: 'invalid_union', message: 'Invalid input' }]],
-      ['an unknown condition type', () => ({ condition: { type: 'WIN_GAMES', count: 3 } }), [{ path: 'condition', code: 'invalid_union', message: 'Invalid input' }]],
-      ['a zero-day streak', () => ({ condition: { type: 'LOGIN_STREAK', days: 0 } }), [{ path: 'condition.days', code: 'too_small', message: 'Too small: expected number to be >=1' }]],
-      ['ALL of nothing', () => ({ condition: { type: 'ALL', of: [] } }), [{ path: 'condition.of', code: 'too_small', message: 'Too small: expected array to have >=1 items' }]],
+      [
+        'a time zone only ICU knows',
+        () => ({ timezone: 'US/Pacific-New' }),
+        [{ path: 'timezone', code: 'custom', message: 'must be an IANA time zone such as Asia/Seoul' }],
+      ],
+      [
+        'a condition with the wrong fields',
+        () => ({ condition: { type: 'LOGIN_STREAK', count: 3 } }),
+        [{ path: 'condition', code: 'invalid_union', message: 'Invalid input' }],
+      ],
+      [
+        'an unknown condition type',
+        () => ({ condition: { type: 'WIN_GAMES', count: 3 } }),
+        [{ path: 'condition', code: 'invalid_union', message: 'Invalid input' }],
+      ],
+      [
+        'a zero-day streak',
+        () => ({ condition: { type: 'LOGIN_STREAK', days: 0 } }),
+        [{ path: 'condition.days', code: 'too_small', message: 'Too small: expected number to be >=1' }],
+      ],
+      [
+        'ALL of nothing',
+        () => ({ condition: { type: 'ALL', of: [] } }),
+        [{ path: 'condition.of', code: 'too_small', message: 'Too small: expected array to have >=1 items' }],
+      ],
       [
         'nesting 5 deep',
-        () => ({ condition: { type: 'ALL', of: [{ type: 'ANY', of: [{ type: 'ALL', of: [{ type: 'ANY', of: [leaf] }] }] }] } }),
+        () => ({
+          condition: { type: 'ALL', of: [{ type: 'ANY', of: [{ type: 'ALL', of: [{ type: 'ANY', of: [leaf] }] }] }] },
+        }),
         [{ path: 'condition', code: 'custom', message: 'conditions nest at most 4 deep' }],
       ],
       [
         '33 nodes',
-        () => ({ condition: { type: 'ALL', of: Array.from({ length: 4 }, () => ({ type: 'ANY', of: Array.from({ length: 7 }, () => leaf) })) } }),
+        () => ({
+          condition: {
+            type: 'ALL',
+            of: Array.from({ length: 4 }, () => ({ type: 'ANY', of: Array.from({ length: 7 }, () => leaf) })),
+          },
+        }),
         [{ path: 'condition', code: 'custom', message: 'a condition has at most 32 nodes' }],
       ],
-      ['an unknown field', () => ({ priority: 1 }), [{ path: '', code: 'unrecognized_keys', message: 'Unrecognized key: "priority"' }]],
-      ['creating straight into PAUSED', () => ({ status: 'PAUSED' }), [{ path: 'status', code: 'invalid_value', message: 'Invalid option: expected one of "DRAFT"|"ACTIVE"' }]],
-      ['an empty title', () => ({ title: '   ' }), [{ path: 'title', code: 'too_small', message: 'Too small: expected string to have >=1 characters' }]],
-      ['a start without an offset', () => ({ startsAt: window().startsAt.slice(0, 19) }), [{ path: 'startsAt', code: 'invalid_format', message: 'Invalid ISO datetime' }]],
-      ['an unknown approval mode', () => ({ approval: 'LATER' }), [{ path: 'approval', code: 'invalid_value', message: 'Invalid option: expected one of "AUTO"|"MANUAL"' }]],
+      [
+        'an unknown field',
+        () => ({ priority: 1 }),
+        [{ path: '', code: 'unrecognized_keys', message: 'Unrecognized key: "priority"' }],
+      ],
+      [
+        'creating straight into PAUSED',
+        () => ({ status: 'PAUSED' }),
+        [{ path: 'status', code: 'invalid_value', message: 'Invalid option: expected one of "DRAFT"|"ACTIVE"' }],
+      ],
+      [
+        'an empty title',
+        () => ({ title: '   ' }),
+        [{ path: 'title', code: 'too_small', message: 'Too small: expected string to have >=1 characters' }],
+      ],
+      [
+        'a start without an offset',
+        () => ({ startsAt: window().startsAt.slice(0, 19) }),
+        [{ path: 'startsAt', code: 'invalid_format', message: 'Invalid ISO datetime' }],
+      ],
+      [
+        'an unknown approval mode',
+        () => ({ approval: 'LATER' }),
+        [{ path: 'approval', code: 'invalid_value', message: 'Invalid option: expected one of "AUTO"|"MANUAL"' }],
+      ],
     ])('rejects %s with 400 VALIDATION_FAILED', async (_name, patch, details) => {
-      const res = await stack.client.call('createEvent', { token: operator.token, body: { title: 'Bad', ...window(), condition: leaf, ...patch() } });
+      const res = await stack.client.call('createEvent', {
+        token: operator.token,
+        body: { title: 'Bad', ...window(), condition: leaf, ...patch() },
+      });
       expect(res.status).toBe(400);
       expect(res.body).toEqual(validationError(details));
     });
 
     it('rejects a NUL character in text fields with 400, not 500', async () => {
-      const res = await stack.client.call('createEvent', { token: operator.token, body: { title: 'a\u0000b', ...window(), condition: leaf } });
+      const res = await stack.client.call('createEvent', {
+        token: operator.token,
+        body: { title: 'a\u0000b', ...window(), condition: leaf },
+      });
       expect(res.status).toBe(400);
-      expect(res.body).toEqual(validationError([{ path: 'title', code: 'invalid_format', message: 'must not contain the NUL character' }]));
+      expect(res.body).toEqual(
+        validationError([{ path: 'title', code: 'invalid_format', message: 'must not contain the NUL character' }]),
+      );
       // Without the check the text column would silently store U+FFFD instead.
-      const surrogate = await stack.client.call('createEvent', { token: operator.token, body: { title: 'a\ud800b', description: 'x\udfff', ...window(), condition: leaf } });
+      const surrogate = await stack.client.call('createEvent', {
+        token: operator.token,
+        body: { title: 'a\ud800b', description: 'x\udfff', ...window(), condition: leaf },
+      });
       expect(surrogate.status).toBe(400);
       expect(surrogate.body).toEqual(
         validationError([
@@ -384,7 +578,11 @@ describe('activities, events and rewards', () => {
         createEvent(stack, operator.token, leaf(), { title: 'active' }),
         createEvent(stack, operator.token, leaf(), { title: 'paused' }),
       ]);
-      const res = await stack.client.call('updateEvent', { token: operator.token, params: { id: paused.id }, body: { status: 'PAUSED' } });
+      const res = await stack.client.call('updateEvent', {
+        token: operator.token,
+        params: { id: paused.id },
+        body: { status: 'PAUSED' },
+      });
       expect(res.status).toBe(200);
       paused = res.body.event;
     });
@@ -416,14 +614,17 @@ describe('activities, events and rewards', () => {
       expect(unknown.body).toEqual(errorBody('NOT_FOUND', 'Event not found'));
       const malformed = await stack.client.call('getEvent', { token: operator.token, params: { id: 'event-1' } });
       expect(malformed.status).toBe(400);
-      expect(malformed.body).toEqual(validationError([{ path: 'id', code: 'invalid_format', message: 'Invalid UUID' }]));
+      expect(malformed.body).toEqual(
+        validationError([{ path: 'id', code: 'invalid_format', message: 'Invalid UUID' }]),
+      );
       const anonymous = await stack.client.call('getEvent', { params: { id: active.id } });
       expect(anonymous.status).toBe(401);
     });
 
     it('the list hides drafts from players, and filters by status', async () => {
       const all = async (token: string, status?: string) =>
-        (await walk((cursor) => stack.client.call('listEvents', { token, query: { limit: 100, cursor, status } }), 100)).items;
+        (await walk((cursor) => stack.client.call('listEvents', { token, query: { limit: 100, cursor, status } }), 100))
+          .items;
       const staffView = await all(operator.token);
       const playerView = await all(player.token);
       expect(staffView.map((e) => e.id)).toContain(draft.id);
@@ -443,26 +644,45 @@ describe('activities, events and rewards', () => {
 
     it('walks every event with limit=2: newest first, no overlap, no gap', async () => {
       // Created concurrently, so several share a creation instant down to the millisecond or close to it.
-      await Promise.all(Array.from({ length: 9 }, (_, i) => createEvent(stack, operator.token, leaf(), { title: `bulk ${i}` })));
+      await Promise.all(
+        Array.from({ length: 9 }, (_, i) => createEvent(stack, operator.token, leaf(), { title: `bulk ${i}` })),
+      );
       const everything = await stack.client.call('listEvents', { token: operator.token, query: { limit: 100 } });
       expect(everything.status).toBe(200);
       expect(everything.body.nextCursor).toBeNull();
-      const { items, pages } = await walk((cursor) => stack.client.call('listEvents', { token: operator.token, query: { limit: 2, cursor } }), 2);
+      const { items, pages } = await walk(
+        (cursor) => stack.client.call('listEvents', { token: operator.token, query: { limit: 2, cursor } }),
+        2,
+      );
       expect(items.map((e) => e.id)).toEqual(everything.body.items.map((e) => e.id));
       expect(new Set(items.map((e) => e.id)).size).toBe(items.length);
       expect(pages).toBe(Math.ceil(items.length / 2));
       const created = items.map((e) => Date.parse(e.createdAt));
       expect(created).toEqual([...created].sort((a, b) => b - a));
 
-      const playerWalk = await walk((cursor) => stack.client.call('listEvents', { token: player.token, query: { limit: 2, cursor } }), 2);
-      expect(playerWalk.items.map((e) => e.id)).toEqual(everything.body.items.filter((e) => e.status !== 'DRAFT').map((e) => e.id));
+      const playerWalk = await walk(
+        (cursor) => stack.client.call('listEvents', { token: player.token, query: { limit: 2, cursor } }),
+        2,
+      );
+      expect(playerWalk.items.map((e) => e.id)).toEqual(
+        everything.body.items.filter((e) => e.status !== 'DRAFT').map((e) => e.id),
+      );
     });
 
     it('rejects bad list parameters', async () => {
       const cases: [Record<string, string | number>, unknown][] = [
         [{ limit: 0 }, [{ path: 'limit', code: 'too_small', message: 'Too small: expected number to be >=1' }]],
         [{ limit: 101 }, [{ path: 'limit', code: 'too_big', message: 'Too big: expected number to be <=100' }]],
-        [{ status: 'LIVE' }, [{ path: 'status', code: 'invalid_value', message: 'Invalid option: expected one of "DRAFT"|"ACTIVE"|"PAUSED"|"ENDED"' }]],
+        [
+          { status: 'LIVE' },
+          [
+            {
+              path: 'status',
+              code: 'invalid_value',
+              message: 'Invalid option: expected one of "DRAFT"|"ACTIVE"|"PAUSED"|"ENDED"',
+            },
+          ],
+        ],
         [{ cursor: 'garbage' }, [{ path: 'cursor', code: 'invalid', message: 'Unknown cursor' }]],
         [{ sort: 'title' }, [{ path: '', code: 'unrecognized_keys', message: 'Unrecognized key: "sort"' }]],
       ];
@@ -475,15 +695,22 @@ describe('activities, events and rewards', () => {
   });
 
   describe('PATCH /events/{id}', () => {
-    const patch = (id: string, body: unknown, token = operator.token) => stack.client.call('updateEvent', { token, params: { id }, body });
+    const patch = (id: string, body: unknown, token = operator.token) =>
+      stack.client.call('updateEvent', { token, params: { id }, body });
 
     it('moves DRAFT → ACTIVE ⇄ PAUSED → ENDED, and refuses moves back', async () => {
       const event = await createEvent(stack, operator.token, LOGIN_DAYS_1, { status: 'DRAFT' });
-      const refusal = (from: string, to: string) => errorBody('INVALID_STATE', `An event cannot move from ${from} to ${to}`);
+      const refusal = (from: string, to: string) =>
+        errorBody('INVALID_STATE', `An event cannot move from ${from} to ${to}`);
 
       expect((await patch(event.id, { status: 'PAUSED' })).body).toEqual(refusal('DRAFT', 'PAUSED'));
       expect((await patch(event.id, { status: 'ENDED' })).body).toEqual(refusal('DRAFT', 'ENDED'));
-      for (const [status, code] of [['ACTIVE', 200], ['PAUSED', 200], ['ACTIVE', 200], ['PAUSED', 200]] as const) {
+      for (const [status, code] of [
+        ['ACTIVE', 200],
+        ['PAUSED', 200],
+        ['ACTIVE', 200],
+        ['PAUSED', 200],
+      ] as const) {
         const res = await patch(event.id, { status });
         expect(res.status).toBe(code);
         expect(res.body.event.status).toBe(status);
@@ -513,7 +740,12 @@ describe('activities, events and rewards', () => {
 
     it('changes the given fields and nothing else', async () => {
       const event = await createEvent(stack, operator.token, LOGIN_DAYS_1, { status: 'DRAFT', description: 'old' });
-      const res = await patch(event.id, { title: 'New title', description: null, approval: 'MANUAL', endsAt: '2040-01-01T00:00:00+09:00' });
+      const res = await patch(event.id, {
+        title: 'New title',
+        description: null,
+        approval: 'MANUAL',
+        endsAt: '2040-01-01T00:00:00+09:00',
+      });
       expect(res.status).toBe(200);
       expect(res.body.event).toEqual({
         ...event,
@@ -531,23 +763,39 @@ describe('activities, events and rewards', () => {
       let event = await createEvent(stack, operator.token, LOGIN_DAYS_1, { status: 'DRAFT' });
       const empty = await patch(event.id, {});
       expect(empty.status).toBe(400);
-      expect(empty.body).toEqual(validationError([{ path: '', code: 'custom', message: 'send at least one field to change' }]));
-      const endsBeforeStart = await patch(event.id, { endsAt: new Date(Date.parse(event.startsAt) - 1000).toISOString() });
+      expect(empty.body).toEqual(
+        validationError([{ path: '', code: 'custom', message: 'send at least one field to change' }]),
+      );
+      const endsBeforeStart = await patch(event.id, {
+        endsAt: new Date(Date.parse(event.startsAt) - 1000).toISOString(),
+      });
       expect(endsBeforeStart.status).toBe(400);
-      expect(endsBeforeStart.body).toEqual(validationError([{ path: 'endsAt', code: 'custom', message: 'endsAt must be after startsAt' }]));
+      expect(endsBeforeStart.body).toEqual(
+        validationError([{ path: 'endsAt', code: 'custom', message: 'endsAt must be after startsAt' }]),
+      );
       const badCondition = await patch(event.id, { condition: { type: 'INVITE_COUNT', count: 0 } });
       expect(badCondition.status).toBe(400);
-      expect(badCondition.body).toEqual(validationError([{ path: 'condition.count', code: 'too_small', message: 'Too small: expected number to be >=1' }]));
+      expect(badCondition.body).toEqual(
+        validationError([
+          { path: 'condition.count', code: 'too_small', message: 'Too small: expected number to be >=1' },
+        ]),
+      );
       const retiredZone = await patch(event.id, { timezone: 'US/Pacific-New' });
       expect(retiredZone.status).toBe(400);
-      expect(retiredZone.body).toEqual(validationError([{ path: 'timezone', code: 'custom', message: 'must be an IANA time zone such as Asia/Seoul' }]));
+      expect(retiredZone.body).toEqual(
+        validationError([
+          { path: 'timezone', code: 'custom', message: 'must be an IANA time zone such as Asia/Seoul' },
+        ]),
+      );
       const otherZone = await patch(event.id, { timezone: 'America/Ciudad_Juarez' });
       expect(otherZone.status).toBe(200);
       expect(otherZone.body.event.timezone).toBe('America/Ciudad_Juarez');
       event = otherZone.body.event;
       const unknownField = await patch(event.id, { title: 'x', locked: false });
       expect(unknownField.status).toBe(400);
-      expect(unknownField.body).toEqual(validationError([{ path: '', code: 'unrecognized_keys', message: 'Unrecognized key: "locked"' }]));
+      expect(unknownField.body).toEqual(
+        validationError([{ path: '', code: 'unrecognized_keys', message: 'Unrecognized key: "locked"' }]),
+      );
       const unchanged = await stack.client.call('getEvent', { token: operator.token, params: { id: event.id } });
       const { rewards: _rewards, ...withoutRewards } = event;
       expect(unchanged.body.event).toEqual({ ...withoutRewards, rewards: [] });
@@ -579,32 +827,68 @@ describe('activities, events and rewards', () => {
 
       const condition = await patch(event.id, { condition: { type: 'LOGIN_DAYS', days: 1 } });
       expect(condition.status).toBe(409);
-      expect(condition.body).toEqual(errorBody('EVENT_LOCKED', 'Claims exist: condition can no longer change', { fields: ['condition'] }));
+      expect(condition.body).toEqual(
+        errorBody('EVENT_LOCKED', 'Claims exist: condition can no longer change', { fields: ['condition'] }),
+      );
       const repeat = await patch(event.id, { repeat: 'DAILY', title: 'ignored' });
       expect(repeat.status).toBe(409);
-      expect(repeat.body).toEqual(errorBody('EVENT_LOCKED', 'Claims exist: repeat can no longer change', { fields: ['repeat'] }));
+      expect(repeat.body).toEqual(
+        errorBody('EVENT_LOCKED', 'Claims exist: repeat can no longer change', { fields: ['repeat'] }),
+      );
       const timezone = await patch(event.id, { timezone: 'UTC' });
       expect(timezone.status).toBe(409);
-      expect(timezone.body).toEqual(errorBody('EVENT_LOCKED', 'Claims exist: timezone can no longer change', { fields: ['timezone'] }));
+      expect(timezone.body).toEqual(
+        errorBody('EVENT_LOCKED', 'Claims exist: timezone can no longer change', { fields: ['timezone'] }),
+      );
 
-      const sameValues = await patch(event.id, { condition: { days: 4, type: 'LOGIN_DAYS' }, repeat: 'NONE', timezone: 'Asia/Seoul', title: 'Renamed' });
+      const sameValues = await patch(event.id, {
+        condition: { days: 4, type: 'LOGIN_DAYS' },
+        repeat: 'NONE',
+        timezone: 'Asia/Seoul',
+        title: 'Renamed',
+      });
       expect(sameValues.status).toBe(200);
-      expect(sameValues.body.event).toMatchObject({ title: 'Renamed', condition: { type: 'LOGIN_DAYS', days: 4 }, repeat: 'NONE', locked: true });
+      expect(sameValues.body.event).toMatchObject({
+        title: 'Renamed',
+        condition: { type: 'LOGIN_DAYS', days: 4 },
+        repeat: 'NONE',
+        locked: true,
+      });
       const paused = await patch(event.id, { status: 'PAUSED', description: 'on hold' });
       expect(paused.status).toBe(200);
       expect(paused.body.event).toMatchObject({ status: 'PAUSED', description: 'on hold', locked: true });
       const got = await stack.client.call('getEvent', { token: player.token, params: { id: event.id } });
-      expect(got.body.event).toMatchObject({ title: 'Renamed', condition: { type: 'LOGIN_DAYS', days: 4 }, repeat: 'NONE', timezone: 'Asia/Seoul', locked: true });
+      expect(got.body.event).toMatchObject({
+        title: 'Renamed',
+        condition: { type: 'LOGIN_DAYS', days: 4 },
+        repeat: 'NONE',
+        timezone: 'Asia/Seoul',
+        locked: true,
+      });
     });
   });
 
   describe('rewards', () => {
     it('creates rewards with and without stock; GET /events/{id} and /rewards list them in order', async () => {
       const event = await createEvent(stack, operator.token, LOGIN_DAYS_1, { status: 'DRAFT' });
-      const point = await stack.client.call('createReward', { token: operator.token, params: { id: event.id }, body: { type: 'POINT', name: ' Points ', quantity: 100 } });
+      const point = await stack.client.call('createReward', {
+        token: operator.token,
+        params: { id: event.id },
+        body: { type: 'POINT', name: ' Points ', quantity: 100 },
+      });
       expect(point.status).toBe(201);
       expect(point.body).toEqual({
-        reward: { id: expect.any(String), eventId: event.id, type: 'POINT', name: 'Points', itemCode: null, quantity: 100, stock: null, remaining: null, createdAt: expect.any(String) },
+        reward: {
+          id: expect.any(String),
+          eventId: event.id,
+          type: 'POINT',
+          name: 'Points',
+          itemCode: null,
+          quantity: 100,
+          stock: null,
+          remaining: null,
+          createdAt: expect.any(String),
+        },
       });
       const item = await stack.client.call('createReward', {
         token: admin.token,
@@ -612,9 +896,29 @@ describe('activities, events and rewards', () => {
         body: { type: 'ITEM', name: 'Sword', itemCode: 'SWORD_01', quantity: 2, stock: 10 },
       });
       expect(item.status).toBe(201);
-      expect(item.body.reward).toEqual({ id: expect.any(String), eventId: event.id, type: 'ITEM', name: 'Sword', itemCode: 'SWORD_01', quantity: 2, stock: 10, remaining: 10, createdAt: expect.any(String) });
-      const coupon = await createReward(stack, operator.token, event.id, { type: 'COUPON', name: 'Coupon', quantity: 1, stock: 1 });
-      const currency = await createReward(stack, operator.token, event.id, { type: 'CURRENCY', name: 'Gems', quantity: 5, stock: null });
+      expect(item.body.reward).toEqual({
+        id: expect.any(String),
+        eventId: event.id,
+        type: 'ITEM',
+        name: 'Sword',
+        itemCode: 'SWORD_01',
+        quantity: 2,
+        stock: 10,
+        remaining: 10,
+        createdAt: expect.any(String),
+      });
+      const coupon = await createReward(stack, operator.token, event.id, {
+        type: 'COUPON',
+        name: 'Coupon',
+        quantity: 1,
+        stock: 1,
+      });
+      const currency = await createReward(stack, operator.token, event.id, {
+        type: 'CURRENCY',
+        name: 'Gems',
+        quantity: 5,
+        stock: null,
+      });
       expect(currency).toMatchObject({ stock: null, remaining: null });
 
       const expected = [point.body.reward, item.body.reward, coupon, currency];
@@ -624,16 +928,32 @@ describe('activities, events and rewards', () => {
       const got = await stack.client.call('getEvent', { token: operator.token, params: { id: event.id } });
       expect(got.body.event.rewards).toEqual(expected);
 
-      const activate = await stack.client.call('updateEvent', { token: operator.token, params: { id: event.id }, body: { status: 'ACTIVE' } });
+      const activate = await stack.client.call('updateEvent', {
+        token: operator.token,
+        params: { id: event.id },
+        body: { status: 'ACTIVE' },
+      });
       expect(activate.body.event.rewards).toEqual(expected);
       const asPlayer = await stack.client.call('listRewards', { token: player.token, params: { id: event.id } });
       expect(asPlayer.body).toEqual({ items: expected });
     });
 
     it.each([
-      ['quantity 0', { type: 'POINT', name: 'p', quantity: 0 }, [{ path: 'quantity', code: 'too_small', message: 'Too small: expected number to be >=1' }]],
-      ['a fractional quantity', { type: 'POINT', name: 'p', quantity: 1.5 }, [{ path: 'quantity', code: 'invalid_type', message: 'Invalid input: expected int, received number' }]],
-      ['stock below the quantity', { type: 'ITEM', name: 'p', quantity: 5, stock: 4 }, [{ path: 'stock', code: 'custom', message: 'stock must cover at least one claim (stock >= quantity)' }]],
+      [
+        'quantity 0',
+        { type: 'POINT', name: 'p', quantity: 0 },
+        [{ path: 'quantity', code: 'too_small', message: 'Too small: expected number to be >=1' }],
+      ],
+      [
+        'a fractional quantity',
+        { type: 'POINT', name: 'p', quantity: 1.5 },
+        [{ path: 'quantity', code: 'invalid_type', message: 'Invalid input: expected int, received number' }],
+      ],
+      [
+        'stock below the quantity',
+        { type: 'ITEM', name: 'p', quantity: 5, stock: 4 },
+        [{ path: 'stock', code: 'custom', message: 'stock must cover at least one claim (stock >= quantity)' }],
+      ],
       [
         'stock 0',
         { type: 'ITEM', name: 'p', quantity: 1, stock: 0 },
@@ -642,9 +962,27 @@ describe('activities, events and rewards', () => {
           { path: 'stock', code: 'custom', message: 'stock must cover at least one claim (stock >= quantity)' },
         ],
       ],
-      ['an unknown type', { type: 'BADGE', name: 'p', quantity: 1 }, [{ path: 'type', code: 'invalid_value', message: 'Invalid option: expected one of "POINT"|"ITEM"|"COUPON"|"CURRENCY"' }]],
-      ['an unknown field', { type: 'POINT', name: 'p', quantity: 1, remaining: 3 }, [{ path: '', code: 'unrecognized_keys', message: 'Unrecognized key: "remaining"' }]],
-      ['a NUL in the name', { type: 'POINT', name: 'p\u0000', quantity: 1 }, [{ path: 'name', code: 'invalid_format', message: 'must not contain the NUL character' }]],
+      [
+        'an unknown type',
+        { type: 'BADGE', name: 'p', quantity: 1 },
+        [
+          {
+            path: 'type',
+            code: 'invalid_value',
+            message: 'Invalid option: expected one of "POINT"|"ITEM"|"COUPON"|"CURRENCY"',
+          },
+        ],
+      ],
+      [
+        'an unknown field',
+        { type: 'POINT', name: 'p', quantity: 1, remaining: 3 },
+        [{ path: '', code: 'unrecognized_keys', message: 'Unrecognized key: "remaining"' }],
+      ],
+      [
+        'a NUL in the name',
+        { type: 'POINT', name: 'p\u0000', quantity: 1 },
+        [{ path: 'name', code: 'invalid_format', message: 'must not contain the NUL character' }],
+      ],
     ])('rejects %s with 400 VALIDATION_FAILED', async (_name, body, details) => {
       const event = await createEvent(stack, operator.token, LOGIN_DAYS_1, { status: 'DRAFT' });
       const res = await stack.client.call('createReward', { token: operator.token, params: { id: event.id }, body });
@@ -662,14 +1000,25 @@ describe('activities, events and rewards', () => {
         expect(res.status).toBe(403);
         expect(res.body).toEqual(errorBody('FORBIDDEN', 'Requires one of the roles: OPERATOR, ADMIN'));
       }
-      const unknown = await stack.client.call('createReward', { token: operator.token, params: { id: randomUUID() }, body });
+      const unknown = await stack.client.call('createReward', {
+        token: operator.token,
+        params: { id: randomUUID() },
+        body,
+      });
       expect(unknown.status).toBe(404);
       expect(unknown.body).toEqual(errorBody('NOT_FOUND', 'Event not found'));
-      const unknownList = await stack.client.call('listRewards', { token: operator.token, params: { id: randomUUID() } });
+      const unknownList = await stack.client.call('listRewards', {
+        token: operator.token,
+        params: { id: randomUUID() },
+      });
       expect(unknownList.status).toBe(404);
       expect(unknownList.body).toEqual(errorBody('NOT_FOUND', 'Event not found'));
 
-      await stack.client.call('updateEvent', { token: operator.token, params: { id: event.id }, body: { status: 'ENDED' } });
+      await stack.client.call('updateEvent', {
+        token: operator.token,
+        params: { id: event.id },
+        body: { status: 'ENDED' },
+      });
       const ended = await stack.client.call('createReward', { token: operator.token, params: { id: event.id }, body });
       expect(ended.status).toBe(409);
       expect(ended.body).toEqual(errorBody('INVALID_STATE', 'The event has ended'));

@@ -42,7 +42,8 @@ const canRestartDatabase =
 
 async function restartDatabase(): Promise<void> {
   if (embedded) await restartEmbeddedPostgres(embedded.dataDir);
-  else await run('pg_ctlcluster', ['--skip-systemctl-redirect', clusterVersion!, 'main', 'restart'], { timeout: 60_000 });
+  else
+    await run('pg_ctlcluster', ['--skip-systemctl-redirect', clusterVersion!, 'main', 'restart'], { timeout: 60_000 });
 }
 
 interface Sample {
@@ -62,7 +63,13 @@ interface Job {
 }
 
 /** Keeps `concurrency` requests in flight until `stop()` says so; records into `samples` when each started and ended. */
-async function load(baseUrl: string, concurrency: number, next: () => Job, stop: () => boolean, samples: Sample[] = []): Promise<Sample[]> {
+async function load(
+  baseUrl: string,
+  concurrency: number,
+  next: () => Job,
+  stop: () => boolean,
+  samples: Sample[] = [],
+): Promise<Sample[]> {
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (!stop()) {
@@ -84,7 +91,14 @@ async function load(baseUrl: string, concurrency: number, next: () => Job, stop:
           }
           samples.push({ kind: job.kind, start, end: Date.now(), status: res.status, body });
         } catch (err) {
-          samples.push({ kind: job.kind, start, end: Date.now(), status: 0, body: undefined, error: (err as Error).message });
+          samples.push({
+            kind: job.kind,
+            start,
+            end: Date.now(),
+            status: 0,
+            body: undefined,
+            error: (err as Error).message,
+          });
         }
       }
     }),
@@ -103,14 +117,18 @@ function countBy(values: (string | number)[]): Record<string, number> {
 
 function expectUnavailableShape(samples: Sample[]) {
   for (const s of samples.filter((x) => x.status === 503)) {
-    expect(s.body).toEqual({ error: { code: 'UNAVAILABLE', message: expect.any(String) }, requestId: expect.any(String) });
+    expect(s.body).toEqual({
+      error: { code: 'UNAVAILABLE', message: expect.any(String) },
+      requestId: expect.any(String),
+    });
   }
 }
 
 /** Claims that got a 2xx are all stored, and no player holds two pending/approved claims for one event and period. */
 async function expectClaimsIntact(eventDbUrl: string, acceptedIds: string[]) {
   const { stored, duplicates } = await withPg(eventDbUrl, async (c) => ({
-    stored: (await c.query(`select count(*)::int as n from claims where id = any($1::uuid[])`, [acceptedIds])).rows[0].n,
+    stored: (await c.query(`select count(*)::int as n from claims where id = any($1::uuid[])`, [acceptedIds])).rows[0]
+      .n,
     duplicates: (
       await c.query(
         `select count(*)::int as n from (select 1 from claims where status in ('PENDING', 'APPROVED')
@@ -164,8 +182,10 @@ describe('faults', () => {
   });
 
   it('kill -9 of one event instance under claim load: only 201/409/503, nothing lost or doubled, routed around within 5 s', async () => {
-    const events = await inParallel(4, Array.from({ length: 10 }, (_, i) => i), (i) =>
-      createLoginEvent(stack, admin, { title: `Kill test ${i}` }),
+    const events = await inParallel(
+      4,
+      Array.from({ length: 10 }, (_, i) => i),
+      (i) => createLoginEvent(stack, admin, { title: `Kill test ${i}` }),
     );
     const deadUrl = stack.eventUrls[1]!;
     const t0 = Date.now();
@@ -196,7 +216,10 @@ describe('faults', () => {
     };
     console.info(`kill -9 event-2: ${JSON.stringify(figures.kill)}`);
 
-    expect(Object.keys(statuses).every((s) => ['201', '409', '503'].includes(s)), JSON.stringify(statuses)).toBe(true);
+    expect(
+      Object.keys(statuses).every((s) => ['201', '409', '503'].includes(s)),
+      JSON.stringify(statuses),
+    ).toBe(true);
     expectUnavailableShape(samples);
     expect(slowest).toBeLessThanOrEqual(HANG_LIMIT_MS);
     expect(markedDown, 'gateway logged the dead instance as down').toBeDefined();
@@ -214,8 +237,10 @@ describe('faults', () => {
   it.skipIf(!canRestartDatabase)(
     'PostgreSQL restarted under load: 503 in the error shape meanwhile, never another 5xx or a hang, serving again within 5 s',
     async () => {
-      const events = await inParallel(4, Array.from({ length: 10 }, (_, i) => i), (i) =>
-        createLoginEvent(stack, admin, { title: `Restart test ${i}` }),
+      const events = await inParallel(
+        4,
+        Array.from({ length: 10 }, (_, i) => i),
+        (i) => createLoginEvent(stack, admin, { title: `Restart test ${i}` }),
       );
       const claims = claimJobs(players, events);
       let n = 0;
@@ -223,7 +248,8 @@ describe('faults', () => {
         const i = n++;
         if (i % 2 === 0) return claims();
         const p = players[i % players.length]!;
-        if (i % 4 === 1) return { kind: 'read', method: 'GET', path: `/events/${events[i % events.length]}`, token: p.token };
+        if (i % 4 === 1)
+          return { kind: 'read', method: 'GET', path: `/events/${events[i % events.length]}`, token: p.token };
         // Auth's own routes read its database too (the caller's session).
         return i % 8 === 3
           ? { kind: 'auth', method: 'GET', path: '/auth/me', token: p.token }
@@ -256,7 +282,8 @@ describe('faults', () => {
         while (!(await pgIsReady())) await sleep(50);
         readyAt = Date.now();
       });
-      const recovered = (s: Sample) => readyAt > 0 && s.kind === 'claim' && s.status === 201 && s.start > restartAt && s.end >= readyAt;
+      const recovered = (s: Sample) =>
+        readyAt > 0 && s.kind === 'claim' && s.status === 201 && s.start > restartAt && s.end >= readyAt;
       const samples: Sample[] = [];
       const stop = () => {
         if (Date.now() - t0 > 60_000) return true;
@@ -291,7 +318,11 @@ describe('faults', () => {
       const dead = ['auth', 'gateway', 'event-1', 'event-3'].filter((n) => !alive[n]);
       expect(dead, dead.map((n) => `${n}:\n${stack.logs[n]!.slice(-15).join('\n')}`).join('\n')).toEqual([]);
       for (const url of [stack.authUrl, stack.eventUrls[0]!, stack.eventUrls[2]!]) {
-        await waitFor(async () => (await fetch(`${url}/readyz`)).status === 200, 5000, `${url} ready after the restart`);
+        await waitFor(
+          async () => (await fetch(`${url}/readyz`)).status === 200,
+          5000,
+          `${url} ready after the restart`,
+        );
       }
       admin = await adminToken(stack);
       const accepted = samples.filter((s) => s.status === 201).map((s) => s.body.claim.id as string);
@@ -302,7 +333,10 @@ describe('faults', () => {
   let loggedIn: { id: string; token: string }[] = [];
 
   it('event service down while 20 players sign in: every LOGIN arrives exactly once after it comes back', async () => {
-    const people = Array.from({ length: 20 }, (_, i) => ({ email: `returning-${i}@faults.example`, password: `password-${i}-long` }));
+    const people = Array.from({ length: 20 }, (_, i) => ({
+      email: `returning-${i}@faults.example`,
+      password: `password-${i}-long`,
+    }));
     await inParallel(4, people, async (p) => {
       const res = await stack.client.call('register', { body: p });
       expect(res.status).toBe(201);
@@ -353,8 +387,9 @@ describe('faults', () => {
     expect(deliveredAt - upAt).toBeLessThan(35_000);
     expect(rows.map((r) => r.n)).toEqual(Array(20).fill(1));
     expect(new Set(rows.map((r) => r.user_id))).toEqual(new Set(ids));
-    const pending = await withPg(stack.databaseUrls.auth!, async (c) =>
-      (await c.query(`select count(*)::int as n from outbox where delivered_at is null`)).rows[0].n,
+    const pending = await withPg(
+      stack.databaseUrls.auth!,
+      async (c) => (await c.query(`select count(*)::int as n from outbox where delivered_at is null`)).rows[0].n,
     );
     expect(pending).toBe(0);
   });
@@ -369,11 +404,16 @@ describe('faults', () => {
       const res = await fn();
       return { res, ms: Date.now() - t };
     };
-    const login = await timed(() => stack.client.call('login', { body: { email: 'returning-1@faults.example', password: 'password-1-long' } }));
+    const login = await timed(() =>
+      stack.client.call('login', { body: { email: 'returning-1@faults.example', password: 'password-1-long' } }),
+    );
     const me = await timed(() => stack.client.call('me', { token: player.token }));
     for (const r of [login, me]) {
       expect(r.res.status).toBe(503);
-      expect(r.res.body).toEqual({ error: { code: 'UNAVAILABLE', message: expect.any(String) }, requestId: expect.any(String) });
+      expect(r.res.body).toEqual({
+        error: { code: 'UNAVAILABLE', message: expect.any(String) },
+        requestId: expect.any(String),
+      });
       expect(r.ms).toBeLessThan(5000);
     }
 

@@ -2,7 +2,15 @@ import http from 'node:http';
 import net from 'node:net';
 import { ERROR_CODES, routes, type RouteDef } from '@rewards/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildRequest, mulberry32, operationsOf, type Fixture, type FuzzRequest, type Operation, type RoleName } from '../support/fuzz.js';
+import {
+  buildRequest,
+  mulberry32,
+  operationsOf,
+  type Fixture,
+  type FuzzRequest,
+  type Operation,
+  type RoleName,
+} from '../support/fuzz.js';
 import { startStack, waitFor, type Stack } from '../support/stack.js';
 
 /**
@@ -41,7 +49,8 @@ interface Outcome {
 
 const ERROR_CODE_SET = new Set<string>(ERROR_CODES);
 /** Signs of internals leaking into a response: stack frames, source paths, driver messages. */
-const LEAK = /\n\s+at |\bat [\w$.<>]+ \(|(?:file:\/\/|\/work\/|node_modules\/|\/dist\/|\.ts:\d+|\.js:\d+:\d+)|PGlite|drizzle|pg_catalog|syntax error at or near|Nest can't/i;
+const LEAK =
+  /\n\s+at |\bat [\w$.<>]+ \(|(?:file:\/\/|\/work\/|node_modules\/|\/dist\/|\.ts:\d+|\.js:\d+:\d+)|PGlite|drizzle|pg_catalog|syntax error at or near|Nest can't/i;
 
 /** One request over its own socket, byte for byte as generated (for what http.request refuses to send). */
 function sendRaw(base: URL, req: FuzzRequest): Promise<Outcome> {
@@ -59,7 +68,11 @@ function sendRaw(base: URL, req: FuzzRequest): Promise<Outcome> {
     socket.setTimeout(REQUEST_TIMEOUT_MS, () => done({ error: `no answer within ${REQUEST_TIMEOUT_MS} ms` }));
     socket.on('connect', () => {
       const body = req.body === undefined ? Buffer.alloc(0) : Buffer.from(req.body);
-      const lines = [`${req.method} ${req.path} HTTP/1.1`, `host: ${base.host}`, ...Object.entries(req.headers).map(([k, v]) => `${k}: ${v}`)];
+      const lines = [
+        `${req.method} ${req.path} HTTP/1.1`,
+        `host: ${base.host}`,
+        ...Object.entries(req.headers).map(([k, v]) => `${k}: ${v}`),
+      ];
       if (req.body !== undefined) lines.push(`content-length: ${body.length}`);
       lines.push('connection: close', '', '');
       socket.end(Buffer.concat([Buffer.from(lines.join('\r\n'), 'latin1'), body]));
@@ -113,7 +126,10 @@ function send(agent: http.Agent, base: URL, req: FuzzRequest): Promise<Outcome> 
         port: base.port,
         method: req.method,
         path: req.path,
-        headers: req.body === undefined || req.tags.includes('chunked') ? req.headers : { ...req.headers, 'content-length': String(Buffer.byteLength(req.body)) },
+        headers:
+          req.body === undefined || req.tags.includes('chunked')
+            ? req.headers
+            : { ...req.headers, 'content-length': String(Buffer.byteLength(req.body)) },
         timeout: REQUEST_TIMEOUT_MS,
       });
     } catch (err) {
@@ -127,8 +143,12 @@ function send(agent: http.Agent, base: URL, req: FuzzRequest): Promise<Outcome> 
         size += c.length;
         if (size <= 2_000_000) chunks.push(c);
       });
-      res.on('end', () => done({ status: res.statusCode, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', (err) => done({ status: res.statusCode, headers: res.headers, error: `response: ${err.message}` }));
+      res.on('end', () =>
+        done({ status: res.statusCode, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }),
+      );
+      res.on('error', (err) =>
+        done({ status: res.statusCode, headers: res.headers, error: `response: ${err.message}` }),
+      );
     });
     r.on('timeout', () => {
       r.destroy(new Error(`no answer within ${REQUEST_TIMEOUT_MS} ms`));
@@ -143,7 +163,8 @@ function send(agent: http.Agent, base: URL, req: FuzzRequest): Promise<Outcome> 
 function problemWith(o: Outcome): string | undefined {
   if (o.error) {
     // A body over the 1 MB limit may be cut off by the server once it has answered 413; anything else must get an answer.
-    if (o.req.body !== undefined && Buffer.byteLength(o.req.body) > 1_048_576 && /ECONNRESET|EPIPE/.test(o.error)) return undefined;
+    if (o.req.body !== undefined && Buffer.byteLength(o.req.body) > 1_048_576 && /ECONNRESET|EPIPE/.test(o.error))
+      return undefined;
     return `transport error: ${o.error}`;
   }
   const status = o.status!;
@@ -162,7 +183,11 @@ function problemWith(o: Outcome): string | undefined {
       return `${status} body is not JSON`;
     }
     const parsed = route?.response?.safeParse(json);
-    if (parsed && !parsed.success) return `${status} body does not match the response schema: ${parsed.error.issues.slice(0, 3).map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`;
+    if (parsed && !parsed.success)
+      return `${status} body does not match the response schema: ${parsed.error.issues
+        .slice(0, 3)
+        .map((i) => `${i.path.join('.')} ${i.message}`)
+        .join('; ')}`;
     return undefined;
   }
   let body: any;
@@ -178,11 +203,13 @@ function problemWith(o: Outcome): string | undefined {
   if (!e || typeof e !== 'object' || Array.isArray(e)) return `${status} error is not an object`;
   const extra = Object.keys(e).filter((k) => !['code', 'message', 'details'].includes(k));
   if (extra.length) return `${status} error has unexpected keys [${extra.join(',')}]`;
-  if (typeof e.code !== 'string' || !ERROR_CODE_SET.has(e.code)) return `${status} error.code ${JSON.stringify(e.code)} is not a documented code`;
+  if (typeof e.code !== 'string' || !ERROR_CODE_SET.has(e.code))
+    return `${status} error.code ${JSON.stringify(e.code)} is not a documented code`;
   if (typeof e.message !== 'string' || !e.message) return `${status} error.message is not a non-empty string`;
   if (typeof body.requestId !== 'string' || !body.requestId) return `${status} requestId is not a non-empty string`;
   const header = o.headers?.['x-request-id'];
-  if (header !== undefined && header !== body.requestId) return `${status} requestId ${body.requestId} differs from the x-request-id header ${String(header)}`;
+  if (header !== undefined && header !== body.requestId)
+    return `${status} requestId ${body.requestId} differs from the x-request-id header ${String(header)}`;
   return undefined;
 }
 
@@ -191,7 +218,13 @@ const clip = (s: string, n: number) => (s.length > n ? `${s.slice(0, n)}… (${s
 function describeFailure(o: Outcome, problem: string): string {
   const r = o.req;
   const headers = Object.fromEntries(Object.entries(r.headers).map(([k, v]) => [k, clip(v, 160)]));
-  const body = r.body === undefined ? '(none)' : clip(typeof r.body === 'string' ? JSON.stringify(r.body) : `<bytes ${r.body.toString('hex').slice(0, 200)}>`, 400);
+  const body =
+    r.body === undefined
+      ? '(none)'
+      : clip(
+          typeof r.body === 'string' ? JSON.stringify(r.body) : `<bytes ${r.body.toString('hex').slice(0, 200)}>`,
+          400,
+        );
   return [
     `#${r.index} ${problem}  [${r.target}] tags=${r.tags.join(' ')}`,
     `  ${r.method} ${clip(r.path, 300)}`,
@@ -232,23 +265,42 @@ describe('fuzzing the public API from its OpenAPI document', () => {
       return { id: res.body.user.id as string, email, password, inviteCode: res.body.user.inviteCode as string };
     };
     const [user, operator, auditor, victim, loginTarget, ...players] = await Promise.all(
-      ['user', 'operator', 'auditor', 'victim', 'login-target', 'player1', 'player2', 'player3', 'player4'].map(register),
+      ['user', 'operator', 'auditor', 'victim', 'login-target', 'player1', 'player2', 'player3', 'player4'].map(
+        register,
+      ),
     );
-    for (const [role, u] of [['USER', user], ['OPERATOR', operator], ['AUDITOR', auditor], ['VICTIM', victim]] as const) {
+    for (const [role, u] of [
+      ['USER', user],
+      ['OPERATOR', operator],
+      ['AUDITOR', auditor],
+      ['VICTIM', victim],
+    ] as const) {
       emails[role] = u!.email;
       passwords[role] = u!.password;
     }
-    for (const [u, roles] of [[operator, ['OPERATOR']], [auditor, ['AUDITOR']]] as const) {
-      const res = await client.call('setRoles', { token: admin.accessToken, params: { id: u!.id }, body: { roles: [...roles] } });
+    for (const [u, roles] of [
+      [operator, ['OPERATOR']],
+      [auditor, ['AUDITOR']],
+    ] as const) {
+      const res = await client.call('setRoles', {
+        token: admin.accessToken,
+        params: { id: u!.id },
+        body: { roles: [...roles] },
+      });
       expect(res.status, JSON.stringify(res.body)).toBe(200);
     }
-    const [userT, operatorT, auditorT, victimT] = await Promise.all((['USER', 'OPERATOR', 'AUDITOR', 'VICTIM'] as const).map(login));
+    const [userT, operatorT, auditorT, victimT] = await Promise.all(
+      (['USER', 'OPERATOR', 'AUDITOR', 'VICTIM'] as const).map(login),
+    );
     const me = await client.call('me', { token: admin.accessToken });
     const key = await client.call('createApiKey', { token: admin.accessToken, body: { name: 'fuzz' } });
     expect(key.status).toBe(201);
 
     const now = Date.now();
-    const window = { startsAt: new Date(now - 3_600_000).toISOString(), endsAt: new Date(now + 7 * 86_400_000).toISOString() };
+    const window = {
+      startsAt: new Date(now - 3_600_000).toISOString(),
+      endsAt: new Date(now + 7 * 86_400_000).toISOString(),
+    };
     const newEvent = async (extra: Record<string, unknown>) => {
       const res = await client.call('createEvent', {
         token: operatorT!.accessToken,
@@ -265,13 +317,28 @@ describe('fuzzing the public API from its OpenAPI document', () => {
     };
     const main = await newEvent({ status: 'ACTIVE', approval: 'AUTO' });
     const manual = await newEvent({ status: 'ACTIVE', approval: 'MANUAL', repeat: 'DAILY' });
-    const mutable = await newEvent({ status: 'DRAFT', condition: { type: 'ALL', of: [{ type: 'LOGIN_DAYS', days: 1 }, { type: 'INVITE_COUNT', count: 1 }] } });
+    const mutable = await newEvent({
+      status: 'DRAFT',
+      condition: {
+        type: 'ALL',
+        of: [
+          { type: 'LOGIN_DAYS', days: 1 },
+          { type: 'INVITE_COUNT', count: 1 },
+        ],
+      },
+    });
 
     // Facts that satisfy the conditions, sent with the API key as a game server would.
     const ingest = await client.call('ingestActivities', {
       apiKey: key.body.key,
       body: {
-        activities: [user, victim, operator, auditor, { id: me.body.user.id }, ...players].map((u, i) => ({ id: `setup-${i}`, userId: u!.id, type: 'LEVEL_UP', occurredAt: new Date(now).toISOString(), value: 5 })),
+        activities: [user, victim, operator, auditor, { id: me.body.user.id }, ...players].map((u, i) => ({
+          id: `setup-${i}`,
+          userId: u!.id,
+          type: 'LEVEL_UP',
+          occurredAt: new Date(now).toISOString(),
+          value: 5,
+        })),
       },
     });
     expect(ingest.status, JSON.stringify(ingest.body)).toBe(202);
@@ -289,11 +356,23 @@ describe('fuzzing the public API from its OpenAPI document', () => {
     }
 
     fx = {
-      tokens: { ADMIN: admin.accessToken, OPERATOR: operatorT!.accessToken, USER: userT!.accessToken, AUDITOR: auditorT!.accessToken, VICTIM: victimT!.accessToken },
+      tokens: {
+        ADMIN: admin.accessToken,
+        OPERATOR: operatorT!.accessToken,
+        USER: userT!.accessToken,
+        AUDITOR: auditorT!.accessToken,
+        VICTIM: victimT!.accessToken,
+      },
       victimRefresh: victimT!.refreshToken,
       apiKey: key.body.key,
       kid: JSON.parse(Buffer.from(admin.accessToken.split('.')[0]!, 'base64url').toString()).kid,
-      userIds: { ADMIN: me.body.user.id, OPERATOR: operator!.id, USER: user!.id, AUDITOR: auditor!.id, VICTIM: victim!.id },
+      userIds: {
+        ADMIN: me.body.user.id,
+        OPERATOR: operator!.id,
+        USER: user!.id,
+        AUDITOR: auditor!.id,
+        VICTIM: victim!.id,
+      },
       loginTarget: { email: loginTarget!.email, password: loginTarget!.password },
       inviteCode: user!.inviteCode,
       events: { main: main.id, manual: manual.id, mutable: mutable.id },
@@ -320,7 +399,8 @@ describe('fuzzing the public API from its OpenAPI document', () => {
     for (let i = 100; i < 500; i++) build(i);
     first.forEach((before, i) => {
       const again = build(i);
-      for (const r of again) expect(r.body === undefined || typeof r.body === 'string' || Buffer.isBuffer(r.body)).toBe(true);
+      for (const r of again)
+        expect(r.body === undefined || typeof r.body === 'string' || Buffer.isBuffer(r.body)).toBe(true);
       expect(again).toEqual(before);
     });
   });
@@ -332,7 +412,9 @@ describe('fuzzing the public API from its OpenAPI document', () => {
     const schedule = rng.shuffle(ops.flatMap((op) => Array.from({ length: perRoute }, () => op)));
     const withBody = schedule.map((op, i) => (op.body ? i : -1)).filter((i) => i >= 0);
     const oversized = new Set(Array.from({ length: Math.min(OVERSIZED, withBody.length) }, () => rng.pick(withBody)));
-    console.log(`fuzz: seed=${SEED} (FUZZ_SEED=${SEED} to repeat), ${schedule.length} requests, ${perRoute} per operation, ${ops.length} operations, concurrency ${CONCURRENCY}`);
+    console.log(
+      `fuzz: seed=${SEED} (FUZZ_SEED=${SEED} to repeat), ${schedule.length} requests, ${perRoute} per operation, ${ops.length} operations, concurrency ${CONCURRENCY}`,
+    );
 
     // Sessions a fuzzed request may end (the victim's logout, refresh reuse, role change) are renewed, so later requests still reach deep paths.
     const renewing = new Map<string, Promise<void>>();
@@ -354,7 +436,8 @@ describe('fuzzing the public API from its OpenAPI document', () => {
     const afterResponse = (o: Outcome) => {
       const auth = o.req.headers.authorization;
       if (o.status === 401 && auth?.startsWith('Bearer ')) {
-        for (const who of ['ADMIN', 'OPERATOR', 'USER', 'AUDITOR', 'VICTIM'] as const) if (auth === `Bearer ${fx.tokens[who]}`) renew(who, fx.tokens[who]);
+        for (const who of ['ADMIN', 'OPERATOR', 'USER', 'AUDITOR', 'VICTIM'] as const)
+          if (auth === `Bearer ${fx.tokens[who]}`) renew(who, fx.tokens[who]);
       }
       if (o.req.operationId === 'logout' && o.status === 204) renew('VICTIM', fx.tokens.VICTIM);
       const keep = (list: string[], id: unknown) => {
@@ -366,7 +449,8 @@ describe('fuzzing the public API from its OpenAPI document', () => {
         try {
           const b = JSON.parse(o.text);
           if (o.req.operationId === 'createEvent') keep(fx.created.events, b.event?.id);
-          if (o.req.operationId === 'createClaim' && b.claim?.status === 'PENDING') keep(fx.created.pending, b.claim.id);
+          if (o.req.operationId === 'createClaim' && b.claim?.status === 'PENDING')
+            keep(fx.created.pending, b.claim.id);
           if (o.req.operationId === 'register') keep(fx.created.users, b.user?.id);
         } catch {
           // checked elsewhere
@@ -385,7 +469,10 @@ describe('fuzzing the public API from its OpenAPI document', () => {
 
     const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
     const failures: { o: Outcome; problem: string }[] = [];
-    const counts = new Map<string, { sent: number; ms: number; maxMs: number; byStatus: Map<number | string, number> }>();
+    const counts = new Map<
+      string,
+      { sent: number; ms: number; maxMs: number; byStatus: Map<number | string, number> }
+    >();
     let next = 0;
     let sent = 0;
     const started = Date.now();
@@ -409,7 +496,10 @@ describe('fuzzing the public API from its OpenAPI document', () => {
         counts.set(key, c);
         const problem = problemWith(o);
         if (problem) failures.push({ o, problem });
-        if (sent % 2000 === 0) console.log(`fuzz: ${sent}/${schedule.length} after ${((Date.now() - started) / 1000).toFixed(1)} s, ${failures.length} failures`);
+        if (sent % 2000 === 0)
+          console.log(
+            `fuzz: ${sent}/${schedule.length} after ${((Date.now() - started) / 1000).toFixed(1)} s, ${failures.length} failures`,
+          );
       }
     };
     await Promise.all(
@@ -425,17 +515,39 @@ describe('fuzzing the public API from its OpenAPI document', () => {
 
     const lines = [...counts.entries()]
       .sort(([a], [b]) => a.localeCompare(b))
-      .map(([id, c]) => `  ${id.padEnd(28)} ${String(c.sent).padStart(5)}  ${String(Math.round(c.ms / c.sent)).padStart(5)} ms avg ${String(c.maxMs).padStart(6)} max  ${[...c.byStatus.entries()].sort((a, b) => String(a[0]).localeCompare(String(b[0]))).map(([s, n]) => `${s}:${n}`).join(' ')}`);
-    console.log(`fuzz: seed=${SEED}, ${sent} requests in ${seconds.toFixed(1)} s (${(sent / seconds).toFixed(0)}/s), ${failures.length} failures\n${lines.join('\n')}`);
+      .map(
+        ([id, c]) =>
+          `  ${id.padEnd(28)} ${String(c.sent).padStart(5)}  ${String(Math.round(c.ms / c.sent)).padStart(5)} ms avg ${String(c.maxMs).padStart(6)} max  ${[
+            ...c.byStatus.entries(),
+          ]
+            .sort((a, b) => String(a[0]).localeCompare(String(b[0])))
+            .map(([s, n]) => `${s}:${n}`)
+            .join(' ')}`,
+      );
+    console.log(
+      `fuzz: seed=${SEED}, ${sent} requests in ${seconds.toFixed(1)} s (${(sent / seconds).toFixed(0)}/s), ${failures.length} failures\n${lines.join('\n')}`,
+    );
     if (failures.length) {
       const byProblem = new Map<string, number>();
-      for (const f of failures) byProblem.set(`${f.problem} [${f.o.req.target}]`, (byProblem.get(`${f.problem} [${f.o.req.target}]`) ?? 0) + 1);
+      for (const f of failures)
+        byProblem.set(`${f.problem} [${f.o.req.target}]`, (byProblem.get(`${f.problem} [${f.o.req.target}]`) ?? 0) + 1);
       console.log(`fuzz failures by kind:\n${[...byProblem.entries()].map(([k, n]) => `  ${n} × ${k}`).join('\n')}`);
-      console.log(`first ${Math.min(20, failures.length)} failures (seed ${SEED}):\n${failures.slice(0, 20).map((f) => describeFailure(f.o, f.problem)).join('\n\n')}`);
-      const serverErrors = Object.entries(stack.logs).flatMap(([name, lines]) => lines.filter((l) => /"level":(50|60)/.test(l)).slice(0, 5).map((l) => `${name}: ${clip(l, 1500)}`));
+      console.log(
+        `first ${Math.min(20, failures.length)} failures (seed ${SEED}):\n${failures
+          .slice(0, 20)
+          .map((f) => describeFailure(f.o, f.problem))
+          .join('\n\n')}`,
+      );
+      const serverErrors = Object.entries(stack.logs).flatMap(([name, lines]) =>
+        lines
+          .filter((l) => /"level":(50|60)/.test(l))
+          .slice(0, 5)
+          .map((l) => `${name}: ${clip(l, 1500)}`),
+      );
       if (serverErrors.length) console.log(`server error logs:\n${serverErrors.join('\n')}`);
     }
-    for (const op of ops) expect(counts.get(op.operationId)?.sent ?? 0, op.operationId).toBeGreaterThanOrEqual(Math.floor(perRoute * 0.9));
+    for (const op of ops)
+      expect(counts.get(op.operationId)?.sent ?? 0, op.operationId).toBeGreaterThanOrEqual(Math.floor(perRoute * 0.9));
     expect(sent).toBeGreaterThanOrEqual(Math.min(TOTAL, 10_000));
     expect(failures.map((f) => describeFailure(f.o, f.problem)).slice(0, 20)).toEqual([]);
   }, 300_000);
@@ -470,11 +582,25 @@ describe('fuzzing the public API from its OpenAPI document', () => {
     });
     expect(event.status, JSON.stringify(event.body)).toBe(201);
     const eventId = event.body.event.id;
-    const reward = await client.call('createReward', { token: operator.accessToken, params: { id: eventId }, body: { type: 'ITEM', name: 'Sword', itemCode: 'SWORD', quantity: 1, stock: 5 } });
+    const reward = await client.call('createReward', {
+      token: operator.accessToken,
+      params: { id: eventId },
+      body: { type: 'ITEM', name: 'Sword', itemCode: 'SWORD', quantity: 1, stock: 5 },
+    });
     expect(reward.status, JSON.stringify(reward.body)).toBe(201);
     const facts = await client.call('ingestActivities', {
       token: admin.body.accessToken,
-      body: { activities: [{ id: `after-${SEED}`, userId: reg.body.user.id, type: 'LEVEL_UP', occurredAt: new Date(now).toISOString(), value: 3 }] },
+      body: {
+        activities: [
+          {
+            id: `after-${SEED}`,
+            userId: reg.body.user.id,
+            type: 'LEVEL_UP',
+            occurredAt: new Date(now).toISOString(),
+            value: 3,
+          },
+        ],
+      },
     });
     expect(facts.status, JSON.stringify(facts.body)).toBe(202);
 

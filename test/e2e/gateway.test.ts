@@ -57,10 +57,13 @@ describe('gateway', () => {
   /** The `request completed` line a service logged for a request id (waits for the log pipe). */
   async function requestLog(lines: () => string[], reqId: string): Promise<LogLine> {
     let found: LogLine | undefined;
-    await vi.waitFor(() => {
-      found = parseLogs(lines()).find((l) => l.msg === 'request completed' && l.reqId === reqId);
-      expect(found, `request completed with reqId ${reqId}`).toBeDefined();
-    }, { timeout: 5000, interval: 50 });
+    await vi.waitFor(
+      () => {
+        found = parseLogs(lines()).find((l) => l.msg === 'request completed' && l.reqId === reqId);
+        expect(found, `request completed with reqId ${reqId}`).toBeDefined();
+      },
+      { timeout: 5000, interval: 50 },
+    );
     return found!;
   }
 
@@ -106,10 +109,14 @@ describe('gateway', () => {
     const gw = spawnGateway(env, { gateway, metrics });
     let exitCode: number | null | undefined;
     void gw.exited.then((code) => (exitCode = code));
-    await waitFor(async () => {
-      if (exitCode !== undefined) throw new Error(`gateway exited (${exitCode}):\n${gw.lines.join('\n')}`);
-      return (await fetch(`${gw.url}/readyz`)).status === 200;
-    }, 30_000, 'extra gateway ready');
+    await waitFor(
+      async () => {
+        if (exitCode !== undefined) throw new Error(`gateway exited (${exitCode}):\n${gw.lines.join('\n')}`);
+        return (await fetch(`${gw.url}/readyz`)).status === 200;
+      },
+      30_000,
+      'extra gateway ready',
+    );
     return gw;
   }
 
@@ -125,7 +132,10 @@ describe('gateway', () => {
     stack = await startStack({ env: { LOG_LEVEL: 'debug' } });
     secrets.add('password(admin)', stack.admin.password);
     secrets.add('internal secret', stack.internalSecret);
-    user = { email: `gw.${run}@example.com`, password: secrets.add('password(user)', `pw-${randomBytes(8).toString('hex')}`) };
+    user = {
+      email: `gw.${run}@example.com`,
+      password: secrets.add('password(user)', `pw-${randomBytes(8).toString('hex')}`),
+    };
     expect((await stack.client.call('register', { body: user })).status).toBe(201);
   });
 
@@ -144,21 +154,34 @@ describe('gateway', () => {
     const okId = ok.headers.get('x-request-id')!;
     expect(okId).toMatch(UUID);
     // The gateway's line carries both; auth took over the gateway's id (it came with the service credential).
-    expect(await requestLog(() => stack.logs.gateway!, okId)).toMatchObject({ reqId: okId, clientRequestId: id, status: 200 });
+    expect(await requestLog(() => stack.logs.gateway!, okId)).toMatchObject({
+      reqId: okId,
+      clientRequestId: id,
+      status: 200,
+    });
     const authLine = await requestLog(() => stack.logs.auth!, okId);
     expect(authLine).toMatchObject({ reqId: okId, status: 200 });
     expect(authLine).not.toHaveProperty('clientRequestId');
 
-    const upstreamError = await stack.client.call('login', { body: { ...user, password: 'wrong password' }, headers: { 'x-request-id': `${id}-401` } });
+    const upstreamError = await stack.client.call('login', {
+      body: { ...user, password: 'wrong password' },
+      headers: { 'x-request-id': `${id}-401` },
+    });
     expectError(upstreamError, 401, 'INVALID_CREDENTIALS');
     expect(upstreamError.body.requestId).toMatch(UUID);
-    expect(await requestLog(() => stack.logs.gateway!, upstreamError.body.requestId)).toMatchObject({ clientRequestId: `${id}-401`, status: 401 });
+    expect(await requestLog(() => stack.logs.gateway!, upstreamError.body.requestId)).toMatchObject({
+      clientRequestId: `${id}-401`,
+      status: 401,
+    });
 
     const gatewayError = await raw('/api/v1/no-such-route', { headers: { 'x-request-id': `${id}-404` } });
     expectError(gatewayError, 404, 'NOT_FOUND');
     const gatewayErrorId = (gatewayError.body as { requestId: string }).requestId;
     expect(gatewayErrorId).toMatch(UUID);
-    expect(await requestLog(() => stack.logs.gateway!, gatewayErrorId)).toMatchObject({ clientRequestId: `${id}-404`, status: 404 });
+    expect(await requestLog(() => stack.logs.gateway!, gatewayErrorId)).toMatchObject({
+      clientRequestId: `${id}-404`,
+      status: 404,
+    });
 
     const ops = await raw('/healthz', { headers: { 'x-request-id': `${id}-hz` } });
     expect(ops.status).toBe(200);
@@ -183,22 +206,37 @@ describe('gateway', () => {
     const requestId = created.headers.get('x-request-id')!;
     expect(requestId).toMatch(UUID);
     let entries: Array<{ targetId: string | null; requestId: string | null; action: string }> = [];
-    await vi.waitFor(async () => {
-      const log = await stack.client.call('auditLog', { token: admin.token, query: { action: 'event.create', limit: 100 } });
-      expect(log.status).toBe(200);
-      entries = log.body.items.filter((e: { targetId: string | null }) => e.targetId === created.body.event.id);
-      expect(entries).toHaveLength(1);
-    }, { timeout: 5000, interval: 100 });
+    await vi.waitFor(
+      async () => {
+        const log = await stack.client.call('auditLog', {
+          token: admin.token,
+          query: { action: 'event.create', limit: 100 },
+        });
+        expect(log.status).toBe(200);
+        entries = log.body.items.filter((e: { targetId: string | null }) => e.targetId === created.body.event.id);
+        expect(entries).toHaveLength(1);
+      },
+      { timeout: 5000, interval: 100 },
+    );
     expect(entries[0]).toMatchObject({ action: 'event.create', requestId });
-    expect(await requestLog(() => stack.logs.gateway!, requestId)).toMatchObject({ clientRequestId: 'attacker-chosen', status: 201 });
+    expect(await requestLog(() => stack.logs.gateway!, requestId)).toMatchObject({
+      clientRequestId: 'attacker-chosen',
+      status: 201,
+    });
     expect(await requestLog(() => stack.logs['event-1']!, requestId)).toMatchObject({ reqId: requestId, status: 201 });
 
     // In an error body too: the requestId is the gateway's.
-    const refused = await stack.client.call('createEvent', { token: admin.token, headers: { 'x-request-id': 'attacker-chosen' }, body: {} });
+    const refused = await stack.client.call('createEvent', {
+      token: admin.token,
+      headers: { 'x-request-id': 'attacker-chosen' },
+      body: {},
+    });
     expectError(refused, 400, 'VALIDATION_FAILED');
     expect(refused.body.requestId).toMatch(UUID);
     const everything = await stack.client.call('auditLog', { token: admin.token, query: { limit: 100 } });
-    expect(everything.body.items.filter((e: { requestId: string | null }) => e.requestId === 'attacker-chosen')).toEqual([]);
+    expect(
+      everything.body.items.filter((e: { requestId: string | null }) => e.requestId === 'attacker-chosen'),
+    ).toEqual([]);
   });
 
   it('generates a request id when none or an invalid one is given', async () => {
@@ -221,7 +259,11 @@ describe('gateway', () => {
 
   it('refuses a body over 1 MB with 413 PAYLOAD_TOO_LARGE', async () => {
     const big = JSON.stringify({ email: user.email, password: 'p'.repeat(1_100_000) });
-    const res = await raw('/api/v1/auth/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: big });
+    const res = await raw('/api/v1/auth/login', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: big,
+    });
     expectError(res, 413, 'PAYLOAD_TOO_LARGE');
     const res2 = await raw('/api/v1/auth/register', {
       method: 'POST',
@@ -231,20 +273,31 @@ describe('gateway', () => {
     expectError(res2, 413, 'PAYLOAD_TOO_LARGE');
     const requestId = (res2.body as { requestId: string }).requestId;
     expect(requestId).toMatch(UUID);
-    expect(await requestLog(() => stack.logs.gateway!, requestId)).toMatchObject({ clientRequestId: `big-${run}`, status: 413 });
+    expect(await requestLog(() => stack.logs.gateway!, requestId)).toMatchObject({
+      clientRequestId: `big-${run}`,
+      status: 413,
+    });
   });
 
   it('a body just under 1 MB reaches validation (400, not 413)', async () => {
     const body = JSON.stringify({ email: user.email, password: 'p'.repeat(1_000_000) });
     expect(body.length).toBeLessThan(1_048_576);
-    const res = await raw('/api/v1/auth/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    const res = await raw('/api/v1/auth/login', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+    });
     const error = expectError(res, 400, 'VALIDATION_FAILED');
     expect(error.details).toEqual([expect.objectContaining({ path: 'password' })]);
   });
 
   it('refuses malformed JSON with 400 in the error shape', async () => {
     for (const body of ['{"email": ', '{email: "a"}', '{"a":1}}', 'undefined']) {
-      const res = await raw('/api/v1/auth/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      const res = await raw('/api/v1/auth/login', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+      });
       expectError(res, 400, 'VALIDATION_FAILED');
     }
   });
@@ -270,7 +323,13 @@ describe('gateway', () => {
     secrets.add('access token', admin.token);
     const auth = { authorization: `Bearer ${admin.token}` };
     // The router decodes `%61` and takes this for /api/v1/*; the proxy must not then forward another path.
-    for (const path of ['/%61pi/v1/users', '/api%2Fv1/users', '/%61pi/v1/auth/me', '/api/v1/%75sers', '/api/v1%2Fusers']) {
+    for (const path of [
+      '/%61pi/v1/users',
+      '/api%2Fv1/users',
+      '/%61pi/v1/auth/me',
+      '/api/v1/%75sers',
+      '/api/v1%2Fusers',
+    ]) {
       const res = await raw(path, { headers: auth });
       expect({ path, status: res.status }).toEqual({ path, status: 404 });
       expectError(res, 404, 'NOT_FOUND');
@@ -303,7 +362,12 @@ describe('gateway', () => {
       ['GET', '/internal/revocations'],
       ['GET', '/internal/revocations', secret],
       ['GET', '/api/v1/internal/revocations', secret],
-      ['POST', '/api/v1/internal/api-keys/exchange', { ...secret, 'content-type': 'application/json' }, '{"key":"rk_x"}'],
+      [
+        'POST',
+        '/api/v1/internal/api-keys/exchange',
+        { ...secret, 'content-type': 'application/json' },
+        '{"key":"rk_x"}',
+      ],
       ['POST', '/internal/api-keys/exchange', { ...secret, 'content-type': 'application/json' }, '{"key":"rk_x"}'],
       ['GET', '/api/v1/%2e%2e/internal/revocations', secret],
     ];
@@ -314,11 +378,15 @@ describe('gateway', () => {
     }
     // A path that climbs out of /api/v1 without being normalised by the client.
     const climbed = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = httpRequest(`${stack.gatewayUrl}/api/v1/auth/../../internal/revocations`, { headers: secret }, (res) => {
-        let body = '';
-        res.on('data', (c) => (body += c));
-        res.on('end', () => resolve({ status: res.statusCode!, body }));
-      });
+      const req = httpRequest(
+        `${stack.gatewayUrl}/api/v1/auth/../../internal/revocations`,
+        { headers: secret },
+        (res) => {
+          let body = '';
+          res.on('data', (c) => (body += c));
+          res.on('end', () => resolve({ status: res.statusCode!, body }));
+        },
+      );
       req.on('error', reject);
       req.end();
     });
@@ -328,14 +396,26 @@ describe('gateway', () => {
 
   it("auth's internal endpoints require the service credential", async () => {
     expectError(await raw('/internal/revocations', {}, stack.authUrl), 401, 'UNAUTHENTICATED');
-    expectError(await raw('/internal/revocations', { headers: { 'x-internal-secret': 'wrong' } }, stack.authUrl), 401, 'UNAUTHENTICATED');
     expectError(
-      await raw('/internal/api-keys/exchange', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"key":"rk_x"}' }, stack.authUrl),
+      await raw('/internal/revocations', { headers: { 'x-internal-secret': 'wrong' } }, stack.authUrl),
+      401,
+      'UNAUTHENTICATED',
+    );
+    expectError(
+      await raw(
+        '/internal/api-keys/exchange',
+        { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"key":"rk_x"}' },
+        stack.authUrl,
+      ),
       401,
       'UNAUTHENTICATED',
     );
     // Control: with it, the feed answers.
-    const ok = await raw('/internal/revocations', { headers: { 'x-internal-secret': stack.internalSecret } }, stack.authUrl);
+    const ok = await raw(
+      '/internal/revocations',
+      { headers: { 'x-internal-secret': stack.internalSecret } },
+      stack.authUrl,
+    );
     expect(ok.status).toBe(200);
     expect(Object.keys(ok.body as object).sort()).toEqual(['items', 'next']);
   });
@@ -391,7 +471,10 @@ describe('gateway', () => {
   it('serves an OpenAPI 3 document listing every public route', async () => {
     const res = await raw('/docs-json');
     expect(res.status).toBe(200);
-    const doc = res.body as { openapi: string; paths: Record<string, Record<string, { responses: Record<string, unknown> }>> };
+    const doc = res.body as {
+      openapi: string;
+      paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
+    };
     expect(doc.openapi).toMatch(/^3\./);
     expect(doc.paths['/api/v1/auth/login']?.post?.responses).toHaveProperty('200');
     expect(doc.paths['/api/v1/auth/login']?.post?.responses).toHaveProperty('429');
@@ -422,14 +505,22 @@ describe('gateway', () => {
   // ---- client address and the services' trust ---------------------------------------------------
 
   async function newUser(label: string) {
-    const u = { email: `${label}.${run}@example.com`, password: secrets.add(`password(${label})`, `pw-${randomBytes(8).toString('hex')}`) };
+    const u = {
+      email: `${label}.${run}@example.com`,
+      password: secrets.add(`password(${label})`, `pw-${randomBytes(8).toString('hex')}`),
+    };
     expect((await stack.client.call('register', { body: u })).status).toBe(201);
     return u;
   }
 
   const signInRaw = (base: string, body: { email: string; password: string }, headers: Record<string, string>) =>
-    raw('/api/v1/auth/login', { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) }, base);
-  const wrongLogin = (base: string, email: string, headers: Record<string, string>) => signInRaw(base, { email, password: 'wrong password' }, headers);
+    raw(
+      '/api/v1/auth/login',
+      { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) },
+      base,
+    );
+  const wrongLogin = (base: string, email: string, headers: Record<string, string>) =>
+    signInRaw(base, { email, password: 'wrong password' }, headers);
   const keepTokens = (res: Raw) => {
     const body = res.body as { accessToken?: string; refreshToken?: string };
     secrets.add('access token', body.accessToken);
@@ -439,7 +530,10 @@ describe('gateway', () => {
   it('auth, reached directly, ignores a spoofed X-Forwarded-For and X-Request-Id: rotating them does not escape the login limit', async () => {
     const target = await newUser('direct');
     for (let i = 0; i < 10; i++) {
-      const res = await wrongLogin(stack.authUrl, target.email, { 'x-forwarded-for': `203.0.113.${i}`, 'x-request-id': `spoofed-${run}-${i}` });
+      const res = await wrongLogin(stack.authUrl, target.email, {
+        'x-forwarded-for': `203.0.113.${i}`,
+        'x-request-id': `spoofed-${run}-${i}`,
+      });
       expectError(res, 401, 'INVALID_CREDENTIALS');
       expect(res.headers.get('x-request-id')).toMatch(UUID);
     }
@@ -452,11 +546,19 @@ describe('gateway', () => {
     expectError(eleventh, 429, 'TOO_MANY_ATTEMPTS');
     const id = eleventh.headers.get('x-request-id')!;
     expect(id).toMatch(UUID);
-    expect(await requestLog(() => stack.logs.auth!, id)).toMatchObject({ ip: '127.0.0.1', clientRequestId: `spoofed-${run}-11`, status: 429 });
+    expect(await requestLog(() => stack.logs.auth!, id)).toMatchObject({
+      ip: '127.0.0.1',
+      clientRequestId: `spoofed-${run}-11`,
+      status: 429,
+    });
 
     // Control: with the gateway's credential both are taken, and the right password from a new address passes.
     const gatewayId = `gw-${run}.direct`;
-    const viaGateway = await signInRaw(stack.authUrl, target, { 'x-internal-secret': stack.internalSecret, 'x-forwarded-for': '198.51.100.7', 'x-request-id': gatewayId });
+    const viaGateway = await signInRaw(stack.authUrl, target, {
+      'x-internal-secret': stack.internalSecret,
+      'x-forwarded-for': '198.51.100.7',
+      'x-request-id': gatewayId,
+    });
     keepTokens(viaGateway);
     expect(viaGateway.status, viaGateway.text).toBe(200);
     expect(viaGateway.headers.get('x-request-id')).toBe(gatewayId);
@@ -465,19 +567,31 @@ describe('gateway', () => {
 
   it('event, reached directly, ignores a spoofed X-Forwarded-For and X-Request-Id', async () => {
     for (const secret of [undefined, 'x'.repeat(64)]) {
-      const headers: Record<string, string> = { 'x-forwarded-for': '203.0.113.5', 'x-request-id': `spoofed-${run}-event` };
+      const headers: Record<string, string> = {
+        'x-forwarded-for': '203.0.113.5',
+        'x-request-id': `spoofed-${run}-event`,
+      };
       if (secret) headers['x-internal-secret'] = secret;
       const res = await raw('/api/v1/events', { headers }, stack.eventUrls[0]);
       expectError(res, 401, 'UNAUTHENTICATED');
       const id = (res.body as { requestId: string }).requestId;
       expect(id).toMatch(UUID);
-      expect(await requestLog(() => stack.logs['event-1']!, id)).toMatchObject({ ip: '127.0.0.1', clientRequestId: `spoofed-${run}-event`, status: 401 });
+      expect(await requestLog(() => stack.logs['event-1']!, id)).toMatchObject({
+        ip: '127.0.0.1',
+        clientRequestId: `spoofed-${run}-event`,
+        status: 401,
+      });
     }
   });
 
   it('TRUST_PROXY unset: X-Forwarded-For is ignored at the gateway, every attempt is charged to the peer', async () => {
     const target = await newUser('noproxy');
-    for (let i = 0; i < 10; i++) expectError(await wrongLogin(stack.gatewayUrl, target.email, { 'x-forwarded-for': `203.0.113.${i}` }), 401, 'INVALID_CREDENTIALS');
+    for (let i = 0; i < 10; i++)
+      expectError(
+        await wrongLogin(stack.gatewayUrl, target.email, { 'x-forwarded-for': `203.0.113.${i}` }),
+        401,
+        'INVALID_CREDENTIALS',
+      );
     const res = await wrongLogin(stack.gatewayUrl, target.email, { 'x-forwarded-for': '198.51.100.1' });
     expectError(res, 429, 'TOO_MANY_ATTEMPTS');
     const id = res.headers.get('x-request-id')!;
@@ -497,7 +611,11 @@ describe('gateway', () => {
     it('the client is the right-most untrusted X-Forwarded-For entry: rotating the left-most does not escape the limit', async () => {
       const target = await newUser(`proxy-${trust.replace(/\W/g, '')}`);
       for (let i = 0; i < 10; i++) {
-        expectError(await wrongLogin(gw!.url, target.email, { 'x-forwarded-for': `10.0.${i}.1, 5.6.7.8` }), 401, 'INVALID_CREDENTIALS');
+        expectError(
+          await wrongLogin(gw!.url, target.email, { 'x-forwarded-for': `10.0.${i}.1, 5.6.7.8` }),
+          401,
+          'INVALID_CREDENTIALS',
+        );
       }
       const blocked = await wrongLogin(gw!.url, target.email, { 'x-forwarded-for': '1.2.3.4, 5.6.7.8' });
       expectError(blocked, 429, 'TOO_MANY_ATTEMPTS');
@@ -505,7 +623,11 @@ describe('gateway', () => {
       expect(await requestLog(() => gw!.lines, id)).toMatchObject({ ip: '5.6.7.8', status: 429 });
       expect(await requestLog(() => stack.logs.auth!, id)).toMatchObject({ ip: '5.6.7.8', status: 429 });
       // Even the right password, from that address; from another right-most address (same peer, same left-most) it passes.
-      expectError(await signInRaw(gw!.url, target, { 'x-forwarded-for': '1.2.3.4, 5.6.7.8' }), 429, 'TOO_MANY_ATTEMPTS');
+      expectError(
+        await signInRaw(gw!.url, target, { 'x-forwarded-for': '1.2.3.4, 5.6.7.8' }),
+        429,
+        'TOO_MANY_ATTEMPTS',
+      );
       const elsewhere = await signInRaw(gw!.url, target, { 'x-forwarded-for': '1.2.3.4, 5.6.7.9' });
       keepTokens(elsewhere);
       expect(elsewhere.status, elsewhere.text).toBe(200);
@@ -535,14 +657,20 @@ describe('gateway', () => {
   it('the 61st claim request by one user for one event within a minute is 429 with Retry-After, and is not forwarded', async () => {
     const admin = await adminAccount(stack);
     secrets.add('access token', admin.token);
-    const [limited, other] = await Promise.all([createAccount(stack, admin.token, { label: 'limited' }), createAccount(stack, admin.token, { label: 'other' })]);
+    const [limited, other] = await Promise.all([
+      createAccount(stack, admin.token, { label: 'limited' }),
+      createAccount(stack, admin.token, { label: 'other' }),
+    ]);
     for (const a of [limited, other] as Account[]) {
       secrets.add('password(player)', a.password);
       secrets.add('access token', a.token);
     }
     // Never met: every attempt is recorded (201, REJECTED) and none stops the next one.
     const never = { type: 'INVITE_COUNT', count: 5 } as const;
-    const [event, otherEvent] = await Promise.all([createEvent(stack, admin.token, never), createEvent(stack, admin.token, never)]);
+    const [event, otherEvent] = await Promise.all([
+      createEvent(stack, admin.token, never),
+      createEvent(stack, admin.token, never),
+    ]);
     const claim = (who: Account, id: string) => stack.client.call('createClaim', { token: who.token, params: { id } });
     const statuses: number[] = [];
     for (let i = 0; i < 60; i++) statuses.push((await claim(limited, event.id)).status);
@@ -567,17 +695,28 @@ describe('gateway', () => {
     expect((await claim(other, event.id)).status).toBe(201);
 
     // 63 attempts for the event, exactly 60 claims stored: the refused ones never reached the service.
-    const stored = await stack.client.call('listClaims', { token: admin.token, query: { eventId: event.id, userId: limited.id, limit: 100 } });
+    const stored = await stack.client.call('listClaims', {
+      token: admin.token,
+      query: { eventId: event.id, userId: limited.id, limit: 100 },
+    });
     expect(stored.status).toBe(200);
     expect(stored.body.nextCursor).toBeNull();
     expect(stored.body.items).toHaveLength(60);
-    expect(new Set(stored.body.items.map((c) => `${c.status}:${c.reason}`))).toEqual(new Set(['REJECTED:CONDITION_NOT_MET']));
-    expect(await requestLog(() => stack.logs.gateway!, refused.body.requestId)).toMatchObject({ status: 429, url: '/api/v1/*' });
+    expect(new Set(stored.body.items.map((c) => `${c.status}:${c.reason}`))).toEqual(
+      new Set(['REJECTED:CONDITION_NOT_MET']),
+    );
+    expect(await requestLog(() => stack.logs.gateway!, refused.body.requestId)).toMatchObject({
+      status: 429,
+      url: '/api/v1/*',
+    });
     expect(parseLogs(stack.logs['event-1']!).filter((l) => l.reqId === refused.body.requestId)).toEqual([]);
   });
 
   it('the logs hold no password or token', () => {
-    const texts = logsText({ ...stack.logs, ...Object.fromEntries(extraGatewayLogs.map((lines, i) => [`extra-gateway-${i + 1}`, lines])) });
+    const texts = logsText({
+      ...stack.logs,
+      ...Object.fromEntries(extraGatewayLogs.map((lines, i) => [`extra-gateway-${i + 1}`, lines])),
+    });
     expect(texts.gateway!.split('\n').filter((l) => l.includes('request completed')).length).toBeGreaterThan(20);
     const hits = Object.entries(texts).flatMap(([name, text]) => secrets.foundIn(text, `${name} log`));
     expect(hits).toEqual([]);
@@ -601,7 +740,11 @@ describe('gateway', () => {
     expectError(res, 503, 'UNAVAILABLE');
     expect(elapsed).toBeLessThan(5000);
     const started = Date.now();
-    expectError(await stack.client.call('register', { body: { email: `late.${run}@example.com`, password: 'long enough' } }), 503, 'UNAVAILABLE');
+    expectError(
+      await stack.client.call('register', { body: { email: `late.${run}@example.com`, password: 'long enough' } }),
+      503,
+      'UNAVAILABLE',
+    );
     expectError(await stack.client.call('listUsers', { token: sessions.current }), 403, 'FORBIDDEN');
     expect(Date.now() - started).toBeLessThan(5000);
   });

@@ -45,7 +45,9 @@ describe('claims raced across three event instances', () => {
     const player = players[0]!;
     const t0 = performance.now();
     const responses = await Promise.all(
-      Array.from({ length: 500 }, () => stack.client.call('createClaim', { token: player.token, params: { id: eventId } })),
+      Array.from({ length: 500 }, () =>
+        stack.client.call('createClaim', { token: player.token, params: { id: eventId } }),
+      ),
     );
     console.info(`one-player race: 500 parallel claims answered in ${((performance.now() - t0) / 1000).toFixed(2)} s`);
     const byStatus = countBy(responses.map((r) => r.status));
@@ -58,8 +60,11 @@ describe('claims raced across three event instances', () => {
     }
 
     const stored = await withPg(stack.databaseUrls.event!, async (c) => ({
-      claims: (await c.query(`select id, status from claims where user_id = $1 and event_id = $2`, [player.id, eventId])).rows,
-      grants: (await c.query(`select claim_id from grants where user_id = $1 and event_id = $2`, [player.id, eventId])).rows,
+      claims: (
+        await c.query(`select id, status from claims where user_id = $1 and event_id = $2`, [player.id, eventId])
+      ).rows,
+      grants: (await c.query(`select claim_id from grants where user_id = $1 and event_id = $2`, [player.id, eventId]))
+        .rows,
     }));
     expect(stored.claims).toEqual([{ id: approved.body.claim.id, status: 'APPROVED' }]);
     expect(stored.grants).toEqual([{ claim_id: approved.body.claim.id }]);
@@ -74,7 +79,9 @@ describe('claims raced across three event instances', () => {
     const responses = await inParallel(200, racers, (p) =>
       stack.client.call('createClaim', { token: p.token, params: { id: eventId } }),
     );
-    console.info(`stock race: 1,000 claims (200 in flight) answered in ${((performance.now() - t0) / 1000).toFixed(2)} s`);
+    console.info(
+      `stock race: 1,000 claims (200 in flight) answered in ${((performance.now() - t0) / 1000).toFixed(2)} s`,
+    );
 
     const after = await Promise.all(stack.eventUrls.map((u) => requestCount(u, CLAIM_ROUTE)));
     const served = after.map((n, i) => n - before[i]!);
@@ -96,10 +103,17 @@ describe('claims raced across three event instances', () => {
     const db = await withPg(stack.databaseUrls.event!, async (c) => ({
       reward: (await c.query(`select stock, remaining from rewards where event_id = $1`, [eventId])).rows,
       claims: (
-        await c.query(`select status, reason, count(*)::int as n from claims where event_id = $1 group by 1, 2 order by 1`, [eventId])
+        await c.query(
+          `select status, reason, count(*)::int as n from claims where event_id = $1 group by 1, 2 order by 1`,
+          [eventId],
+        )
       ).rows,
-      grants: (await c.query(`select count(*)::int as n, count(distinct user_id)::int as users from grants where event_id = $1`, [eventId]))
-        .rows[0],
+      grants: (
+        await c.query(
+          `select count(*)::int as n, count(distinct user_id)::int as users from grants where event_id = $1`,
+          [eventId],
+        )
+      ).rows[0],
       grantsOfApproved: (
         await c.query(
           `select count(*)::int as n from grants g join claims c on c.id = g.claim_id

@@ -37,7 +37,19 @@ describe('the OpenAPI document', () => {
   it('has named, referenced components and every $ref resolves', () => {
     expect(document.openapi).toBe('3.1.0');
     const schemas = Object.keys(document.components.schemas);
-    for (const name of ['User', 'Event', 'EventDetail', 'Reward', 'Claim', 'Grant', 'Condition', 'ConditionGroup', 'AuditEntry', 'ApiKey', 'Error']) {
+    for (const name of [
+      'User',
+      'Event',
+      'EventDetail',
+      'Reward',
+      'Claim',
+      'Grant',
+      'Condition',
+      'ConditionGroup',
+      'AuditEntry',
+      'ApiKey',
+      'Error',
+    ]) {
       expect(schemas).toContain(name);
     }
     expect(schemas.filter((s) => s.startsWith('__'))).toEqual([]);
@@ -51,7 +63,17 @@ describe('the OpenAPI document', () => {
 
   it('lists on each operation the statuses it answers, with their error codes', () => {
     const claim = document.paths['/api/v1/events/{id}/claims'].post;
-    expect(Object.keys(claim.responses).sort()).toEqual(['201', '400', '401', '403', '404', '409', '429', '503', 'default']);
+    expect(Object.keys(claim.responses).sort()).toEqual([
+      '201',
+      '400',
+      '401',
+      '403',
+      '404',
+      '409',
+      '429',
+      '503',
+      'default',
+    ]);
     expect(claim.responses['409'].content['application/json'].schema.properties.error.properties.code.enum).toEqual([
       'ALREADY_CLAIMED',
       'IDEMPOTENCY_CONFLICT',
@@ -64,9 +86,10 @@ describe('the OpenAPI document', () => {
   });
 
   it('passes Redocly’s lint with no error and no warning', async () => {
-    const { stdout, stderr } = await run(bin('redocly'), ['lint', file, '--format', 'json'], { cwd: dir, maxBuffer: 1 << 24 }).catch(
-      (err: { stdout: string; stderr: string }) => err,
-    );
+    const { stdout, stderr } = await run(bin('redocly'), ['lint', file, '--format', 'json'], {
+      cwd: dir,
+      maxBuffer: 1 << 24,
+    }).catch((err: { stdout: string; stderr: string }) => err);
     const report = JSON.parse(stdout.slice(stdout.indexOf('{'))) as { totals: { errors: number; warnings: number } };
     expect(report.totals, stderr).toEqual(expect.objectContaining({ errors: 0, warnings: 0 }));
   }, 120_000);
@@ -74,15 +97,20 @@ describe('the OpenAPI document', () => {
   it('passes Spectral’s spectral:oas ruleset with no error', async () => {
     const ruleset = join(dir, '.spectral.yaml');
     writeFileSync(ruleset, 'extends: ["spectral:oas"]\n');
-    const { stdout } = await run(bin('spectral'), ['lint', file, '--ruleset', ruleset, '--format', 'json', '--quiet'], { cwd: dir, maxBuffer: 1 << 24 }).catch(
-      (err: { stdout: string }) => err,
-    );
+    const { stdout } = await run(bin('spectral'), ['lint', file, '--ruleset', ruleset, '--format', 'json', '--quiet'], {
+      cwd: dir,
+      maxBuffer: 1 << 24,
+    }).catch((err: { stdout: string }) => err);
     const results = JSON.parse(stdout || '[]') as { code: string; severity: number; path: string[] }[];
     expect(results.map((r) => `${r.code} ${r.path.join('.')}`)).toEqual([]);
   }, 120_000);
 
   it('types a client with openapi-typescript that type-checks, error codes included', async () => {
-    await run(join(root, 'tools', 'openapi-types', 'node_modules', '.bin', 'openapi-typescript'), [file, '-o', join(dir, 'api.d.ts')], { cwd: dir });
+    await run(
+      join(root, 'tools', 'openapi-types', 'node_modules', '.bin', 'openapi-typescript'),
+      [file, '-o', join(dir, 'api.d.ts')],
+      { cwd: dir },
+    );
     writeFileSync(
       join(dir, 'client.ts'),
       `import type { components, paths } from './api';
@@ -102,9 +130,20 @@ export const rewards: Rewards = [];
     );
     writeFileSync(
       join(dir, 'tsconfig.json'),
-      JSON.stringify({ compilerOptions: { strict: true, noEmit: true, module: 'NodeNext', moduleResolution: 'NodeNext', skipLibCheck: false }, files: ['client.ts'] }),
+      JSON.stringify({
+        compilerOptions: {
+          strict: true,
+          noEmit: true,
+          module: 'NodeNext',
+          moduleResolution: 'NodeNext',
+          skipLibCheck: false,
+        },
+        files: ['client.ts'],
+      }),
     );
-    const result = await run(bin('tsc'), ['-p', join(dir, 'tsconfig.json')], { cwd: dir }).catch((err: { stdout: string }) => err);
+    const result = await run(bin('tsc'), ['-p', join(dir, 'tsconfig.json')], { cwd: dir }).catch(
+      (err: { stdout: string }) => err,
+    );
     expect((result as { stdout: string }).stdout).toBe('');
   }, 120_000);
 
@@ -113,7 +152,11 @@ export const rewards: Rewards = [];
     expect(sut.problem('getEvent', 418, {})).toMatch(/answered 418, which the document does not list/);
     expect(sut.problem('getEvent', 200, { event: { id: 'x' } })).toMatch(/body does not match the document/);
     expect(sut.problem('logout', 204, undefined)).toBeUndefined();
-    expect(sut.problem('me', 401, { error: { code: 'UNAUTHENTICATED', message: 'Sign in first' }, requestId: 'r-1' })).toBeUndefined();
-    expect(sut.problem('me', 401, { error: { code: 'EMAIL_TAKEN', message: 'x' }, requestId: 'r-1' })).toMatch(/does not match/);
+    expect(
+      sut.problem('me', 401, { error: { code: 'UNAUTHENTICATED', message: 'Sign in first' }, requestId: 'r-1' }),
+    ).toBeUndefined();
+    expect(sut.problem('me', 401, { error: { code: 'EMAIL_TAKEN', message: 'x' }, requestId: 'r-1' })).toMatch(
+      /does not match/,
+    );
   });
 });

@@ -43,7 +43,9 @@ describe('claim races', () => {
     return res.body.items;
   };
   const remaining = async (eventId: string) =>
-    (await stack.client.call('listRewards', { token: admin.token, params: { id: eventId } })).body.items.map((r) => r.remaining);
+    (await stack.client.call('listRewards', { token: admin.token, params: { id: eventId } })).body.items.map(
+      (r) => r.remaining,
+    );
   const grantsOf = async (player: Account, eventId: string) => {
     const res = await stack.client.call('myRewards', { token: player.token, query: { limit: 100 } });
     expect(res.status).toBe(200);
@@ -54,9 +56,16 @@ describe('claim races', () => {
     stack = await startStack({ eventInstances: instances });
     expect(stack.eventUrls).toHaveLength(instances);
     admin = await adminAccount(stack);
-    [operator, pool] = await Promise.all([createAccount(stack, admin.token, { roles: ['OPERATOR'], label: 'operator' }), createAccounts(stack, admin.token, 34)]);
+    [operator, pool] = await Promise.all([
+      createAccount(stack, admin.token, { roles: ['OPERATOR'], label: 'operator' }),
+      createAccounts(stack, admin.token, 34),
+    ]);
     apiKey = (await createApiKey(stack, admin.token)).key;
-    await postActivities(stack, apiKey, pool.map((p) => ({ userId: p.id, type: 'RACE_READY', occurredAt: new Date().toISOString() })));
+    await postActivities(
+      stack,
+      apiKey,
+      pool.map((p) => ({ userId: p.id, type: 'RACE_READY', occurredAt: new Date().toISOString() })),
+    );
   });
   afterAll(async () => {
     await stack?.stop();
@@ -65,20 +74,41 @@ describe('claim races', () => {
   it(`30 parallel claims by one player: one APPROVED, 29 ALREADY_CLAIMED, one grant (${instances} instance(s))`, async () => {
     const [player] = take(1);
     const event = await createEvent(stack, operator.token, READY);
-    const reward = await createReward(stack, operator.token, event.id, { type: 'ITEM', name: 'Crown', itemCode: 'CROWN', quantity: 1, stock: 10 });
+    const reward = await createReward(stack, operator.token, event.id, {
+      type: 'ITEM',
+      name: 'Crown',
+      itemCode: 'CROWN',
+      quantity: 1,
+      stock: 10,
+    });
 
     const results = await Promise.all(Array.from({ length: 30 }, () => claim(player!, event.id)));
     const won = results.filter((r) => r.status === 201);
     const refused = results.filter((r) => r.status === 409);
     expect(won).toHaveLength(1);
     expect(refused).toHaveLength(29);
-    expect(won[0]!.body.claim).toMatchObject({ userId: player!.id, eventId: event.id, status: 'APPROVED', reason: null });
+    expect(won[0]!.body.claim).toMatchObject({
+      userId: player!.id,
+      eventId: event.id,
+      status: 'APPROVED',
+      reason: null,
+    });
     for (const r of refused) expect(r.body).toEqual(ALREADY_CLAIMED);
 
     expect(await claimsOf(event.id)).toEqual([won[0]!.body.claim]);
     const grants = await grantsOf(player!, event.id);
     expect(grants).toEqual([
-      { id: expect.any(String), claimId: won[0]!.body.claim.id, eventId: event.id, rewardId: reward.id, type: 'ITEM', name: 'Crown', itemCode: 'CROWN', quantity: 1, grantedAt: expect.any(String) },
+      {
+        id: expect.any(String),
+        claimId: won[0]!.body.claim.id,
+        eventId: event.id,
+        rewardId: reward.id,
+        type: 'ITEM',
+        name: 'Crown',
+        itemCode: 'CROWN',
+        quantity: 1,
+        grantedAt: expect.any(String),
+      },
     ]);
     expect(await remaining(event.id)).toEqual([9]);
   });
@@ -97,7 +127,13 @@ describe('claim races', () => {
   it('stock 5 raced by 12 players: 5 APPROVED, 7 OUT_OF_STOCK, nothing left, 5 grants', async () => {
     const players = take(12);
     const event = await createEvent(stack, operator.token, READY);
-    const reward = await createReward(stack, operator.token, event.id, { type: 'COUPON', name: 'Golden ticket', itemCode: 'GOLD', quantity: 1, stock: 5 });
+    const reward = await createReward(stack, operator.token, event.id, {
+      type: 'COUPON',
+      name: 'Golden ticket',
+      itemCode: 'GOLD',
+      quantity: 1,
+      stock: 5,
+    });
 
     const results = await Promise.all(players.map((p) => claim(p, event.id)));
     expect(results.map((r) => r.status)).toEqual(Array(12).fill(201));
@@ -118,7 +154,8 @@ describe('claim races', () => {
     const grants = (await Promise.all(players.map((p) => grantsOf(p, event.id)))).flat();
     expect(grants).toHaveLength(5);
     expect(grants.map((g) => g.claimId).sort()).toEqual(approved.map((c) => c.id).sort());
-    for (const g of grants) expect(g).toMatchObject({ rewardId: reward.id, quantity: 1, type: 'COUPON', itemCode: 'GOLD' });
+    for (const g of grants)
+      expect(g).toMatchObject({ rewardId: reward.id, quantity: 1, type: 'COUPON', itemCode: 'GOLD' });
 
     // Later players keep hearing OUT_OF_STOCK; nothing is oversold.
     const [late] = take(1);
@@ -130,8 +167,19 @@ describe('claim races', () => {
   it('a claim takes all of its rewards or none: a unit reserved before another reward ran out goes back', async () => {
     const players = take(6);
     const event = await createEvent(stack, operator.token, READY);
-    const tickets = await createReward(stack, operator.token, event.id, { type: 'COUPON', name: 'Ticket', quantity: 1, stock: 100 });
-    const swords = await createReward(stack, operator.token, event.id, { type: 'ITEM', name: 'Sword pair', itemCode: 'SWORD', quantity: 2, stock: 5 });
+    const tickets = await createReward(stack, operator.token, event.id, {
+      type: 'COUPON',
+      name: 'Ticket',
+      quantity: 1,
+      stock: 100,
+    });
+    const swords = await createReward(stack, operator.token, event.id, {
+      type: 'ITEM',
+      name: 'Sword pair',
+      itemCode: 'SWORD',
+      quantity: 2,
+      stock: 5,
+    });
     const results = await Promise.all(players.map((p) => claim(p, event.id)));
     const claims: Claim[] = results.map((r) => r.body.claim);
     expect(claims.filter((c) => c.status === 'APPROVED')).toHaveLength(2);
@@ -156,7 +204,11 @@ describe('claim races', () => {
     const event = await createEvent(stack, operator.token, READY);
     const unmet = { type: 'ACTIVITY_COUNT', activity: 'RACE_READY', count: 50 } as const;
     const claims = players.map((p) => claim(p, event.id));
-    const change = stack.client.call('updateEvent', { token: operator.token, params: { id: event.id }, body: { condition: unmet } });
+    const change = stack.client.call('updateEvent', {
+      token: operator.token,
+      params: { id: event.id },
+      body: { condition: unmet },
+    });
     const [changed, ...results] = await Promise.all([change, ...claims]);
     expect(results.map((r) => r.status)).toEqual(Array(10).fill(201));
     const outcomes = results.map((r) => `${r.body.claim.status}:${r.body.claim.reason}`);
@@ -166,7 +218,9 @@ describe('claim races', () => {
       expect(outcomes).toEqual(Array(10).fill('REJECTED:CONDITION_NOT_MET'));
     } else {
       expect(changed.status).toBe(409);
-      expect(changed.body).toEqual(errorBody('EVENT_LOCKED', 'Claims exist: condition can no longer change', { fields: ['condition'] }));
+      expect(changed.body).toEqual(
+        errorBody('EVENT_LOCKED', 'Claims exist: condition can no longer change', { fields: ['condition'] }),
+      );
       expect(outcomes).toEqual(Array(10).fill('APPROVED:null'));
     }
     const stored = await stack.client.call('getEvent', { token: admin.token, params: { id: event.id } });
@@ -187,15 +241,23 @@ describe('claim races', () => {
       const batch = facts.filter((_, i) => (7 * i + k) % 3 !== 0);
       return k % 2 ? batch.reverse() : batch;
     });
-    const results = await Promise.all(batches.map((activities) => stack.client.call('ingestActivities', { apiKey, body: { activities } })));
-    expect(results.map((r) => r.status), JSON.stringify(results.map((r) => r.body))).toEqual(Array(8).fill(202));
+    const results = await Promise.all(
+      batches.map((activities) => stack.client.call('ingestActivities', { apiKey, body: { activities } })),
+    );
+    expect(
+      results.map((r) => r.status),
+      JSON.stringify(results.map((r) => r.body)),
+    ).toEqual(Array(8).fill(202));
     const sent = batches.reduce((n, b) => n + b.length, 0);
     expect(results.reduce((n, r) => n + r.body.accepted, 0)).toBe(120);
     expect(results.reduce((n, r) => n + r.body.duplicates, 0)).toBe(sent - 120);
 
     const event = await createEvent(stack, operator.token, {
       type: 'ALL',
-      of: [{ type: 'ACTIVITY_COUNT', activity: 'RACE_PING', count: 120 }, { type: 'ACTIVITY_SUM', activity: 'RACE_PING', sum: 7260 }],
+      of: [
+        { type: 'ACTIVITY_COUNT', activity: 'RACE_PING', count: 120 },
+        { type: 'ACTIVITY_SUM', activity: 'RACE_PING', sum: 7260 },
+      ],
     });
     const progress = await stack.client.call('progress', { token: player!.token, params: { id: event.id } });
     expect(progress.status, JSON.stringify(progress.body)).toBe(200);
@@ -219,7 +281,11 @@ describe('claim races', () => {
       Array.from({ length: 10 }, (_, i) =>
         i % 2 === 0
           ? stack.client.call('approveClaim', { token: operator.token, params: { id: pending.id } })
-          : stack.client.call('rejectClaim', { token: operator.token, params: { id: pending.id }, body: { reason: `operator ${i}` } }),
+          : stack.client.call('rejectClaim', {
+              token: operator.token,
+              params: { id: pending.id },
+              body: { reason: `operator ${i}` },
+            }),
       ),
     );
     const winners = decisions.filter((d) => d.status === 200);

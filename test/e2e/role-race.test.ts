@@ -21,7 +21,9 @@ describe('a demotion racing logins', () => {
 
   beforeAll(async () => {
     stack = await startStack();
-    const admin = await stack.client.call('login', { body: { email: stack.admin.email, password: stack.admin.password } });
+    const admin = await stack.client.call('login', {
+      body: { email: stack.admin.email, password: stack.admin.password },
+    });
     adminToken = admin.body.accessToken;
     const email = `racer.${randomBytes(3).toString('hex')}@example.com`;
     const reg = await stack.client.call('register', { body: { email, password } });
@@ -35,7 +37,11 @@ describe('a demotion racing logins', () => {
 
   it(`in ${ROUNDS} rounds of ${LOOPS} parallel login loops, no token survives the demotion with ADMIN`, async () => {
     for (let round = 0; round < ROUNDS; round++) {
-      const promoted = await stack.client.call('setRoles', { token: adminToken, params: { id: target.id }, body: { roles: ['ADMIN'] } });
+      const promoted = await stack.client.call('setRoles', {
+        token: adminToken,
+        params: { id: target.id },
+        body: { roles: ['ADMIN'] },
+      });
       expect(promoted.status).toBe(200);
       let demoted = false;
       const issued: string[] = [];
@@ -50,7 +56,11 @@ describe('a demotion racing logins', () => {
       // Let the loops get going, so logins are in flight when the demotion lands.
       await sleep(250 + Math.floor(Math.random() * 250));
       // The loops finish the logins they have in flight and stop: those are the ones racing the change.
-      const demotion = stack.client.call('setRoles', { token: adminToken, params: { id: target.id }, body: { roles: ['USER'] } });
+      const demotion = stack.client.call('setRoles', {
+        token: adminToken,
+        params: { id: target.id },
+        body: { roles: ['USER'] },
+      });
       demoted = true;
       const res = await demotion;
       expect(res.status).toBe(200);
@@ -66,7 +76,11 @@ describe('a demotion racing logins', () => {
         } else {
           expect(list.status).toBeOneOf([401, 403]);
         }
-        const promote = await stack.client.call('setRoles', { token, params: { id: target.id }, body: { roles: ['ADMIN'] } });
+        const promote = await stack.client.call('setRoles', {
+          token,
+          params: { id: target.id },
+          body: { roles: ['ADMIN'] },
+        });
         expect(promote.status).toBeOneOf([401, 403]);
       }
       expect(issued.length).toBeGreaterThanOrEqual(LOOPS);

@@ -82,12 +82,21 @@ function expectationFor(route: Route, caller: Caller): Expectation {
 }
 
 const describeExpectation = (e: Expectation) =>
-  e.kind === 'denied' || e.kind === 'known' ? String(e.status) : e.kind === 'refused' ? '401/403' : 'allowed (not 401/403, < 500)';
+  e.kind === 'denied' || e.kind === 'known'
+    ? String(e.status)
+    : e.kind === 'refused'
+      ? '401/403'
+      : 'allowed (not 401/403, < 500)';
 
 const cases = routeList.flatMap((route) =>
   CALLERS.map((caller) => {
     const expected = expectationFor(route, caller);
-    return { name: `${route.method} ${route.path} as ${caller} → ${describeExpectation(expected)}`, route, caller, expected };
+    return {
+      name: `${route.method} ${route.path} as ${caller} → ${describeExpectation(expected)}`,
+      route,
+      caller,
+      expected,
+    };
   }),
 );
 
@@ -112,7 +121,11 @@ describe('route policy through the gateway', () => {
     const pw = password();
     const reg = await stack.client.call('register', { body: { email, password: pw } });
     expect(reg.status, `register ${email}: ${JSON.stringify(reg.body)}`).toBe(201);
-    const set = await stack.client.call('setRoles', { params: { id: reg.body.user.id }, body: { roles: [role] }, token: adminToken });
+    const set = await stack.client.call('setRoles', {
+      params: { id: reg.body.user.id },
+      body: { roles: [role] },
+      token: adminToken,
+    });
     expect(set.status, `setRoles ${email}: ${JSON.stringify(set.body)}`).toBe(200);
     expect(set.body.user.roles).toEqual([role]);
     return login(email, pw);
@@ -164,7 +177,11 @@ describe('route policy through the gateway', () => {
       headers['content-type'] = 'application/json';
       body = JSON.stringify(known && 'body' in known ? known.body : {});
     }
-    const res = await fetch(`${stack.gatewayUrl}${API_PREFIX}${fillPath(route.path)}`, { method: route.method, headers, body });
+    const res = await fetch(`${stack.gatewayUrl}${API_PREFIX}${fillPath(route.path)}`, {
+      method: route.method,
+      headers,
+      body,
+    });
     const text = await res.text();
     const json = text ? (JSON.parse(text) as { error?: { code?: string } }) : undefined;
     const detail = `${route.method} ${route.path} as ${caller}: ${res.status} ${text.slice(0, 300)}`;

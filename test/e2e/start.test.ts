@@ -29,9 +29,12 @@ describe('the start script on the embedded PostgreSQL server', () => {
   const admin = { email: 'owner@example.com', password: randomBytes(12).toString('hex') };
   const started: ChildProcess[] = [];
   afterAll(async () => {
-    for (const child of started) if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, 'SIGKILL');
+    for (const child of started)
+      if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, 'SIGKILL');
     // A server this file left running (a failed case) is stopped by the next start; stop it here too.
-    const pid = existsSync(join(pgData, 'postmaster.pid')) ? Number(readFileSync(join(pgData, 'postmaster.pid'), 'utf8').split('\n')[0]) : 0;
+    const pid = existsSync(join(pgData, 'postmaster.pid'))
+      ? Number(readFileSync(join(pgData, 'postmaster.pid'), 'utf8').split('\n')[0])
+      : 0;
     if (pid && alive(pid)) process.kill(pid, 'SIGINT');
     await waitFor(async () => !pid || !alive(pid), 30_000, 'the embedded server stopped').catch(() => undefined);
     rmSync(dataDir, { recursive: true, force: true });
@@ -64,9 +67,11 @@ describe('the start script on the embedded PostgreSQL server', () => {
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     const base = `http://127.0.0.1:${gateway}`;
     const t0 = Date.now();
-    await waitFor(async () => (await fetch(`${base}/readyz`)).status === 200, 60_000, 'the gateway ready').catch((err: Error) => {
-      throw new Error(`${err.message}\n${output.join('')}`);
-    });
+    await waitFor(async () => (await fetch(`${base}/readyz`)).status === 200, 60_000, 'the gateway ready').catch(
+      (err: Error) => {
+        throw new Error(`${err.message}\n${output.join('')}`);
+      },
+    );
     return { child, output, exited, client: createClient(base), readyMs: Date.now() - t0, eventPort: event };
   }
 
@@ -93,10 +98,14 @@ describe('the start script on the embedded PostgreSQL server', () => {
     });
     expect(event.status).toBe(201);
     eventId = event.body.event.id;
-    await waitFor(async () => {
-      const progress = await run.client.call('progress', { token: login.body.accessToken, params: { id: eventId } });
-      return progress.body.condition?.current === 1;
-    }, 10_000, "the admin's LOGIN delivered to the event service");
+    await waitFor(
+      async () => {
+        const progress = await run.client.call('progress', { token: login.body.accessToken, params: { id: eventId } });
+        return progress.body.condition?.current === 1;
+      },
+      10_000,
+      "the admin's LOGIN delivered to the event service",
+    );
     const pid = serverPid();
     expect(alive(pid)).toBe(true);
 
@@ -128,7 +137,11 @@ describe('the start script on the embedded PostgreSQL server', () => {
     const leftover = serverPid();
     process.kill(-killed.child.pid!, 'SIGKILL');
     await killed.exited;
-    await waitFor(async () => (await fetch(`http://127.0.0.1:${killed.eventPort}/healthz`).catch(() => null)) === null, 10_000, 'the killed services gone');
+    await waitFor(
+      async () => (await fetch(`http://127.0.0.1:${killed.eventPort}/healthz`).catch(() => null)) === null,
+      10_000,
+      'the killed services gone',
+    );
     expect(alive(leftover)).toBe(true);
 
     const run = await start({ EVENT_INSTANCES: '2' });
@@ -139,7 +152,9 @@ describe('the start script on the embedded PostgreSQL server', () => {
     expect(login.status).toBe(200);
     const second = await fetch(`http://127.0.0.1:${run.eventPort + 1}/readyz`);
     expect(second.status).toBe(200);
-    expect((await run.client.call('getEvent', { token: login.body.accessToken, params: { id: eventId } })).status).toBe(200);
+    expect((await run.client.call('getEvent', { token: login.body.accessToken, params: { id: eventId } })).status).toBe(
+      200,
+    );
     process.kill(run.child.pid!, 'SIGINT');
     expect(await run.exited).toBe(0);
   });

@@ -29,7 +29,9 @@ describe('sign-in throttling', () => {
   beforeAll(async () => {
     // On PostgreSQL when there is one: the parallel cases below are real races there.
     stack = await startStack({ env: { LOG_LEVEL: 'debug', REGISTRATION_LIMIT_PER_HOUR: '6' } });
-    const admin = await stack.client.call('login', { body: { email: stack.admin.email, password: stack.admin.password } });
+    const admin = await stack.client.call('login', {
+      body: { email: stack.admin.email, password: stack.admin.password },
+    });
     adminToken = secrets.add('access token', admin.body.accessToken);
     secrets.add('password(admin)', stack.admin.password);
     for (const name of ['target', 'bystander', 'victim', 'burst']) {
@@ -75,7 +77,9 @@ describe('sign-in throttling', () => {
   it('a burst of parallel guesses gets exactly 10 tries, not one per request', async () => {
     const { email, password } = accounts.burst!;
     const results = await Promise.all(
-      Array.from({ length: 25 }, () => login(email, secrets.add('password(wrong)', `wrong-${randomBytes(4).toString('hex')}`))),
+      Array.from({ length: 25 }, () =>
+        login(email, secrets.add('password(wrong)', `wrong-${randomBytes(4).toString('hex')}`)),
+      ),
     );
     const statuses = results.map((r) => r.status).sort();
     expect(statuses).toEqual([...Array(10).fill(401), ...Array(15).fill(429)]);
@@ -122,17 +126,25 @@ describe('sign-in throttling', () => {
   });
 
   it('routes other than sign-in are not throttled', async () => {
-    const res = await stack.client.call('register', { body: { email: `late.${run}@example.com`, password: secrets.add('password(late)', `pw-${run}-late1`) } });
+    const res = await stack.client.call('register', {
+      body: { email: `late.${run}@example.com`, password: secrets.add('password(late)', `pw-${run}-late1`) },
+    });
     expect(res.status).toBe(201);
   });
 
   it('registrations from one address: the 7th within an hour is 429 with Retry-After, and creates nobody', async () => {
     // Five so far (four accounts and `late`); the limit on this stack is 6.
-    const sixth = await stack.client.call('register', { body: { email: `sixth.${run}@example.com`, password: secrets.add('password(sixth)', `pw-${run}-sixth`) } });
+    const sixth = await stack.client.call('register', {
+      body: { email: `sixth.${run}@example.com`, password: secrets.add('password(sixth)', `pw-${run}-sixth`) },
+    });
     expect(sixth.status).toBe(201);
     const email = `farm.${run}@example.com`;
     const seventh = await stack.client.call('register', {
-      body: { email, password: secrets.add('password(farm)', `pw-${run}-farm1`), inviteCode: sixth.body.user.inviteCode },
+      body: {
+        email,
+        password: secrets.add('password(farm)', `pw-${run}-farm1`),
+        inviteCode: sixth.body.user.inviteCode,
+      },
     });
     expectError(seventh, 429, 'TOO_MANY_REQUESTS');
     const wait = Number(seventh.headers.get('retry-after'));

@@ -27,7 +27,10 @@ describe('access token verification', () => {
   const now = () => Math.floor(Date.now() / 1000);
 
   /** A token like auth's for the signed-in user's current session; `patch` changes claims (undefined removes one). */
-  function mint(patch: Partial<Record<string, unknown>> = {}, opts: { key?: CryptoKey; header?: Record<string, unknown> } = {}) {
+  function mint(
+    patch: Partial<Record<string, unknown>> = {},
+    opts: { key?: CryptoKey; header?: Record<string, unknown> } = {},
+  ) {
     const payload: Record<string, unknown> = {
       roles: claims.roles,
       sid: claims.sid,
@@ -56,7 +59,11 @@ describe('access token verification', () => {
       ['gateway', stack.client],
       ['auth', createClient(stack.authUrl)],
     ];
-    user = { id: '', email: `tok.${randomBytes(3).toString('hex')}@example.com`, password: secrets.add('password(user)', randomBytes(9).toString('hex')) };
+    user = {
+      id: '',
+      email: `tok.${randomBytes(3).toString('hex')}@example.com`,
+      password: secrets.add('password(user)', randomBytes(9).toString('hex')),
+    };
     const reg = await stack.client.call('register', { body: { email: user.email, password: user.password } });
     expect(reg.status).toBe(201);
     user.id = reg.body.user.id;
@@ -142,7 +149,9 @@ describe('access token verification', () => {
 
   it('refuses HS256 keyed with the public key (algorithm confusion)', async () => {
     const { createHmac } = await import('node:crypto');
-    const jwks = (await (await fetch(`${stack.gatewayUrl}/.well-known/jwks.json`)).json()) as { keys: Array<{ kid: string }> };
+    const jwks = (await (await fetch(`${stack.gatewayUrl}/.well-known/jwks.json`)).json()) as {
+      keys: Array<{ kid: string }>;
+    };
     const pub = JSON.stringify(jwks.keys.find((k) => k.kid === kid));
     const signingInput = `${b64url({ alg: 'HS256', typ: 'JWT', kid })}.${b64url({ ...claims, iat: now(), exp: now() + 600 })}`;
     const sig = createHmac('sha256', pub).update(signingInput).digest('base64url');
@@ -174,7 +183,13 @@ describe('access token verification', () => {
   });
 
   it('refuses an API-key token on a user route with 403', async () => {
-    const token = await mint({ kind: 'api-key', scope: 'activities:write', roles: [], sid: undefined, sub: randomUUID() });
+    const token = await mint({
+      kind: 'api-key',
+      scope: 'activities:write',
+      roles: [],
+      sid: undefined,
+      sub: randomUUID(),
+    });
     for (const [, client] of targets) expectError(await client.call('me', { token }), 403, 'FORBIDDEN');
   });
 
@@ -183,7 +198,11 @@ describe('access token verification', () => {
       const list = await client.call('listUsers', { token: userToken });
       expect({ name, status: list.status }).toEqual({ name, status: 403 });
       expectError(list, 403, 'FORBIDDEN');
-      expectError(await client.call('setRoles', { token: userToken, params: { id: user.id }, body: { roles: ['ADMIN'] } }), 403, 'FORBIDDEN');
+      expectError(
+        await client.call('setRoles', { token: userToken, params: { id: user.id }, body: { roles: ['ADMIN'] } }),
+        403,
+        'FORBIDDEN',
+      );
       expectError(await client.call('createApiKey', { token: userToken, body: { name: 'mine' } }), 403, 'FORBIDDEN');
     }
     // The token itself is valid: the 403s come from the role check.

@@ -39,7 +39,10 @@ export async function openTestDatabase(migrations: string, lockName: string): Pr
  * A fresh, migrated database for the enclosing describe block, shared by its tests (one per file,
  * not one per test). Read `.database` inside hooks and tests.
  */
-export function migratedDatabase(migrations: string, lockName: string): { readonly database: Database; readonly url?: string } {
+export function migratedDatabase(
+  migrations: string,
+  lockName: string,
+): { readonly database: Database; readonly url?: string } {
   let opened: TestDatabase | undefined;
   beforeAll(async () => {
     opened = await openTestDatabase(migrations, lockName);

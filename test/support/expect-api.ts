@@ -21,7 +21,11 @@ export interface ErrorDetail {
  * Asserts the one error shape: exactly `{error: {code, message, details?}, requestId}`, the
  * request id equal to the `x-request-id` response header, and nothing that looks like a stack trace.
  */
-export function expectError(res: ResponseLike, status: number, code: string): { code: string; message: string; details?: unknown } {
+export function expectError(
+  res: ResponseLike,
+  status: number,
+  code: string,
+): { code: string; message: string; details?: unknown } {
   const body = res.body as { error: { code: string; message: string; details?: unknown }; requestId: string };
   expect({ status: res.status, code: body?.error?.code }, JSON.stringify(body)).toEqual({ status, code });
   expect(Object.keys(body).sort()).toEqual(['error', 'requestId']);

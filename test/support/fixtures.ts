@@ -49,11 +49,17 @@ export async function createAccount(
 ): Promise<Account> {
   const email = `${opts.label ?? 'player'}-${randomBytes(5).toString('hex')}@example.com`;
   const password = `pw-${randomBytes(8).toString('hex')}`;
-  const reg = await stack.client.call('register', { body: { email, password, ...(opts.inviteCode ? { inviteCode: opts.inviteCode } : {}) } });
+  const reg = await stack.client.call('register', {
+    body: { email, password, ...(opts.inviteCode ? { inviteCode: opts.inviteCode } : {}) },
+  });
   if (reg.status !== 201) throw new Error(`register failed: ${reg.status} ${JSON.stringify(reg.body)}`);
   let user = reg.body.user;
   if (opts.roles && !(opts.roles.length === 1 && opts.roles[0] === 'USER')) {
-    const set = await stack.client.call('setRoles', { params: { id: user.id }, body: { roles: opts.roles }, token: adminToken });
+    const set = await stack.client.call('setRoles', {
+      params: { id: user.id },
+      body: { roles: opts.roles },
+      token: adminToken,
+    });
     if (set.status !== 200) throw new Error(`setRoles failed: ${set.status} ${JSON.stringify(set.body)}`);
     user = set.body.user;
   }
@@ -61,10 +67,18 @@ export async function createAccount(
   return { ...user, password, token };
 }
 
-export const createAccounts = (stack: Stack, adminToken: string, n: number, opts: { roles?: Role[]; label?: string } = {}) =>
-  Promise.all(Array.from({ length: n }, () => createAccount(stack, adminToken, opts)));
+export const createAccounts = (
+  stack: Stack,
+  adminToken: string,
+  n: number,
+  opts: { roles?: Role[]; label?: string } = {},
+) => Promise.all(Array.from({ length: n }, () => createAccount(stack, adminToken, opts)));
 
-export async function createApiKey(stack: Stack, adminToken: string, name = `game-server-${randomBytes(3).toString('hex')}`) {
+export async function createApiKey(
+  stack: Stack,
+  adminToken: string,
+  name = `game-server-${randomBytes(3).toString('hex')}`,
+) {
   const res = await stack.client.call('createApiKey', { body: { name }, token: adminToken });
   if (res.status !== 201) throw new Error(`createApiKey failed: ${res.status} ${JSON.stringify(res.body)}`);
   return res.body;
@@ -116,7 +130,13 @@ export async function createReward(
   stack: Stack,
   token: string,
   eventId: string,
-  body: { type: 'POINT' | 'ITEM' | 'COUPON' | 'CURRENCY'; name: string; quantity: number; itemCode?: string; stock?: number | null },
+  body: {
+    type: 'POINT' | 'ITEM' | 'COUPON' | 'CURRENCY';
+    name: string;
+    quantity: number;
+    itemCode?: string;
+    stock?: number | null;
+  },
 ): Promise<Reward> {
   const res = await stack.client.call('createReward', { token, params: { id: eventId }, body });
   if (res.status !== 201) throw new Error(`createReward failed: ${res.status} ${JSON.stringify(res.body)}`);
@@ -124,7 +144,10 @@ export async function createReward(
 }
 
 /** Follows `nextCursor` to the end, checking every page's size; returns all items in order. */
-export async function walk<T>(fetchPage: (cursor?: string) => Promise<{ status: number; body: { items: T[]; nextCursor: string | null } }>, limit: number): Promise<{ items: T[]; pages: number }> {
+export async function walk<T>(
+  fetchPage: (cursor?: string) => Promise<{ status: number; body: { items: T[]; nextCursor: string | null } }>,
+  limit: number,
+): Promise<{ items: T[]; pages: number }> {
   const items: T[] = [];
   let cursor: string | undefined;
   let pages = 0;
@@ -147,7 +170,9 @@ export async function walk<T>(fetchPage: (cursor?: string) => Promise<{ status: 
 
 /** The calendar date (`YYYY-MM-DD`) of an instant in a time zone. */
 export function localDate(instant: Date, timeZone: string): string {
-  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(instant);
+  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(
+    instant,
+  );
 }
 
 export function addDays(day: string, n: number): string {

@@ -91,7 +91,9 @@ export function operationsOf(doc: { paths: Record<string, Record<string, any>> }
         method: method.toUpperCase(),
         path,
         pathParams: params.filter((p) => p.in === 'path').map((p) => p.name),
-        query: params.filter((p) => p.in === 'query').map((p) => ({ name: p.name, required: !!p.required, schema: p.schema })),
+        query: params
+          .filter((p) => p.in === 'query')
+          .map((p) => ({ name: p.name, required: !!p.required, schema: p.schema })),
         headers: params.filter((p) => p.in === 'header').map((p) => ({ name: p.name, schema: p.schema })),
         body: op.requestBody?.content?.['application/json']?.schema,
         secured: security.some((s) => 'bearer' in s),
@@ -195,7 +197,14 @@ export const UNICODE = [
   'İıſK',
 ];
 
-export const NOSQL = [{ $gt: '' }, { $ne: null }, { $where: 'sleep(1000)' }, { $regex: '.*' }, { $in: [] }, { $or: [{}] }];
+export const NOSQL = [
+  { $gt: '' },
+  { $ne: null },
+  { $where: 'sleep(1000)' },
+  { $regex: '.*' },
+  { $in: [] },
+  { $or: [{}] },
+];
 
 const NUMBER_EDGES: unknown[] = [
   0,
@@ -274,7 +283,24 @@ const EMAILS = [
   "o'brien@example.com",
 ];
 
-const TIMEZONES = ['Asia/Seoul', 'UTC', 'Etc/GMT+14', 'Etc/GMT-14', 'Mars/Olympus', 'EST5EDT', '+09:00', 'Asia/Seoul\u0000', '../../../etc/localtime', 'asia/seoul', 'GMT', 'Pacific/Kiritimati', 'America/Argentina/ComodRivadavia', 'Factory', 'Europe/Kyiv', 'America/Ciudad_Juarez'];
+const TIMEZONES = [
+  'Asia/Seoul',
+  'UTC',
+  'Etc/GMT+14',
+  'Etc/GMT-14',
+  'Mars/Olympus',
+  'EST5EDT',
+  '+09:00',
+  'Asia/Seoul\u0000',
+  '../../../etc/localtime',
+  'asia/seoul',
+  'GMT',
+  'Pacific/Kiritimati',
+  'America/Argentina/ComodRivadavia',
+  'Factory',
+  'Europe/Kyiv',
+  'America/Ciudad_Juarez',
+];
 
 const ROLES = ['USER', 'OPERATOR', 'AUDITOR', 'ADMIN'];
 
@@ -317,7 +343,12 @@ function pickNasty(rng: Rng, schema: Schema | undefined, ctx: { huge: boolean })
   if (s.type === 'string' || s.enum) {
     if (s.format === 'uuid') contextual.push(...UUID_LIKE);
     if (s.format === 'date-time') contextual.push(...DATE_EDGES);
-    if (s.enum) contextual.push(...s.enum.map((e: string) => e.toLowerCase()), ...s.enum.map((e: string) => ` ${e}`), `${s.enum[0]}\u0000`);
+    if (s.enum)
+      contextual.push(
+        ...s.enum.map((e: string) => e.toLowerCase()),
+        ...s.enum.map((e: string) => ` ${e}`),
+        `${s.enum[0]}\u0000`,
+      );
     if (typeof s.maxLength === 'number') contextual.push('x'.repeat(s.maxLength + 1), 'x'.repeat(s.maxLength));
     if (s.minLength) contextual.push('x'.repeat(Math.max(0, s.minLength - 1)));
     if (s.pattern) contextual.push('A__B', '_A', 'a', 'A'.repeat(65), 'LOGIN', 'LEVEL_UP', 'A1_2');
@@ -389,7 +420,8 @@ function resolve(schema: Schema, root: Schema): Schema {
     const { $ref: _ref, ...rest } = s;
     s = Object.keys(rest).length ? { ...target, ...rest } : target;
   }
-  if (s.allOf?.length === 1) return resolve({ ...s.allOf[0], ...Object.fromEntries(Object.entries(s).filter(([k]) => k !== 'allOf')) }, root);
+  if (s.allOf?.length === 1)
+    return resolve({ ...s.allOf[0], ...Object.fromEntries(Object.entries(s).filter(([k]) => k !== 'allOf')) }, root);
   return s;
 }
 
@@ -430,7 +462,13 @@ function validValue(schema: Schema, g: GenCtx, name?: string): unknown {
     case 'roles':
       return rng.shuffle([...ROLES]).slice(0, rng.int(1, 2));
     case 'status':
-      if (g.op.operationId === 'updateEvent') return rng.weighted([[6, 'ACTIVE'], [4, 'PAUSED'], [1, 'DRAFT'], [1, 'ENDED']] as const);
+      if (g.op.operationId === 'updateEvent')
+        return rng.weighted([
+          [6, 'ACTIVE'],
+          [4, 'PAUSED'],
+          [1, 'DRAFT'],
+          [1, 'ENDED'],
+        ] as const);
       break;
     case 'attributes':
       return { level: rng.int(1, 99), source: 'fuzz', tags: ['a', 'b'] };
@@ -460,7 +498,9 @@ function validValue(schema: Schema, g: GenCtx, name?: string): unknown {
     case 'array': {
       const min = s.minItems ?? 0;
       const max = Math.min(s.maxItems ?? 3, min + 3);
-      return Array.from({ length: rng.int(Math.max(min, 1), Math.max(max, 1)) }, () => validValue(s.items ?? {}, { ...g, depth: g.depth + 1 }));
+      return Array.from({ length: rng.int(Math.max(min, 1), Math.max(max, 1)) }, () =>
+        validValue(s.items ?? {}, { ...g, depth: g.depth + 1 }),
+      );
     }
     case 'integer': {
       const lo = s.minimum ?? 0;
@@ -478,7 +518,9 @@ function validValue(schema: Schema, g: GenCtx, name?: string): unknown {
       const min = s.minLength ?? 1;
       const max = Math.min(s.maxLength ?? 20, 20);
       const len = rng.int(Math.max(min, 1), Math.max(min, max));
-      return rng.chance(0.2) ? rng.pick(['Ünïcödé 🙂', 'مرحبا', 'tab\there']).slice(0, max) : 'fuzz-'.concat('x'.repeat(len)).slice(0, Math.max(len, min));
+      return rng.chance(0.2)
+        ? rng.pick(['Ünïcödé 🙂', 'مرحبا', 'tab\there']).slice(0, max)
+        : 'fuzz-'.concat('x'.repeat(len)).slice(0, Math.max(len, min));
     }
     case 'boolean':
       return rng.chance(0.5);
@@ -492,7 +534,13 @@ function validValue(schema: Schema, g: GenCtx, name?: string): unknown {
 type PathKey = string | number;
 
 /** Every location in a JSON value, with the schema that describes it (when known). */
-function locations(value: unknown, schema: Schema | undefined, root: Schema, at: PathKey[] = [], out: { path: PathKey[]; schema?: Schema }[] = []) {
+function locations(
+  value: unknown,
+  schema: Schema | undefined,
+  root: Schema,
+  at: PathKey[] = [],
+  out: { path: PathKey[]; schema?: Schema }[] = [],
+) {
   const s = schema ? resolve(schema, root) : undefined;
   if (at.length) out.push({ path: at, schema: s });
   if (value instanceof Raw) return out;
@@ -589,7 +637,12 @@ const MALFORMED: ReadonlyArray<(valid: string, rng: Rng) => string | Buffer> = [
   () => `${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)}`,
   () => '['.repeat(10_000),
   () => `{"condition":${deepCondition(10_000)}}`,
-  () => Buffer.concat([Buffer.from('{"name":"'), Buffer.from([0xff, 0xfe, 0xc3, 0x28, 0xed, 0xa0, 0x80]), Buffer.from('"}')]),
+  () =>
+    Buffer.concat([
+      Buffer.from('{"name":"'),
+      Buffer.from([0xff, 0xfe, 0xc3, 0x28, 0xed, 0xa0, 0x80]),
+      Buffer.from('"}'),
+    ]),
   () => Buffer.from([0xfe, 0xff, 0x00, 0x7b, 0x00, 0x7d]),
   () => `{${Array.from({ length: 20_000 }, (_, i) => `"k${i}":${i}`).join(',')}}`,
   () => `[${'1,'.repeat(100_000)}1]`,
@@ -611,22 +664,29 @@ function bodyFor(op: Operation, g: GenCtx, oversized: boolean, mutate: boolean):
   if (!op.body) {
     // Routes without a body get one now and then.
     if (!mutate || !rng.chance(0.25)) return { tags: [] };
-    return { body: rng.chance(0.5) ? serialize({ a: rng.pick(NOSQL), __proto__x: { admin: true } }) : rng.pick(['{}', '[]', 'x', '{"reason":"x"}', '{']), tags: ['unexpected-body'] };
+    return {
+      body: rng.chance(0.5)
+        ? serialize({ a: rng.pick(NOSQL), __proto__x: { admin: true } })
+        : rng.pick(['{}', '[]', 'x', '{"reason":"x"}', '{']),
+      tags: ['unexpected-body'],
+    };
   }
   const valid = validValue(op.body, g) as Record<string, unknown>;
   const validText = serialize(valid);
-  const kind = !mutate ? 'valid' : rng.weighted<string>([
-    [12, 'valid'],
-    [30, 'field'],
-    [7, 'missing'],
-    [7, 'extra'],
-    [6, 'replace'],
-    [12, 'malformed'],
-    [3, 'deep'],
-    [3, 'huge'],
-    [5, 'rawNumber'],
-    [2, 'many'],
-  ]);
+  const kind = !mutate
+    ? 'valid'
+    : rng.weighted<string>([
+        [12, 'valid'],
+        [30, 'field'],
+        [7, 'missing'],
+        [7, 'extra'],
+        [6, 'replace'],
+        [12, 'malformed'],
+        [3, 'deep'],
+        [3, 'huge'],
+        [5, 'rawNumber'],
+        [2, 'many'],
+      ]);
   const locs = locations(valid, op.body, g.root);
   switch (kind) {
     case 'valid':
@@ -651,10 +711,30 @@ function bodyFor(op: Operation, g: GenCtx, oversized: boolean, mutate: boolean):
       return { body: serialize(valid), tags: ['missing'] };
     }
     case 'extra': {
-      const key = rng.pick(['__proto__x', 'constructor', 'prototype', '$gt', '$where', 'isAdmin', 'roles', 'id', 'userId', '', ' ', '\u0000', '🙂', 'a'.repeat(10_000), 'toString', 'hasOwnProperty']);
-      const target = locs.filter((l) => l.schema?.type === 'object' || (l.path.length === 0 && typeof valid === 'object'));
+      const key = rng.pick([
+        '__proto__x',
+        'constructor',
+        'prototype',
+        '$gt',
+        '$where',
+        'isAdmin',
+        'roles',
+        'id',
+        'userId',
+        '',
+        ' ',
+        '\u0000',
+        '🙂',
+        'a'.repeat(10_000),
+        'toString',
+        'hasOwnProperty',
+      ]);
+      const target = locs.filter(
+        (l) => l.schema?.type === 'object' || (l.path.length === 0 && typeof valid === 'object'),
+      );
       const where = target.length && rng.chance(0.5) ? rng.pick(target).path : [];
-      const value = key === 'constructor' ? { prototype: { polluted: true } } : nastyValue(rng, undefined, { huge: false });
+      const value =
+        key === 'constructor' ? { prototype: { polluted: true } } : nastyValue(rng, undefined, { huge: false });
       if (where.length) {
         let t: any = valid;
         for (const k of where) t = t[k];
@@ -693,7 +773,27 @@ function bodyFor(op: Operation, g: GenCtx, oversized: boolean, mutate: boolean):
     case 'rawNumber': {
       const nums = locs.filter((l) => l.schema?.type === 'integer' || l.schema?.type === 'number');
       const loc = rng.pick(nums.length ? nums : locs.length ? locs : [{ path: ['n'] as PathKey[] }]);
-      setAt(valid, loc.path, new Raw(rng.pick(['1e308', '-0', '1e400', '-1e400', '1e-400', '1.0', '1.5', '-1', '0', '1E2', '123456789012345678901234567890', '4.9e-324', '1.7976931348623157e308'])));
+      setAt(
+        valid,
+        loc.path,
+        new Raw(
+          rng.pick([
+            '1e308',
+            '-0',
+            '1e400',
+            '-1e400',
+            '1e-400',
+            '1.0',
+            '1.5',
+            '-1',
+            '0',
+            '1E2',
+            '123456789012345678901234567890',
+            '4.9e-324',
+            '1.7976931348623157e308',
+          ]),
+        ),
+      );
       return { body: serialize(valid), tags: [`rawNumber:${loc.path.join('.')}`] };
     }
     default: {
@@ -707,7 +807,11 @@ function bodyFor(op: Operation, g: GenCtx, oversized: boolean, mutate: boolean):
         setAt(
           valid,
           loc.path,
-          Array.from({ length: count }, (_, i) => (item && typeof item === 'object' && 'id' in (item as object) ? { ...(item as object), id: `fuzz-many-${rng.int(0, 1e9)}-${i}` } : item)),
+          Array.from({ length: count }, (_, i) =>
+            item && typeof item === 'object' && 'id' in (item as object)
+              ? { ...(item as object), id: `fuzz-many-${rng.int(0, 1e9)}-${i}` }
+              : item,
+          ),
         );
         return { body: serialize(valid), tags: [`many:${count}:${loc.path.join('.')}`] };
       }
@@ -779,28 +883,35 @@ const EXTRA_PATH_VARIANTS: ReadonlyArray<(p: string) => string> = [
 
 function idFor(op: Operation, g: GenCtx, mutate: boolean): { id: string; tag: string } {
   const { rng, fx } = g;
-  const kind = !mutate ? 'real' : rng.weighted<string>([
-    [35, 'real'],
-    [15, 'random'],
-    [10, 'otherKind'],
-    [40, 'bad'],
-  ]);
+  const kind = !mutate
+    ? 'real'
+    : rng.weighted<string>([
+        [35, 'real'],
+        [15, 'random'],
+        [10, 'otherKind'],
+        [40, 'bad'],
+      ]);
   if (kind === 'random') return { id: randomUuid(rng), tag: 'id:random' };
   if (kind === 'bad') return { id: rng.pick(BAD_IDS), tag: 'id:bad' };
   const events = [fx.events.main, fx.events.manual, fx.events.mutable];
   const claims = [...fx.claims.approved, ...fx.claims.pending];
   // Role changes only ever target the victim: changing the token holders' roles would change what the run covers.
   if (kind === 'otherKind') return { id: rng.pick([...events, ...claims, ...fx.rewardIds]), tag: 'id:otherKind' };
-  const recent = (ids: string[]) => ids[ids.length - 1 - Math.min(ids.length - 1, Math.floor(rng.next() * rng.next() * ids.length))]!;
+  const recent = (ids: string[]) =>
+    ids[ids.length - 1 - Math.min(ids.length - 1, Math.floor(rng.next() * rng.next() * ids.length))]!;
   if (op.path.startsWith('/api/v1/users/')) {
-    return fx.created.users.length && rng.chance(0.6) ? { id: recent(fx.created.users), tag: 'id:created' } : { id: fx.userIds.VICTIM, tag: 'id:real' };
+    return fx.created.users.length && rng.chance(0.6)
+      ? { id: recent(fx.created.users), tag: 'id:created' }
+      : { id: fx.userIds.VICTIM, tag: 'id:real' };
   }
   if (op.path.startsWith('/api/v1/claims/')) {
     if ((op.path.endsWith('approve') || op.path.endsWith('reject')) && rng.chance(0.7)) {
       if (fx.created.pending.length && rng.chance(0.8)) return { id: recent(fx.created.pending), tag: 'id:created' };
       return { id: rng.pick(fx.claims.pending), tag: 'id:real' };
     }
-    return fx.created.pending.length && rng.chance(0.3) ? { id: recent(fx.created.pending), tag: 'id:created' } : { id: rng.pick(claims), tag: 'id:real' };
+    return fx.created.pending.length && rng.chance(0.3)
+      ? { id: recent(fx.created.pending), tag: 'id:created' }
+      : { id: rng.pick(claims), tag: 'id:real' };
   }
   if (op.operationId === 'updateEvent' || op.operationId === 'createReward') {
     if (fx.created.events.length && rng.chance(0.6)) return { id: recent(fx.created.events), tag: 'id:created' };
@@ -815,7 +926,9 @@ export function percentEncode(s: string): string {
   return s.replace(/[\ud800-\udbff][\udc00-\udfff]|[\ud800-\udfff]|[\s\S]/g, (c) => {
     if (c.length === 1 && c >= '\ud800' && c <= '\udfff') {
       const cp = c.charCodeAt(0);
-      return [0xe0 | (cp >> 12), 0x80 | ((cp >> 6) & 0x3f), 0x80 | (cp & 0x3f)].map((b) => `%${b.toString(16).toUpperCase()}`).join('');
+      return [0xe0 | (cp >> 12), 0x80 | ((cp >> 6) & 0x3f), 0x80 | (cp & 0x3f)]
+        .map((b) => `%${b.toString(16).toUpperCase()}`)
+        .join('');
     }
     return encodeURIComponent(c);
   });
@@ -829,7 +942,10 @@ function sendablePath(p: string): string {
 function queryFor(op: Operation, g: GenCtx, tags: string[], mutate: boolean): string {
   const { rng, fx } = g;
   const parts: string[] = [];
-  const enc = (v: unknown) => (!mutate || rng.chance(0.85) ? percentEncode(String(v)) : sendablePath(String(v)).replace(/[#&]/g, (c) => percentEncode(c)));
+  const enc = (v: unknown) =>
+    !mutate || rng.chance(0.85)
+      ? percentEncode(String(v))
+      : sendablePath(String(v)).replace(/[#&]/g, (c) => percentEncode(c));
   for (const q of op.query) {
     if (!rng.chance(0.45)) continue;
     let value: unknown;
@@ -843,7 +959,9 @@ function queryFor(op: Operation, g: GenCtx, tags: string[], mutate: boolean): st
       else value = validValue(q.schema, { ...g }, q.name === 'from' || q.name === 'to' ? undefined : q.name);
     } else {
       value = rng.pick<unknown>([
-        ...(q.name === 'limit' ? ['-1', '0', '101', '1e9', '1e2', '1.5', 'NaN', 'Infinity', '', ' 5', '0x10', '9'.repeat(400), '20abc'] : []),
+        ...(q.name === 'limit'
+          ? ['-1', '0', '101', '1e9', '1e2', '1.5', 'NaN', 'Infinity', '', ' 5', '0x10', '9'.repeat(400), '20abc']
+          : []),
         ...(q.name === 'cursor'
           ? [
               'garbage',
@@ -851,15 +969,31 @@ function queryFor(op: Operation, g: GenCtx, tags: string[], mutate: boolean): st
               'a'.repeat(513),
               Buffer.from('[1,2]').toString('base64url'),
               Buffer.from('null').toString('base64url'),
-              Buffer.from('{"c":"2024-01-01T00:00:00Z","i":"------------------------------------"}').toString('base64url'),
-              Buffer.from('["-271821-04-20T00:00:00.000Z","00000000-0000-0000-0000-000000000000"]').toString('base64url'),
-              Buffer.from('["+275760-09-13T00:00:00.000Z","------------------------------------"]').toString('base64url'),
+              Buffer.from('{"c":"2024-01-01T00:00:00Z","i":"------------------------------------"}').toString(
+                'base64url',
+              ),
+              Buffer.from('["-271821-04-20T00:00:00.000Z","00000000-0000-0000-0000-000000000000"]').toString(
+                'base64url',
+              ),
+              Buffer.from('["+275760-09-13T00:00:00.000Z","------------------------------------"]').toString(
+                'base64url',
+              ),
               Buffer.from('[8640000000000000,"ffffffff-ffff-ffff-ffff-ffffffffffff"]').toString('base64url'),
-              Buffer.from('["2024-01-01T00:00:00Z","123e4567-e89b-12d3-a456-426614174000",{"$gt":""}]').toString('base64url'),
+              Buffer.from('["2024-01-01T00:00:00Z","123e4567-e89b-12d3-a456-426614174000",{"$gt":""}]').toString(
+                'base64url',
+              ),
             ]
           : []),
         ...(q.name === 'status' || q.name === 'role' ? ['xyz', 'active', 'ACTIVE ', 'PENDING,APPROVED', '*'] : []),
-        ...(q.name === 'from' || q.name === 'to' ? ['not-a-date', '2024-13-01T00:00:00Z', '0000-01-01T00:00:00Z', '9999-12-31T23:59:59Z', '-271821-04-20T00:00:00Z'] : []),
+        ...(q.name === 'from' || q.name === 'to'
+          ? [
+              'not-a-date',
+              '2024-13-01T00:00:00Z',
+              '0000-01-01T00:00:00Z',
+              '9999-12-31T23:59:59Z',
+              '-271821-04-20T00:00:00Z',
+            ]
+          : []),
         ...UUID_LIKE,
         ...INJECTIONS,
         ...UNICODE,
@@ -905,7 +1039,13 @@ function forgedToken(rng: Rng, fx: Fixture, g: GenCtx): string {
   const real = fx.tokens[rng.pick(['ADMIN', 'USER', 'OPERATOR', 'AUDITOR'] as const)];
   const [h, p, sig] = real.split('.');
   const nowS = Math.floor(g.now / 1000);
-  const claims = { sub: fx.userIds.ADMIN, sid: randomUuid(rng), roles: ['ADMIN'], iss: 'reward-platform/auth', aud: 'reward-platform' };
+  const claims = {
+    sub: fx.userIds.ADMIN,
+    sid: randomUuid(rng),
+    roles: ['ADMIN'],
+    iss: 'reward-platform/auth',
+    aud: 'reward-platform',
+  };
   switch (rng.int(0, 9)) {
     case 0: // alg none
       return `${b64url(JSON.stringify({ alg: 'none', kid: fx.kid, typ: 'JWT' }))}.${b64url(JSON.stringify({ ...claims, exp: nowS + 600 }))}.`;
@@ -954,8 +1094,26 @@ function authFor(op: Operation, g: GenCtx, mutate: boolean): AuthChoice {
     [2, () => ({ header: `Bearer  ${fx.tokens.USER}`, tag: 'auth:double-space' })],
     [2, () => ({ header: fx.tokens.USER, tag: 'auth:no-scheme' })],
     [2, () => ({ header: `Basic ${b64url('admin@example.com:password')}`, tag: 'auth:basic' })],
-    [2, () => ({ header: rng.pick(['Bearer', 'Bearer ', 'Bearer null', 'Bearer undefined', 'Bearer a.b.c', 'Bearer ...', 'Token x', '']), tag: 'auth:junk' })],
-    [4, () => ({ header: `Bearer ${randomText(rng, 60).replace(/[^\t\x20-\x7e\x80-\xff]/g, '')}`, tag: 'auth:random' })],
+    [
+      2,
+      () => ({
+        header: rng.pick([
+          'Bearer',
+          'Bearer ',
+          'Bearer null',
+          'Bearer undefined',
+          'Bearer a.b.c',
+          'Bearer ...',
+          'Token x',
+          '',
+        ]),
+        tag: 'auth:junk',
+      }),
+    ],
+    [
+      4,
+      () => ({ header: `Bearer ${randomText(rng, 60).replace(/[^\t\x20-\x7e\x80-\xff]/g, '')}`, tag: 'auth:random' }),
+    ],
     [2, () => ({ header: `Bearer ${'A'.repeat(rng.pick([4096, 4097, 12_000]))}`, tag: 'auth:long' })],
     [12, () => ({ header: `Bearer ${forgedToken(rng, fx, g)}`, tag: 'auth:forged' })],
   ])();
@@ -998,7 +1156,13 @@ const OTHER_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRAC
 const HEADER_VALUE = /[^\t\x20-\x7e\x80-\xff]/g;
 
 /** Request `index` of a run: operation `op` with mutations picked by the request's own PRNG. */
-export function buildRequest(op: Operation, fx: Fixture, seed: number, index: number, opts: { oversized: boolean; now?: number }): FuzzRequest {
+export function buildRequest(
+  op: Operation,
+  fx: Fixture,
+  seed: number,
+  index: number,
+  opts: { oversized: boolean; now?: number },
+): FuzzRequest {
   const rng = mulberry32(requestSeed(seed, index));
   const g: GenCtx = { rng, root: op.body ?? {}, fx, op, now: opts.now ?? Date.now(), depth: 0 };
   // Most requests change one aspect of an otherwise valid request, so each mutation reaches the code
@@ -1034,7 +1198,8 @@ export function buildRequest(op: Operation, fx: Fixture, seed: number, index: nu
   path = sendablePath(path) + queryFor(op, g, tags, mutates('query'));
 
   const headers: Record<string, string> = {};
-  const auth = op.secured || (mutates('auth') && rng.chance(0.3)) ? authFor(op, g, mutates('auth')) : { tag: 'auth:public' };
+  const auth =
+    op.secured || (mutates('auth') && rng.chance(0.3)) ? authFor(op, g, mutates('auth')) : { tag: 'auth:public' };
   tags.push(auth.tag);
   if (auth.header !== undefined) headers.authorization = auth.header;
 
@@ -1093,7 +1258,20 @@ export function buildRequest(op: Operation, fx: Fixture, seed: number, index: nu
     tags.push('idem');
   }
   if (mutates('headers') ? rng.chance(0.4) : rng.chance(0.05)) {
-    headers['x-request-id'] = rng.pick([`fuzz-${index}`, 'a'.repeat(129), 'a'.repeat(5000), '', ' ', '../../x', "'; drop table audit_log;--", 'id with spaces', '\xe9\xe8', '<script>', '%00', 'ok.id:1-2_3']);
+    headers['x-request-id'] = rng.pick([
+      `fuzz-${index}`,
+      'a'.repeat(129),
+      'a'.repeat(5000),
+      '',
+      ' ',
+      '../../x',
+      "'; drop table audit_log;--",
+      'id with spaces',
+      '\xe9\xe8',
+      '<script>',
+      '%00',
+      'ok.id:1-2_3',
+    ]);
     tags.push('reqid');
   }
   if (mutates('headers') && rng.chance(0.4)) {
@@ -1124,5 +1302,14 @@ export function buildRequest(op: Operation, fx: Fixture, seed: number, index: nu
   } else {
     for (const [k, v] of Object.entries(headers)) headers[k] = v.replace(HEADER_VALUE, '?');
   }
-  return { index, operationId: swapped ? undefined : op.operationId, target: `${op.method} ${op.path}`, method, path, headers, body: built.body, tags };
+  return {
+    index,
+    operationId: swapped ? undefined : op.operationId,
+    target: `${op.method} ${op.path}`,
+    method,
+    path,
+    headers,
+    body: built.body,
+    tags,
+  };
 }

@@ -13,7 +13,10 @@ const addFormats = require('ajv-formats') as (ajv: Ajv2020) => void;
  */
 export class OpenApiResponses {
   private readonly document = buildOpenApiDocument(routeList, '1.0.0') as {
-    paths: Record<string, Record<string, { operationId: string; responses: Record<string, { content?: Record<string, unknown> }> }>>;
+    paths: Record<
+      string,
+      Record<string, { operationId: string; responses: Record<string, { content?: Record<string, unknown> }> }>
+    >;
   };
   private readonly ajv: Ajv2020;
   private readonly validators = new Map<string, ValidateFunction | null>();
@@ -34,7 +37,8 @@ export class OpenApiResponses {
     if (!where) return `operation ${operationId} is not in the document`;
     const responses = this.document.paths[where.path]![where.method]!.responses;
     const key = responses[String(status)] ? String(status) : status >= 500 && responses.default ? 'default' : undefined;
-    if (!key) return `${operationId} answered ${status}, which the document does not list (${Object.keys(responses).join(', ')})`;
+    if (!key)
+      return `${operationId} answered ${status}, which the document does not list (${Object.keys(responses).join(', ')})`;
     const cacheKey = `${operationId} ${key}`;
     if (!this.validators.has(cacheKey)) {
       const content = responses[key]!.content?.['application/json'];
@@ -42,7 +46,8 @@ export class OpenApiResponses {
       this.validators.set(cacheKey, content ? this.ajv.compile({ $ref: pointer }) : null);
     }
     const validate = this.validators.get(cacheKey);
-    if (!validate) return body === undefined ? undefined : `${operationId} ${status}: the document describes no body, got one`;
+    if (!validate)
+      return body === undefined ? undefined : `${operationId} ${status}: the document describes no body, got one`;
     if (validate(body)) return undefined;
     const errors = (validate.errors ?? []).slice(0, 3).map((e) => `${e.instancePath || '/'} ${e.message}`);
     return `${operationId} ${status}: body does not match the document: ${errors.join('; ')} — ${JSON.stringify(body).slice(0, 300)}`;

@@ -23,14 +23,20 @@ export async function adminToken(stack: Stack): Promise<string> {
 export async function ingestLogins(stack: Stack, token: string, userIds: string[]): Promise<void> {
   const occurredAt = new Date(Date.now() - 3_600_000).toISOString();
   for (let i = 0; i < userIds.length; i += 1000) {
-    const activities = userIds.slice(i, i + 1000).map((userId) => ({ id: `seed-login-${userId}`, userId, type: 'LOGIN', occurredAt }));
+    const activities = userIds
+      .slice(i, i + 1000)
+      .map((userId) => ({ id: `seed-login-${userId}`, userId, type: 'LOGIN', occurredAt }));
     const res = await stack.client.call('ingestActivities', { token, body: { activities } });
     if (res.status !== 202) throw new Error(`ingest failed: ${res.status} ${JSON.stringify(res.body)}`);
   }
 }
 
 /** An ACTIVE, auto-approved event open since yesterday whose condition one LOGIN meets, with one reward. */
-export async function createLoginEvent(stack: Stack, token: string, opts: { title?: string; stock?: number } = {}): Promise<string> {
+export async function createLoginEvent(
+  stack: Stack,
+  token: string,
+  opts: { title?: string; stock?: number } = {},
+): Promise<string> {
   const now = Date.now();
   const created = await stack.client.call('createEvent', {
     token,
@@ -57,7 +63,11 @@ export async function createLoginEvent(stack: Stack, token: string, opts: { titl
 }
 
 /** Runs `fn` over `items` with at most `concurrency` in flight. */
-export async function inParallel<T, R>(concurrency: number, items: T[], fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+export async function inParallel<T, R>(
+  concurrency: number,
+  items: T[],
+  fn: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
   const out = new Array<R>(items.length);
   let next = 0;
   await Promise.all(

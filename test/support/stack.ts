@@ -89,7 +89,11 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   };
   const specs: Record<string, { script: string; env: Record<string, string>; ready: string }> = {
     auth: { script: 'apps/auth/dist/main.js', env: {}, ready: `${authUrl}/readyz` },
-    gateway: { script: 'apps/gateway/dist/main.js', env: { METRICS_PORT: String(metricsPort) }, ready: `${gatewayUrl}/readyz` },
+    gateway: {
+      script: 'apps/gateway/dist/main.js',
+      env: { METRICS_PORT: String(metricsPort) },
+      ready: `${gatewayUrl}/readyz`,
+    },
   };
   eventPorts.forEach((port, i) => {
     specs[`event-${i + 1}`] = {
@@ -103,7 +107,11 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
 
   const launch = (name: string) => {
     const spec = specs[name]!;
-    const child = spawn(process.execPath, [spec.script], { cwd: root, env: { ...base, ...spec.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [spec.script], {
+      cwd: root,
+      env: { ...base, ...spec.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     logs[name] ??= [];
     const lines = logs[name];
     const collect = (chunk: Buffer) => {
@@ -121,15 +129,24 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     let exited = false;
     let lastProbe = 'no answer';
     child.once('exit', () => (exited = true));
-    await waitFor(async () => {
-      if (exited) throw Object.assign(new Error(`${name} exited during start:\n${logs[name]!.slice(-20).join('\n')}`), { fatal: true });
-      const res = await fetch(specs[name]!.ready, { signal: AbortSignal.timeout(1000) }).catch((e: Error) => e);
-      lastProbe = res instanceof Error ? res.message : `${res.status} ${await res.text()}`;
-      return !(res instanceof Error) && res.status === 200;
-    }, 60_000, `${name} ready`).catch((err) => {
+    await waitFor(
+      async () => {
+        if (exited)
+          throw Object.assign(new Error(`${name} exited during start:\n${logs[name]!.slice(-20).join('\n')}`), {
+            fatal: true,
+          });
+        const res = await fetch(specs[name]!.ready, { signal: AbortSignal.timeout(1000) }).catch((e: Error) => e);
+        lastProbe = res instanceof Error ? res.message : `${res.status} ${await res.text()}`;
+        return !(res instanceof Error) && res.status === 200;
+      },
+      60_000,
+      `${name} ready`,
+    ).catch((err) => {
       throw exited
         ? new Error(`${name} exited during start:\n${logs[name]!.slice(-20).join('\n')}`)
-        : new Error(`${(err as Error).message} (last probe: ${lastProbe}); last log lines:\n${logs[name]!.slice(-20).join('\n')}`);
+        : new Error(
+            `${(err as Error).message} (last probe: ${lastProbe}); last log lines:\n${logs[name]!.slice(-20).join('\n')}`,
+          );
     });
   };
 
@@ -172,9 +189,11 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     kill: (name, signal) => kill(name, signal),
     stop,
     alive: () =>
-      Object.fromEntries(Object.keys(specs).map((n) => {
-        const child = procs.get(n);
-        return [n, !!child && child.exitCode === null && child.signalCode === null];
-      })),
+      Object.fromEntries(
+        Object.keys(specs).map((n) => {
+          const child = procs.get(n);
+          return [n, !!child && child.exitCode === null && child.signalCode === null];
+        }),
+      ),
   };
 }

@@ -4,7 +4,14 @@ import { z } from 'zod';
 import { ApiKeysService } from './api-keys/api-keys.service.js';
 import { SessionsService } from './sessions/sessions.service.js';
 
-const RevocationsQuery = z.object({ after: z.string().regex(/^\d{1,15}\.\d{1,15}$/).optional() }).strict();
+const RevocationsQuery = z
+  .object({
+    after: z
+      .string()
+      .regex(/^\d{1,15}\.\d{1,15}$/)
+      .optional(),
+  })
+  .strict();
 const ExchangeBody = z.object({ key: z.string().min(1).max(200) });
 
 /** Service-to-service routes; never routed by the gateway, and guarded by the internal secret. */

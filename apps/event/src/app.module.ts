@@ -23,7 +23,14 @@ export class EventModule {
   static register(config: EventConfig, database: Database, metrics: Metrics, verifier: TokenVerifier): DynamicModule {
     return {
       module: EventModule,
-      controllers: [HealthController, EventsController, ClaimsController, ActivitiesController, AuditController, InternalController],
+      controllers: [
+        HealthController,
+        EventsController,
+        ClaimsController,
+        ActivitiesController,
+        AuditController,
+        InternalController,
+      ],
       providers: [
         { provide: EVENT_CONFIG, useValue: config },
         ...serviceProviders({ database, metrics, internalSecret: config.INTERNAL_SECRET, verifier }),

@@ -11,10 +11,18 @@ const logger = createLogger('event', config.LOG_LEVEL);
 async function main() {
   const database = await openDatabase({ url: config.EVENT_DATABASE_URL, poolSize: config.EVENT_DB_POOL_SIZE, logger });
   await migrate(database.db, fileURLToPath(new URL('../migrations', import.meta.url)), 'event', logger);
-  const verifier = new RemoteTokenVerifier({ authUrls: config.AUTH_SERVICE_URL, internalSecret: config.INTERNAL_SECRET, logger });
+  const verifier = new RemoteTokenVerifier({
+    authUrls: config.AUTH_SERVICE_URL,
+    internalSecret: config.INTERNAL_SECRET,
+    logger,
+  });
   verifier.start();
   const metrics = createMetrics('event');
-  const app = await createServiceApp(EventModule.register(config, database, metrics, verifier), { service: 'event', logger, internalSecret: config.INTERNAL_SECRET }, metrics);
+  const app = await createServiceApp(
+    EventModule.register(config, database, metrics, verifier),
+    { service: 'event', logger, internalSecret: config.INTERNAL_SECRET },
+    metrics,
+  );
   await listen(app, config.EVENT_PORT, config.HOST, logger, async () => {
     verifier.stop();
     await database.close();

@@ -1,6 +1,13 @@
 import { createHash } from 'node:crypto';
 import { API_PREFIX, compilePath, routeList, type RouteDef } from '@rewards/contracts';
-import { AppError, authorize, INTERNAL_HEADER, toErrorResponse, type Logger, type TokenVerifier } from '@rewards/infrastructure';
+import {
+  AppError,
+  authorize,
+  INTERNAL_HEADER,
+  toErrorResponse,
+  type Logger,
+  type TokenVerifier,
+} from '@rewards/infrastructure';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { SlidingWindowLimiter } from './sliding-window.limiter.js';
 import type { Instance, UpstreamRegistry } from './upstream.registry.js';
@@ -14,7 +21,10 @@ type ContractRoute = (typeof routeList)[number];
  * decoded path parameters. Literal segments match only as written; a parameter that does not
  * decode, or decodes to a dot segment, matches nothing.
  */
-export function matchPath(method: string, path: string): { route: ContractRoute; params: Record<string, string> } | undefined {
+export function matchPath(
+  method: string,
+  path: string,
+): { route: ContractRoute; params: Record<string, string> } | undefined {
   for (const { route, match } of compiled) {
     if (route.method !== method) continue;
     let params: Record<string, string> | null;
@@ -60,7 +70,9 @@ function serializeBody(body: unknown): string {
     return JSON.stringify(body);
   } catch (err) {
     if (!(err instanceof RangeError)) throw err;
-    throw new AppError('VALIDATION_FAILED', 'Request is invalid', [{ path: '', code: 'too_deep', message: 'The body nests too deeply' }]);
+    throw new AppError('VALIDATION_FAILED', 'Request is invalid', [
+      { path: '', code: 'too_deep', message: 'The body nests too deeply' },
+    ]);
   }
 }
 
@@ -104,7 +116,8 @@ export class ApiProxy {
       if (route.id === 'createClaim' && principal) this.limitClaims(principal.subject, params.id!);
       await this.forward(route, req, reply, authorization);
     } catch (err) {
-      if (err instanceof AppError && err.retryAfterSeconds !== undefined) reply.header('retry-after', String(err.retryAfterSeconds));
+      if (err instanceof AppError && err.retryAfterSeconds !== undefined)
+        reply.header('retry-after', String(err.retryAfterSeconds));
       const { status, body } = toErrorResponse(err, String(req.id), req.log as unknown as Logger);
       void reply.status(status).send(body);
     }
@@ -116,7 +129,12 @@ export class ApiProxy {
     // One key however the id is spelled (case, percent-encoding): the service reads them all as one event.
     const waitMs = this.claimLimiter.take(`${subject} ${eventId.toLowerCase()}`);
     if (waitMs === 0) return;
-    throw new AppError('TOO_MANY_REQUESTS', 'Too many claim requests for this event; retry after the time in Retry-After', undefined, Math.ceil(waitMs / 1000));
+    throw new AppError(
+      'TOO_MANY_REQUESTS',
+      'Too many claim requests for this event; retry after the time in Retry-After',
+      undefined,
+      Math.ceil(waitMs / 1000),
+    );
   }
 
   private async forward(route: RouteDef, req: FastifyRequest, reply: FastifyReply, authorization: string | undefined) {
@@ -154,7 +172,10 @@ export class ApiProxy {
         break;
       }
     }
-    this.opts.logger.warn({ err: { message: (lastError as Error)?.message }, service: route.service }, 'upstream failed');
+    this.opts.logger.warn(
+      { err: { message: (lastError as Error)?.message }, service: route.service },
+      'upstream failed',
+    );
     throw new AppError('UNAVAILABLE', `The ${route.service} service is unavailable; retry shortly`);
   }
 
@@ -178,11 +199,17 @@ export class ApiProxy {
     for (const instance of this.opts.upstreams.candidates('auth')) {
       let res: Awaited<ReturnType<ApiProxy['send']>>;
       try {
-        res = await this.send(instance, 'POST', '/internal/api-keys/exchange', {
-          'content-type': 'application/json',
-          [INTERNAL_HEADER]: this.opts.internalSecret,
-          'x-request-id': requestId,
-        }, body);
+        res = await this.send(
+          instance,
+          'POST',
+          '/internal/api-keys/exchange',
+          {
+            'content-type': 'application/json',
+            [INTERNAL_HEADER]: this.opts.internalSecret,
+            'x-request-id': requestId,
+          },
+          body,
+        );
       } catch (err) {
         if (NOT_SENT.has((err as { code?: string }).code ?? '')) continue;
         break;

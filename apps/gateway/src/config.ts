@@ -2,7 +2,13 @@ import { baseEnv, loadConfig, Port, UrlList } from '@rewards/infrastructure';
 import { z } from 'zod';
 
 /** One trusted proxy: an address, a CIDR range, or one of proxy-addr's names for the reserved ranges. */
-const ProxyAddress = z.union([z.ipv4(), z.ipv6(), z.cidrv4(), z.cidrv6(), z.enum(['loopback', 'linklocal', 'uniquelocal'])]);
+const ProxyAddress = z.union([
+  z.ipv4(),
+  z.ipv6(),
+  z.cidrv4(),
+  z.cidrv6(),
+  z.enum(['loopback', 'linklocal', 'uniquelocal']),
+]);
 
 /**
  * Which proxies in front of the gateway may name the client in X-Forwarded-For: a hop count
@@ -53,4 +59,5 @@ export const gatewayConfigShape = {
 };
 
 export type GatewayConfig = ReturnType<typeof loadGatewayConfig>;
-export const loadGatewayConfig = (env: NodeJS.ProcessEnv = process.env) => loadConfig('gateway', gatewayConfigShape, env);
+export const loadGatewayConfig = (env: NodeJS.ProcessEnv = process.env) =>
+  loadConfig('gateway', gatewayConfigShape, env);

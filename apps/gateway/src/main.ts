@@ -14,7 +14,11 @@ const logger = createLogger('gateway', config.LOG_LEVEL);
 
 async function main() {
   const upstreams = new UpstreamRegistry({ auth: config.AUTH_SERVICE_URL, event: config.EVENT_SERVICE_URL }, logger);
-  const verifier = new RemoteTokenVerifier({ authUrls: config.AUTH_SERVICE_URL, internalSecret: config.INTERNAL_SECRET, logger });
+  const verifier = new RemoteTokenVerifier({
+    authUrls: config.AUTH_SERVICE_URL,
+    internalSecret: config.INTERNAL_SECRET,
+    logger,
+  });
   const proxy = new ApiProxy({
     upstreams,
     verifier,
@@ -26,12 +30,20 @@ async function main() {
   const metrics = createMetrics('gateway');
   const metricsServer = new MetricsServer(metrics, logger);
   const app = await createServiceApp(
-    GatewayModule.register({ upstreams, verifier, metrics: { server: metricsServer, port: config.METRICS_PORT, host: config.METRICS_HOST } }),
+    GatewayModule.register({
+      upstreams,
+      verifier,
+      metrics: { server: metricsServer, port: config.METRICS_PORT, host: config.METRICS_HOST },
+    }),
     { service: 'gateway', logger, trustProxy: config.TRUST_PROXY },
     metrics,
   );
   const fastify = app.getHttpAdapter().getInstance();
-  await app.register(fastifyStatic as never, { root: getAbsoluteFSPath(), prefix: '/docs/assets/', decorateReply: false });
+  await app.register(fastifyStatic as never, {
+    root: getAbsoluteFSPath(),
+    prefix: '/docs/assets/',
+    decorateReply: false,
+  });
   fastify.all(`${API_PREFIX}/*`, (req, reply) => proxy.handle(req, reply));
   // The upstream probes, the verifier's polling and the metrics listener start and stop with the app (GatewayJobs).
   await listen(app, config.GATEWAY_PORT, config.HOST, logger);

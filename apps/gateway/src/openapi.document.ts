@@ -1,11 +1,4 @@
-import {
-  API_PREFIX,
-  ERROR_STATUS,
-  ErrorBody,
-  Jwks,
-  type ErrorCode,
-  type RouteDef,
-} from '@rewards/contracts';
+import { API_PREFIX, ERROR_STATUS, ErrorBody, Jwks, type ErrorCode, type RouteDef } from '@rewards/contracts';
 import { z } from 'zod';
 import {
   createDocument,
@@ -20,8 +13,14 @@ type Route = RouteDef & { id: string };
 const TAGS = [
   { name: 'auth', description: 'Accounts and sessions: register, sign in (access + refresh token), rotate, sign out.' },
   { name: 'users', description: 'Administer accounts and roles (ADMIN). A role change ends the user’s session.' },
-  { name: 'api-keys', description: 'Keys for game servers (ADMIN): scoped, optionally expiring, revocable within a second.' },
-  { name: 'activities', description: 'Facts conditions are checked against (LOGIN, LEVEL_UP, …), posted by game servers.' },
+  {
+    name: 'api-keys',
+    description: 'Keys for game servers (ADMIN): scoped, optionally expiring, revocable within a second.',
+  },
+  {
+    name: 'activities',
+    description: 'Facts conditions are checked against (LOGIN, LEVEL_UP, …), posted by game servers.',
+  },
   { name: 'events', description: 'Time-boxed events with a condition and rewards; progress of the caller.' },
   { name: 'claims', description: 'Claim an event’s rewards, decide pending claims, read claims and granted rewards.' },
   { name: 'audit', description: 'The hash-chained log of every operator and admin action (AUDITOR, ADMIN).' },
@@ -69,8 +68,19 @@ const BODY_EXAMPLES: Record<string, unknown> = {
   createApiKey: { name: 'quest-server', scopes: ['activities:write'] },
   ingestActivities: {
     activities: [
-      { id: 'lvl-8f2c-1', userId: '3c2d6a0e-5b1f-4f8e-9a7d-2e6b8c4f1a90', type: 'LEVEL_UP', occurredAt: '2026-12-01T10:15:00+09:00', value: 30 },
-      { id: 'quest-8f2c-7', userId: '3c2d6a0e-5b1f-4f8e-9a7d-2e6b8c4f1a90', type: 'QUEST_CLEARED', occurredAt: '2026-12-01T10:20:00+09:00' },
+      {
+        id: 'lvl-8f2c-1',
+        userId: '3c2d6a0e-5b1f-4f8e-9a7d-2e6b8c4f1a90',
+        type: 'LEVEL_UP',
+        occurredAt: '2026-12-01T10:15:00+09:00',
+        value: 30,
+      },
+      {
+        id: 'quest-8f2c-7',
+        userId: '3c2d6a0e-5b1f-4f8e-9a7d-2e6b8c4f1a90',
+        type: 'QUEST_CLEARED',
+        occurredAt: '2026-12-01T10:20:00+09:00',
+      },
     ],
   },
   createEvent: {
@@ -113,17 +123,26 @@ function errorResponses(route: RouteDef): ZodOpenApiResponsesObject {
   const out: ZodOpenApiResponsesObject = {};
   for (const [status, codes] of [...byStatus].sort(([a], [b]) => a - b)) {
     // The error shape, with `code` narrowed to what this operation answers with this status.
-    const body = ErrorBody.extend({ error: ErrorBody.shape.error.extend({ code: z.enum(codes as [ErrorCode, ...ErrorCode[]]) }) });
+    const body = ErrorBody.extend({
+      error: ErrorBody.shape.error.extend({ code: z.enum(codes as [ErrorCode, ...ErrorCode[]]) }),
+    });
     out[`${status}` as `4${string}`] = {
       description: `${STATUS_TEXT[status] ?? 'Error'}: ${codes.join(', ')}`,
-      ...(status === 429 ? { headers: { 'Retry-After': { description: 'Seconds to wait', schema: { type: 'integer', minimum: 1 } } } } : {}),
+      ...(status === 429
+        ? { headers: { 'Retry-After': { description: 'Seconds to wait', schema: { type: 'integer', minimum: 1 } } } }
+        : {}),
       content: {
         'application/json': {
           schema: body,
           examples: Object.fromEntries(
             codes.map((code) => [
               code,
-              { value: { error: { code, message: EXAMPLE_MESSAGE[code] ?? code }, requestId: '1f0e3f7a-8a43-4d7e-9a57-5d1a0c2b7e11' } },
+              {
+                value: {
+                  error: { code, message: EXAMPLE_MESSAGE[code] ?? code },
+                  requestId: '1f0e3f7a-8a43-4d7e-9a57-5d1a0c2b7e11',
+                },
+              },
             ]),
           ),
         },
@@ -158,7 +177,10 @@ function operation(route: Route): ZodOpenApiOperationObject {
           requestBody: {
             required: true,
             content: {
-              'application/json': { schema: route.body, ...(BODY_EXAMPLES[route.id] ? { example: BODY_EXAMPLES[route.id] } : {}) },
+              'application/json': {
+                schema: route.body,
+                ...(BODY_EXAMPLES[route.id] ? { example: BODY_EXAMPLES[route.id] } : {}),
+              },
             },
           },
         }
@@ -222,7 +244,12 @@ export function buildOpenApiDocument(routes: readonly Route[], version: string):
       components: {
         schemas: { Error: ErrorBody },
         securitySchemes: {
-          bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'The accessToken from /auth/login' },
+          bearer: {
+            type: 'http',
+            scheme: 'bearer',
+            bearerFormat: 'JWT',
+            description: 'The accessToken from /auth/login',
+          },
           apiKey: { type: 'apiKey', in: 'header', name: 'X-Api-Key', description: 'A key from POST /api-keys' },
         },
       },

@@ -49,7 +49,12 @@ export class OpsController {
   async jwks(@Res() reply: FastifyReply) {
     for (const instance of this.upstreams.candidates('auth')) {
       try {
-        const res = await instance.pool.request({ path: '/.well-known/jwks.json', method: 'GET', headersTimeout: 3000, bodyTimeout: 3000 });
+        const res = await instance.pool.request({
+          path: '/.well-known/jwks.json',
+          method: 'GET',
+          headersTimeout: 3000,
+          bodyTimeout: 3000,
+        });
         const body = await res.body.json();
         if (res.statusCode === 200) return reply.header('cache-control', 'public, max-age=300').send(body);
       } catch {

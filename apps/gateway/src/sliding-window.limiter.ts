@@ -44,6 +44,7 @@ export class SlidingWindowLimiter {
 
   private sweep(now: number, cutoff: number): void {
     this.lastSweep = now;
-    for (const [key, times] of this.hits) if (times.length === 0 || times[times.length - 1]! <= cutoff) this.hits.delete(key);
+    for (const [key, times] of this.hits)
+      if (times.length === 0 || times[times.length - 1]! <= cutoff) this.hits.delete(key);
   }
 }

@@ -37,7 +37,11 @@ export class UpstreamRegistry {
 
   async close(): Promise<void> {
     clearInterval(this.timer);
-    await Promise.all(Object.values(this.services).flat().map((i) => i.pool.close()));
+    await Promise.all(
+      Object.values(this.services)
+        .flat()
+        .map((i) => i.pool.close()),
+    );
   }
 
   /** Instances to try, healthy ones first, starting from the next in turn. */
@@ -59,12 +63,21 @@ export class UpstreamRegistry {
   }
 
   private async probeAll(): Promise<void> {
-    await Promise.all(Object.values(this.services).flat().map((i) => this.probeOne(i)));
+    await Promise.all(
+      Object.values(this.services)
+        .flat()
+        .map((i) => this.probeOne(i)),
+    );
   }
 
   private async probeOne(instance: Instance): Promise<boolean> {
     try {
-      const res = await instance.pool.request({ path: '/healthz', method: 'GET', headersTimeout: 1000, bodyTimeout: 1000 });
+      const res = await instance.pool.request({
+        path: '/healthz',
+        method: 'GET',
+        headersTimeout: 1000,
+        bodyTimeout: 1000,
+      });
       await res.body.dump();
       const ok = res.statusCode === 200;
       if (ok && !instance.healthy) this.logger.info({ upstream: instance.url }, 'upstream back up');

@@ -27,7 +27,10 @@ export interface CallResult<R> {
 
 /** A typed client over the route table: a contract change breaks its callers at compile time. */
 export function createClient(baseUrl: string) {
-  async function call<K extends keyof Routes>(id: K, opts: CallOptions<Routes[K]> = {}): Promise<CallResult<Routes[K]>> {
+  async function call<K extends keyof Routes>(
+    id: K,
+    opts: CallOptions<Routes[K]> = {},
+  ): Promise<CallResult<Routes[K]>> {
     const route = routes[id] as RouteDef;
     let path = route.path.replace(/\{(\w+)\}/g, (_m, name: string) =>
       encodeURIComponent(String((opts.params as Record<string, string> | undefined)?.[name] ?? '')),
@@ -47,7 +50,9 @@ export function createClient(baseUrl: string) {
     }
     const res = await fetch(`${baseUrl}${API_PREFIX}${path}`, { method: route.method, headers, body: payload });
     const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : undefined, headers: res.headers } as CallResult<Routes[K]>;
+    return { status: res.status, body: text ? JSON.parse(text) : undefined, headers: res.headers } as CallResult<
+      Routes[K]
+    >;
   }
   return { call };
 }

@@ -24,12 +24,21 @@ const Count = z.number().int().min(1).max(1_000_000);
 
 // ---- Conditions -------------------------------------------------------------------------------
 
-export const LEAF_CONDITIONS = ['LOGIN_STREAK', 'LOGIN_DAYS', 'INVITE_COUNT', 'LEVEL_REACHED', 'ACTIVITY_COUNT', 'ACTIVITY_SUM'] as const;
+export const LEAF_CONDITIONS = [
+  'LOGIN_STREAK',
+  'LOGIN_DAYS',
+  'INVITE_COUNT',
+  'LEVEL_REACHED',
+  'ACTIVITY_COUNT',
+  'ACTIVITY_SUM',
+] as const;
 
 const LoginStreak = z.object({ type: z.literal('LOGIN_STREAK'), days: z.number().int().min(1).max(366) }).strict();
 const LoginDays = z.object({ type: z.literal('LOGIN_DAYS'), days: z.number().int().min(1).max(366) }).strict();
 const InviteCount = z.object({ type: z.literal('INVITE_COUNT'), count: Count }).strict();
-const LevelReached = z.object({ type: z.literal('LEVEL_REACHED'), level: z.number().int().min(1).max(1_000_000) }).strict();
+const LevelReached = z
+  .object({ type: z.literal('LEVEL_REACHED'), level: z.number().int().min(1).max(1_000_000) })
+  .strict();
 const ActivityCount = z.object({ type: z.literal('ACTIVITY_COUNT'), activity: UpperSnake, count: Count }).strict();
 const ActivitySum = z
   .object({ type: z.literal('ACTIVITY_SUM'), activity: UpperSnake, sum: z.number().positive().max(1e12) })
@@ -65,19 +74,29 @@ const ConditionNode: z.ZodType<Condition> = z
     description:
       'A leaf (LOGIN_STREAK, LOGIN_DAYS, INVITE_COUNT, LEVEL_REACHED, ACTIVITY_COUNT, ACTIVITY_SUM) or ALL/ANY of ' +
       `conditions, at most ${CONDITION_MAX_DEPTH} deep and ${CONDITION_MAX_NODES} nodes`,
-    example: { type: 'ALL', of: [{ type: 'LEVEL_REACHED', level: 30 }, { type: 'ACTIVITY_COUNT', activity: 'QUEST_CLEARED', count: 5 }] },
+    example: {
+      type: 'ALL',
+      of: [
+        { type: 'LEVEL_REACHED', level: 30 },
+        { type: 'ACTIVITY_COUNT', activity: 'QUEST_CLEARED', count: 5 },
+      ],
+    },
   });
 
 function shape(c: Condition, depth = 1): { depth: number; nodes: number } {
   if (c.type !== 'ALL' && c.type !== 'ANY') return { depth, nodes: 1 };
-  return c.of.map((x) => shape(x, depth + 1)).reduce((a, b) => ({ depth: Math.max(a.depth, b.depth), nodes: a.nodes + b.nodes }), { depth, nodes: 1 });
+  return c.of
+    .map((x) => shape(x, depth + 1))
+    .reduce((a, b) => ({ depth: Math.max(a.depth, b.depth), nodes: a.nodes + b.nodes }), { depth, nodes: 1 });
 }
 
 /** The condition language; nesting is bounded in depth and size. */
 export const Condition = ConditionNode.superRefine((c, ctx) => {
   const s = shape(c);
-  if (s.depth > CONDITION_MAX_DEPTH) ctx.addIssue({ code: 'custom', message: `conditions nest at most ${CONDITION_MAX_DEPTH} deep` });
-  if (s.nodes > CONDITION_MAX_NODES) ctx.addIssue({ code: 'custom', message: `a condition has at most ${CONDITION_MAX_NODES} nodes` });
+  if (s.depth > CONDITION_MAX_DEPTH)
+    ctx.addIssue({ code: 'custom', message: `conditions nest at most ${CONDITION_MAX_DEPTH} deep` });
+  if (s.nodes > CONDITION_MAX_NODES)
+    ctx.addIssue({ code: 'custom', message: `a condition has at most ${CONDITION_MAX_NODES} nodes` });
 });
 
 export interface ProgressNode {
@@ -99,7 +118,8 @@ export const ProgressNode: z.ZodType<ProgressNode> = z
   })
   .meta({
     id: 'ConditionProgress',
-    description: 'The condition evaluated for the caller: per node what is required, what counts so far, and whether it is met',
+    description:
+      'The condition evaluated for the caller: per node what is required, what counts so far, and whether it is met',
   });
 
 // ---- Events and rewards -----------------------------------------------------------------------
@@ -139,7 +159,9 @@ export const Event = z
     condition: Condition,
     approval: Approval,
     repeat: Repeat,
-    locked: z.boolean().describe('true once a claim exists: condition, repeat, timezone and existing rewards are frozen'),
+    locked: z
+      .boolean()
+      .describe('true once a claim exists: condition, repeat, timezone and existing rewards are frozen'),
     createdBy: z.string(),
     createdAt: IsoDateTime,
     updatedAt: IsoDateTime,
@@ -165,7 +187,10 @@ const eventFields = {
 export const CreateEventBody = z
   .object({ ...eventFields, status: z.enum(['DRAFT', 'ACTIVE']).optional() })
   .strict()
-  .refine((e) => Date.parse(e.endsAt) > Date.parse(e.startsAt), { path: ['endsAt'], message: 'endsAt must be after startsAt' });
+  .refine((e) => Date.parse(e.endsAt) > Date.parse(e.startsAt), {
+    path: ['endsAt'],
+    message: 'endsAt must be after startsAt',
+  });
 export type CreateEventBody = z.infer<typeof CreateEventBody>;
 
 export const UpdateEventBody = z
@@ -196,7 +221,10 @@ export const CreateRewardBody = z
     stock: z.number().int().min(1).max(1_000_000_000).nullable().optional(),
   })
   .strict()
-  .refine((r) => r.stock == null || r.stock >= r.quantity, { path: ['stock'], message: 'stock must cover at least one claim (stock >= quantity)' });
+  .refine((r) => r.stock == null || r.stock >= r.quantity, {
+    path: ['stock'],
+    message: 'stock must cover at least one claim (stock >= quantity)',
+  });
 export type CreateRewardBody = z.infer<typeof CreateRewardBody>;
 export const RewardResponse = z.object({ reward: Reward });
 export const RewardList = z.object({ items: z.array(Reward) });
@@ -283,7 +311,9 @@ export const ACTIVITY_MAX_FUTURE_MS = 5 * 60_000;
 const NotFarFuture = IsoDateTime.refine(
   (at) => !(Date.parse(at) > Date.now() + ACTIVITY_MAX_FUTURE_MS),
   `must not be more than ${ACTIVITY_MAX_FUTURE_MS / 60_000} minutes in the future`,
-).describe(`at most ${ACTIVITY_MAX_FUTURE_MS / 60_000} minutes ahead of the server's clock; past facts may be imported`);
+).describe(
+  `at most ${ACTIVITY_MAX_FUTURE_MS / 60_000} minutes ahead of the server's clock; past facts may be imported`,
+);
 
 const activityWith = <T extends z.ZodType<string>>(occurredAt: T) =>
   z
@@ -309,7 +339,9 @@ export const ActivitiesBody = z.object({ activities: z.array(Activity).min(1).ma
  * Facts the platform records itself (auth's logins and invitations, from its outbox), stamped by the
  * platform's own clock. No future bound: a refused batch would block the outbox behind it.
  */
-export const PlatformActivitiesBody = z.object({ activities: z.array(activityWith(IsoDateTime)).min(1).max(1000) }).strict();
+export const PlatformActivitiesBody = z
+  .object({ activities: z.array(activityWith(IsoDateTime)).min(1).max(1000) })
+  .strict();
 export type PlatformActivitiesBody = z.infer<typeof PlatformActivitiesBody>;
 export const ActivitiesAccepted = z.object({ accepted: z.number().int(), duplicates: z.number().int() });
 
@@ -338,7 +370,11 @@ export const AuditQuery = PageQuery.extend({
 }).strict();
 export type AuditQuery = z.infer<typeof AuditQuery>;
 export const AuditList = page(AuditEntry);
-export const AuditVerification = z.object({ valid: z.boolean(), entries: z.number().int(), firstBrokenId: z.string().nullable() });
+export const AuditVerification = z.object({
+  valid: z.boolean(),
+  entries: z.number().int(),
+  firstBrokenId: z.string().nullable(),
+});
 
 // ---- Service to service -----------------------------------------------------------------------
 

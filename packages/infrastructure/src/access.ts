@@ -24,7 +24,11 @@ const METHOD = { GET: Get, POST: Post, PUT: Put, PATCH: Patch, DELETE: Delete } 
 
 /** Binds a controller method to its contract route: method, path, success status and access policy. */
 export function Endpoint(route: RouteDef) {
-  return applyDecorators(METHOD[route.method](toRouterPath(route.path)), HttpCode(route.status), SetMetadata(ROUTE_KEY, route));
+  return applyDecorators(
+    METHOD[route.method](toRouterPath(route.path)),
+    HttpCode(route.status),
+    SetMetadata(ROUTE_KEY, route),
+  );
 }
 
 export function bearerToken(header: string | string[] | undefined): string | undefined {
@@ -47,7 +51,9 @@ export async function authorize(
     if (route.apiKeyScope && principal.scopes?.includes(route.apiKeyScope)) return principal;
     throw new AppError(
       'FORBIDDEN',
-      route.apiKeyScope ? `This API key lacks the scope ${route.apiKeyScope}` : 'API keys are not accepted on this route',
+      route.apiKeyScope
+        ? `This API key lacks the scope ${route.apiKeyScope}`
+        : 'API keys are not accepted on this route',
     );
   }
   if (!allows(route.access, principal.roles)) {
@@ -84,8 +90,8 @@ export const CurrentPrincipal = createParamDecorator((_data: unknown, ctx: Execu
   return principal;
 });
 
-export const RequestId = createParamDecorator(
-  (_data: unknown, ctx: ExecutionContext): string => String(ctx.switchToHttp().getRequest<FastifyRequest>().id),
+export const RequestId = createParamDecorator((_data: unknown, ctx: ExecutionContext): string =>
+  String(ctx.switchToHttp().getRequest<FastifyRequest>().id),
 );
 
 /** The client's address as createServiceApp resolved it (the gateway's word only with the internal secret). */

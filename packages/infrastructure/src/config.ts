@@ -9,7 +9,12 @@ export const HttpUrl = z.url({ protocol: /^https?$/ });
 /** One URL or several, comma-separated (instances of one service). */
 export const UrlList = z
   .string()
-  .transform((s) => s.split(',').map((u) => u.trim()).filter(Boolean))
+  .transform((s) =>
+    s
+      .split(',')
+      .map((u) => u.trim())
+      .filter(Boolean),
+  )
   .pipe(z.array(HttpUrl).min(1));
 
 export const InternalSecret = z

@@ -6,16 +6,20 @@ export interface Position {
   id: string;
 }
 
-export const encodeCursor = (p: Position): string => Buffer.from(JSON.stringify([p.at.toISOString(), p.id])).toString('base64url');
+export const encodeCursor = (p: Position): string =>
+  Buffer.from(JSON.stringify([p.at.toISOString(), p.id])).toString('base64url');
 
 export function decodeCursor(raw: string): Position {
   try {
     const [at, id] = JSON.parse(Buffer.from(raw, 'base64url').toString()) as [string, string];
     const date = new Date(at);
-    if (typeof id !== 'string' || !/^[0-9a-f-]{36}$/i.test(id) || Number.isNaN(date.getTime())) throw new Error('bad cursor');
+    if (typeof id !== 'string' || !/^[0-9a-f-]{36}$/i.test(id) || Number.isNaN(date.getTime()))
+      throw new Error('bad cursor');
     return { at: date, id };
   } catch {
-    throw new AppError('VALIDATION_FAILED', 'Request is invalid', [{ path: 'cursor', code: 'invalid', message: 'Unknown cursor' }]);
+    throw new AppError('VALIDATION_FAILED', 'Request is invalid', [
+      { path: 'cursor', code: 'invalid', message: 'Unknown cursor' },
+    ]);
   }
 }
 

@@ -47,7 +47,10 @@ const ACQUIRE_TIMEOUT_MS = 30_000;
 /** pg-pool applies its `connectionTimeoutMillis` to both waits; the client's own bounds the connect alone. */
 class BoundedConnectClient extends pg.Client {
   constructor(config?: string | pg.ClientConfig) {
-    super({ ...(typeof config === 'string' ? { connectionString: config } : config), connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
+    super({
+      ...(typeof config === 'string' ? { connectionString: config } : config),
+      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    });
   }
 }
 
@@ -122,7 +125,9 @@ export async function migrate(db: Db, dir: string, lockName: string, logger: Log
     await tx.execute(
       sql`create table if not exists schema_migrations (name text primary key, applied_at timestamptz not null default now())`,
     );
-    const done = new Set(rowsOf<{ name: string }>(await tx.execute(sql`select name from schema_migrations`)).map((r) => r.name));
+    const done = new Set(
+      rowsOf<{ name: string }>(await tx.execute(sql`select name from schema_migrations`)).map((r) => r.name),
+    );
     for (const file of files) {
       if (done.has(file)) continue;
       const statements = readFileSync(join(dir, file), 'utf8')

@@ -39,13 +39,18 @@ export function zodIssues(error: ZodError) {
 /** Maps anything thrown to `{status, body}`; unknown errors become a generic 500 and are logged with their stack. */
 type LogSink = Pick<Logger, 'warn' | 'error'>;
 
-export function toErrorResponse(err: unknown, requestId: string, logger?: LogSink): { status: number; body: ErrorBody } {
+export function toErrorResponse(
+  err: unknown,
+  requestId: string,
+  logger?: LogSink,
+): { status: number; body: ErrorBody } {
   const body = (code: ErrorCode, message: string, details?: unknown): ErrorBody => ({
     error: details === undefined ? { code, message } : { code, message, details },
     requestId,
   });
   if (err instanceof AppError) return { status: err.status, body: body(err.code, err.message, err.details) };
-  if (err instanceof ZodError) return { status: 400, body: body('VALIDATION_FAILED', 'Request is invalid', zodIssues(err)) };
+  if (err instanceof ZodError)
+    return { status: 400, body: body('VALIDATION_FAILED', 'Request is invalid', zodIssues(err)) };
   if (err instanceof HttpException) {
     const status = err.getStatus();
     const code = STATUS_CODE[status];
@@ -56,12 +61,15 @@ export function toErrorResponse(err: unknown, requestId: string, logger?: LogSin
   // Errors raised by Fastify itself (body parsing, limits) carry a statusCode and an FST_ code.
   const fst = err as { statusCode?: number; code?: string; message?: string };
   if (typeof fst?.statusCode === 'number' && fst.statusCode >= 400 && fst.statusCode < 500) {
-    if (fst.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return { status: 413, body: body('PAYLOAD_TOO_LARGE', 'Body exceeds 1 MB') };
+    if (fst.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
+      return { status: 413, body: body('PAYLOAD_TOO_LARGE', 'Body exceeds 1 MB') };
     if (fst.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE')
       return { status: 415, body: body('UNSUPPORTED_MEDIA_TYPE', 'Send application/json') };
     const code = STATUS_CODE[fst.statusCode] ?? 'VALIDATION_FAILED';
     const message =
-      fst.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || fst.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || err instanceof SyntaxError
+      fst.code === 'FST_ERR_CTP_INVALID_JSON_BODY' ||
+      fst.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' ||
+      err instanceof SyntaxError
         ? 'Body is not valid JSON'
         : 'Request is invalid';
     return { status: STATUS_CODE[fst.statusCode] ? fst.statusCode : 400, body: body(code, message) };
@@ -87,7 +95,8 @@ export class ErrorFilter implements ExceptionFilter {
     const req = ctx.getRequest<FastifyRequest>();
     const reply = ctx.getResponse<FastifyReply>();
     const { status, body } = toErrorResponse(err, String(req.id), (req.log as LogSink | undefined) ?? this.logger);
-    if (err instanceof AppError && err.retryAfterSeconds !== undefined) void reply.header('retry-after', String(err.retryAfterSeconds));
+    if (err instanceof AppError && err.retryAfterSeconds !== undefined)
+      void reply.header('retry-after', String(err.retryAfterSeconds));
     void reply.status(status).header('content-type', 'application/json; charset=utf-8').send(body);
   }
 }

@@ -96,7 +96,9 @@ export async function createServiceApp(
   metrics: Metrics,
 ): Promise<NestFastifyApplication> {
   if (opts.internalSecret !== undefined && opts.trustProxy !== undefined) {
-    throw new Error('createServiceApp: trustProxy is for the public edge, internalSecret for internal services; not both');
+    throw new Error(
+      'createServiceApp: trustProxy is for the public edge, internalSecret for internal services; not both',
+    );
   }
   const fromGateway = opts.internalSecret === undefined ? () => false : internalSecretCheck(opts.internalSecret);
   const isFromGateway = (raw: RawRequest) => (raw[FROM_GATEWAY] ??= fromGateway(raw.headers[INTERNAL_HEADER]));
@@ -134,7 +136,8 @@ export async function createServiceApp(
     metrics.requests.inc(labels);
     const probe = /^\/(internal\/revocations|healthz|readyz|metrics)/.test(req.url);
     // Probes answer 503 while a dependency starts or is down: worth a warning, not an error per probe.
-    const level = reply.statusCode >= 500 ? (probe ? 'warn' : 'error') : probe && reply.statusCode < 400 ? 'debug' : 'info';
+    const level =
+      reply.statusCode >= 500 ? (probe ? 'warn' : 'error') : probe && reply.statusCode < 400 ? 'debug' : 'info';
     // A client's own request id is kept beside ours (never in its place), to correlate with its logs.
     const given = single(req.headers['x-request-id']);
     const clientRequestId = given !== undefined && given !== req.id ? { clientRequestId: given.slice(0, 200) } : {};

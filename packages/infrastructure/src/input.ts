@@ -76,7 +76,9 @@ function parsePart(schema: z.ZodType | undefined, value: unknown): unknown {
     // JSON parses any nesting; walking it recursively overflows the stack a few thousand levels
     // down. No route takes anything nested that deep: the caller's input, not a server fault.
     if (!(err instanceof RangeError)) throw err;
-    throw new AppError('VALIDATION_FAILED', 'Request is invalid', [{ path: '', code: 'too_deep', message: 'The input nests too deeply' }]);
+    throw new AppError('VALIDATION_FAILED', 'Request is invalid', [
+      { path: '', code: 'too_deep', message: 'The input nests too deeply' },
+    ]);
   }
   if (!result.success) throw new AppError('VALIDATION_FAILED', 'Request is invalid', zodIssues(result.error));
   return result.data;
@@ -86,7 +88,10 @@ function parsePart(schema: z.ZodType | undefined, value: unknown): unknown {
  * Validates a request against its contract route: path parameters, query, headers and body, each
  * with the route's schema, in that order (the first part that fails answers 400 with its issues).
  */
-export function parseInput<R extends RouteDef>(route: R, req: Pick<FastifyRequest, 'params' | 'query' | 'headers' | 'body'>): InputOf<R> {
+export function parseInput<R extends RouteDef>(
+  route: R,
+  req: Pick<FastifyRequest, 'params' | 'query' | 'headers' | 'body'>,
+): InputOf<R> {
   return {
     params: parsePart(route.params, req.params ?? {}),
     query: parsePart(route.query, req.query ?? {}),

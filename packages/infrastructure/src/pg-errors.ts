@@ -31,9 +31,14 @@ export function isDatabaseUnavailable(err: unknown): boolean {
   let e = err as { code?: unknown; message?: unknown; cause?: unknown } | undefined;
   for (let depth = 0; e && depth < 5; depth++) {
     const code = typeof e.code === 'string' ? e.code : '';
-    if (UNAVAILABLE_NODE.has(code) || code.startsWith('08') || ['57P01', '57P02', '57P03', '53300'].includes(code)) return true;
+    if (UNAVAILABLE_NODE.has(code) || code.startsWith('08') || ['57P01', '57P02', '57P03', '53300'].includes(code))
+      return true;
     const msg = typeof e.message === 'string' ? e.message : '';
-    if (/Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|the database system is (starting up|shutting down)/i.test(msg))
+    if (
+      /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|the database system is (starting up|shutting down)/i.test(
+        msg,
+      )
+    )
       return true;
     // node-postgres' own connect timeout (the client's connectionTimeoutMillis).
     if (msg === 'timeout expired') return true;

@@ -25,7 +25,13 @@ export function principalFromPayload(payload: JWTPayload): Principal {
     if (typeof payload.sub !== 'string') throw new AppError('UNAUTHENTICATED', 'Token is missing required claims');
     const scopes = typeof payload.scope === 'string' ? payload.scope.split(' ').filter(Boolean) : [];
     // The key's id is its "session": revoking the key publishes it on the revocation feed.
-    return { kind: 'api-key', subject: payload.sub, roles: [], sessionId: typeof payload.sid === 'string' ? payload.sid : payload.sub, scopes };
+    return {
+      kind: 'api-key',
+      subject: payload.sub,
+      roles: [],
+      sessionId: typeof payload.sid === 'string' ? payload.sid : payload.sub,
+      scopes,
+    };
   }
   if (typeof payload.sub !== 'string' || typeof payload.sid !== 'string') {
     throw new AppError('UNAUTHENTICATED', 'Token is missing required claims');
@@ -80,7 +86,10 @@ export class RemoteTokenVerifier implements TokenVerifier {
     const principal = await this.verifySignature(token);
     if (!this.revocationsSynced) throw new AppError('UNAVAILABLE', 'Session state is not available yet');
     if (this.revoked.has(principal.sessionId!)) {
-      throw new AppError('UNAUTHENTICATED', principal.kind === 'api-key' ? 'API key is invalid or revoked' : 'Session has ended');
+      throw new AppError(
+        'UNAUTHENTICATED',
+        principal.kind === 'api-key' ? 'API key is invalid or revoked' : 'Session has ended',
+      );
     }
     return principal;
   }
@@ -134,7 +143,10 @@ export class RemoteTokenVerifier implements TokenVerifier {
         if ([...this.keys.keys()].some((kid) => !next.has(kid))) this.verified.clear(); // a key was withdrawn
         this.keys = next;
       } catch (err) {
-        this.opts.logger.warn({ err: { message: (err as Error).message } }, 'could not refresh token keys; keeping the last known');
+        this.opts.logger.warn(
+          { err: { message: (err as Error).message } },
+          'could not refresh token keys; keeping the last known',
+        );
       } finally {
         this.keysLoadedAt = Date.now();
         this.keyFetch = null;
@@ -161,7 +173,9 @@ export class RemoteTokenVerifier implements TokenVerifier {
     if (this.polling) return;
     this.polling = true;
     try {
-      const path = this.since ? `/internal/revocations?after=${encodeURIComponent(this.since)}` : '/internal/revocations';
+      const path = this.since
+        ? `/internal/revocations?after=${encodeURIComponent(this.since)}`
+        : '/internal/revocations';
       const body = await this.fromAuth<{ items: { sessionId: string; expiresAt: string }[]; next: string }>(path, {
         'x-internal-secret': this.opts.internalSecret,
       });

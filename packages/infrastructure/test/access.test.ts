@@ -17,7 +17,13 @@ const route = (access: RouteDef['access'], extra: Partial<RouteDef> = {}): Route
 });
 
 const user = (roles: Principal['roles']): Principal => ({ kind: 'user', subject: 'u-1', roles, sessionId: 's-1' });
-const apiKey = (scope = 'activities:write'): Principal => ({ kind: 'api-key', subject: 'k-1', roles: [], sessionId: 'k-1', scopes: [scope] });
+const apiKey = (scope = 'activities:write'): Principal => ({
+  kind: 'api-key',
+  subject: 'k-1',
+  roles: [],
+  sessionId: 'k-1',
+  scopes: [scope],
+});
 
 /** The verifier is a port; a table of known tokens stands in for signature checks here. */
 function fakeVerifier(tokens: Record<string, Principal>): TokenVerifier & { verify: ReturnType<typeof vi.fn> } {
@@ -133,7 +139,9 @@ describe(authorize.name, () => {
   });
 
   it('admits an ingestion API key on a route that accepts API keys', async () => {
-    await expect(authorize(route(['ADMIN'], { apiKeyScope: 'activities:write' }), 'Bearer ingest-key-token', verifier)).resolves.toEqual(apiKey());
+    await expect(
+      authorize(route(['ADMIN'], { apiKeyScope: 'activities:write' }), 'Bearer ingest-key-token', verifier),
+    ).resolves.toEqual(apiKey());
   });
 
   it('refuses an API key on a route that does not accept API keys, even an authenticated one', async () => {
@@ -145,19 +153,34 @@ describe(authorize.name, () => {
   });
 
   it('refuses an API key with another scope on an API-key route', async () => {
-    const err = await failure(authorize(route(['ADMIN'], { apiKeyScope: 'activities:write' }), 'Bearer other-key-token', verifier));
+    const err = await failure(
+      authorize(route(['ADMIN'], { apiKeyScope: 'activities:write' }), 'Bearer other-key-token', verifier),
+    );
 
     expect(err.code).toBe('FORBIDDEN');
     expect(err.message).toBe('This API key lacks the scope activities:write');
   });
 
   it('admits a key holding the route scope among others, and refuses a grants-only key on the ingest route', async () => {
-    const both: Principal = { kind: 'api-key', subject: 'k-2', roles: [], sessionId: 'k-2', scopes: ['grants:read', 'activities:write'] };
+    const both: Principal = {
+      kind: 'api-key',
+      subject: 'k-2',
+      roles: [],
+      sessionId: 'k-2',
+      scopes: ['grants:read', 'activities:write'],
+    };
     const keys = fakeVerifier({ 'both-token': both, 'grants-token': apiKey('grants:read') });
 
-    await expect(authorize(route(['ADMIN'], { apiKeyScope: 'activities:write' }), 'Bearer both-token', keys)).resolves.toEqual(both);
-    await expect(authorize(route(['ADMIN'], { apiKeyScope: 'grants:read' }), 'Bearer grants-token', keys)).resolves.toEqual(apiKey('grants:read'));
-    expect((await failure(authorize(route(['ADMIN'], { apiKeyScope: 'activities:write' }), 'Bearer grants-token', keys))).code).toBe('FORBIDDEN');
+    await expect(
+      authorize(route(['ADMIN'], { apiKeyScope: 'activities:write' }), 'Bearer both-token', keys),
+    ).resolves.toEqual(both);
+    await expect(
+      authorize(route(['ADMIN'], { apiKeyScope: 'grants:read' }), 'Bearer grants-token', keys),
+    ).resolves.toEqual(apiKey('grants:read'));
+    expect(
+      (await failure(authorize(route(['ADMIN'], { apiKeyScope: 'activities:write' }), 'Bearer grants-token', keys)))
+        .code,
+    ).toBe('FORBIDDEN');
   });
 
   it('still applies the role list to users on an API-key route', async () => {

@@ -50,7 +50,12 @@ describe(loadConfig.name, () => {
   });
 
   it('treats empty variables as unset, so the defaults apply', () => {
-    const sut = loadConfig('auth', shape, { INTERNAL_SECRET: SECRET, LOG_LEVEL: '', SERVICE_PORT: '', DATABASE_URL: '' });
+    const sut = loadConfig('auth', shape, {
+      INTERNAL_SECRET: SECRET,
+      LOG_LEVEL: '',
+      SERVICE_PORT: '',
+      DATABASE_URL: '',
+    });
 
     expect(sut.LOG_LEVEL).toBe('info');
     expect(sut.SERVICE_PORT).toBe(3001);
@@ -101,10 +106,23 @@ describe(loadConfig.name, () => {
       .filter(Boolean)
       .map((line) => line.trim().split(':')[0]);
     expect(named.sort()).toEqual(
-      ['DATABASE_URL', 'INSTANCES.1', 'INTERNAL_SECRET', 'LOG_LEVEL', 'NODE_ENV', 'POOL_SIZE', 'SERVICE_PORT', 'UPSTREAM_URL'].sort(),
+      [
+        'DATABASE_URL',
+        'INSTANCES.1',
+        'INTERNAL_SECRET',
+        'LOG_LEVEL',
+        'NODE_ENV',
+        'POOL_SIZE',
+        'SERVICE_PORT',
+        'UPSTREAM_URL',
+      ].sort(),
     );
-    expect(out).toContain('  INTERNAL_SECRET: must be at least 32 characters; generate one with `openssl rand -hex 32`');
-    expect(out).toContain('  DATABASE_URL: must be a postgres:// URL (`pnpm start` sets it to its embedded server when unset)');
+    expect(out).toContain(
+      '  INTERNAL_SECRET: must be at least 32 characters; generate one with `openssl rand -hex 32`',
+    );
+    expect(out).toContain(
+      '  DATABASE_URL: must be a postgres:// URL (`pnpm start` sets it to its embedded server when unset)',
+    );
   });
 
   it('reports a missing required key', () => {

@@ -33,7 +33,10 @@ describe(toErrorResponse.name, () => {
   it('omits details when an AppError has none', () => {
     const sut = toErrorResponse(new AppError('FORBIDDEN', 'Requires one of the roles: ADMIN'), REQUEST_ID);
 
-    expect(sut).toEqual({ status: 403, body: { error: { code: 'FORBIDDEN', message: 'Requires one of the roles: ADMIN' }, requestId: REQUEST_ID } });
+    expect(sut).toEqual({
+      status: 403,
+      body: { error: { code: 'FORBIDDEN', message: 'Requires one of the roles: ADMIN' }, requestId: REQUEST_ID },
+    });
     expect('details' in sut.body.error).toBe(false);
   });
 
@@ -52,11 +55,13 @@ describe(toErrorResponse.name, () => {
   });
 
   it('renders a ZodError as 400 VALIDATION_FAILED naming the failing fields', () => {
-    const parsed = z.object({ email: z.email(), limit: z.number().int().max(100), nested: z.object({ a: z.string() }) }).safeParse({
-      email: 'nope',
-      limit: 500,
-      nested: { a: 1 },
-    });
+    const parsed = z
+      .object({ email: z.email(), limit: z.number().int().max(100), nested: z.object({ a: z.string() }) })
+      .safeParse({
+        email: 'nope',
+        limit: 500,
+        nested: { a: 1 },
+      });
 
     const sut = toErrorResponse(parsed.error, REQUEST_ID);
 
@@ -101,7 +106,10 @@ describe(toErrorResponse.name, () => {
   });
 
   it('maps a Fastify body-too-large error to 413 PAYLOAD_TOO_LARGE', () => {
-    const err = Object.assign(new Error('Request body is too large'), { statusCode: 413, code: 'FST_ERR_CTP_BODY_TOO_LARGE' });
+    const err = Object.assign(new Error('Request body is too large'), {
+      statusCode: 413,
+      code: 'FST_ERR_CTP_BODY_TOO_LARGE',
+    });
 
     expect(toErrorResponse(err, REQUEST_ID)).toEqual({
       status: 413,
@@ -123,11 +131,17 @@ describe(toErrorResponse.name, () => {
       status: 400,
       body: { error: { code: 'VALIDATION_FAILED', message: 'Body is not valid JSON' }, requestId: REQUEST_ID },
     });
-    expect(toErrorResponse(empty, REQUEST_ID).body.error).toEqual({ code: 'VALIDATION_FAILED', message: 'Body is not valid JSON' });
+    expect(toErrorResponse(empty, REQUEST_ID).body.error).toEqual({
+      code: 'VALIDATION_FAILED',
+      message: 'Body is not valid JSON',
+    });
   });
 
   it('maps an unsupported media type to 415', () => {
-    const err = Object.assign(new Error('Unsupported Media Type: text/plain'), { statusCode: 415, code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE' });
+    const err = Object.assign(new Error('Unsupported Media Type: text/plain'), {
+      statusCode: 415,
+      code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE',
+    });
 
     expect(toErrorResponse(err, REQUEST_ID)).toEqual({
       status: 415,
@@ -155,7 +169,10 @@ describe(toErrorResponse.name, () => {
 
     const sut = toErrorResponse(err, REQUEST_ID, log);
 
-    expect(sut).toEqual({ status: 500, body: { error: { code: 'INTERNAL', message: 'Internal error' }, requestId: REQUEST_ID } });
+    expect(sut).toEqual({
+      status: 500,
+      body: { error: { code: 'INTERNAL', message: 'Internal error' }, requestId: REQUEST_ID },
+    });
     const text = JSON.stringify(sut.body);
     expect(text).not.toContain('secret');
     expect(text).not.toContain('at ');
@@ -183,19 +200,27 @@ describe(toErrorResponse.name, () => {
 
     expect(toErrorResponse(err, REQUEST_ID, log)).toEqual({
       status: 400,
-      body: { error: { code: 'VALIDATION_FAILED', message: 'A value in the request cannot be stored' }, requestId: REQUEST_ID },
+      body: {
+        error: { code: 'VALIDATION_FAILED', message: 'A value in the request cannot be stored' },
+        requestId: REQUEST_ID,
+      },
     });
     expect(log.error).not.toHaveBeenCalled();
   });
 
   it.each([
     ['a refused connection', Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' })],
-    ['a server shutting down', Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' })],
+    [
+      'a server shutting down',
+      Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }),
+    ],
     ['a lost connection', new Error('Connection terminated unexpectedly')],
     ['a pool timeout', new Error('timeout exceeded when trying to connect')],
     [
       'a wrapped connection failure',
-      Object.assign(new Error('Failed query: select 1'), { cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) }),
+      Object.assign(new Error('Failed query: select 1'), {
+        cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }),
+      }),
     ],
   ])('maps %s to 503 UNAVAILABLE and logs a warning', (_name, err) => {
     const log = logSink();
@@ -204,7 +229,10 @@ describe(toErrorResponse.name, () => {
 
     expect(sut).toEqual({
       status: 503,
-      body: { error: { code: 'UNAVAILABLE', message: 'The database is unavailable; retry shortly' }, requestId: REQUEST_ID },
+      body: {
+        error: { code: 'UNAVAILABLE', message: 'The database is unavailable; retry shortly' },
+        requestId: REQUEST_ID,
+      },
     });
     expect(log.warn).toHaveBeenCalledWith({ err }, 'database unavailable');
     expect(log.error).not.toHaveBeenCalled();

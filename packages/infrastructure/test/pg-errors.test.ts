@@ -6,7 +6,8 @@ import { isDatabaseUnavailable, isDataException, isRetryable, isUniqueViolation,
 
 /** The shape Drizzle produces: its own error, with the driver's error as `cause`. */
 const wrapped = (cause: unknown) => Object.assign(new Error('Failed query: insert into "users" …'), { cause });
-const pgError = (code: string, constraint?: string) => Object.assign(new Error(`pg error ${code}`), { code, constraint });
+const pgError = (code: string, constraint?: string) =>
+  Object.assign(new Error(`pg error ${code}`), { code, constraint });
 
 describe(isUniqueViolation.name, () => {
   it('finds a unique violation on the error itself', () => {
@@ -39,7 +40,10 @@ describe(isUniqueViolation.name, () => {
   });
 
   it('skips codes that are not SQLSTATEs on the way down', () => {
-    const err = Object.assign(new Error('outer'), { code: 'ERR_SOMETHING', cause: pgError('23505', 'users_email_key') });
+    const err = Object.assign(new Error('outer'), {
+      code: 'ERR_SOMETHING',
+      cause: pgError('23505', 'users_email_key'),
+    });
 
     expect(isUniqueViolation(err, 'users_email_key')).toBe(true);
   });
@@ -69,9 +73,12 @@ describe(isUniqueViolation.name, () => {
 });
 
 describe(isDatabaseUnavailable.name, () => {
-  it.each(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH'])('recognises the socket error %s', (code) => {
-    expect(isDatabaseUnavailable(Object.assign(new Error(code), { code }))).toBe(true);
-  });
+  it.each(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH'])(
+    'recognises the socket error %s',
+    (code) => {
+      expect(isDatabaseUnavailable(Object.assign(new Error(code), { code }))).toBe(true);
+    },
+  );
 
   it.each([
     ['08006', 'connection_failure'],
@@ -105,7 +112,10 @@ describe(isDatabaseUnavailable.name, () => {
   });
 
   it('recognises the error Drizzle raises when nothing listens on the database port', async () => {
-    const pool = new pg.Pool({ connectionString: 'postgres://postgres@127.0.0.1:1/none', connectionTimeoutMillis: 1000 });
+    const pool = new pg.Pool({
+      connectionString: 'postgres://postgres@127.0.0.1:1/none',
+      connectionTimeoutMillis: 1000,
+    });
     try {
       const err = await drizzle(pool)
         .execute(sql`select 1`)

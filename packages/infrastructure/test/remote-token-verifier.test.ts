@@ -77,7 +77,8 @@ class FakeAuth {
       return json(200, { keys: this.keys });
     }
     if (req.method === 'GET' && url.pathname === '/internal/revocations') {
-      if (req.headers['x-internal-secret'] !== SECRET) return json(401, { error: { code: 'UNAUTHENTICATED', message: 'no' } });
+      if (req.headers['x-internal-secret'] !== SECRET)
+        return json(401, { error: { code: 'UNAUTHENTICATED', message: 'no' } });
       if (this.feedStatus !== 200) return json(this.feedStatus, { error: { code: 'UNAVAILABLE', message: 'down' } });
       const next = `${1000 + this.feedRequests.length}.0`;
       this.feedRequests.push({ after: url.searchParams.get('after'), next });
@@ -156,12 +157,19 @@ describe(RemoteTokenVerifier.name, () => {
     await startReady();
     const token = await sign(key1, 'user-1', 'session-1', { claims: { roles: ['USER', 'OPERATOR'] } });
 
-    await expect(sut.verify(token)).resolves.toEqual({ kind: 'user', subject: 'user-1', roles: ['USER', 'OPERATOR'], sessionId: 'session-1' });
+    await expect(sut.verify(token)).resolves.toEqual({
+      kind: 'user',
+      subject: 'user-1',
+      roles: ['USER', 'OPERATOR'],
+      sessionId: 'session-1',
+    });
   });
 
   it('turns an API-key token into an api-key principal', async () => {
     await startReady();
-    const token = await sign(key1, 'key-id-1', 'key-id-1', { claims: { kind: 'api-key', scope: 'activities:write grants:read', roles: [] } });
+    const token = await sign(key1, 'key-id-1', 'key-id-1', {
+      claims: { kind: 'api-key', scope: 'activities:write grants:read', roles: [] },
+    });
 
     await expect(sut.verify(token)).resolves.toEqual({
       kind: 'api-key',
@@ -336,7 +344,9 @@ describe(RemoteTokenVerifier.name, () => {
     await until(() => auth.jwksFetches.length === 1);
     await sleep(300);
     const userToken = await sign(key1, 'user-1', 'session-1');
-    const keyToken = await sign(key1, 'key-id-1', 'key-id-1', { claims: { kind: 'api-key', scope: 'activities:write' } });
+    const keyToken = await sign(key1, 'key-id-1', 'key-id-1', {
+      claims: { kind: 'api-key', scope: 'activities:write' },
+    });
 
     expect(sut.ready).toBe(false);
     expect((await rejection(sut.verify(userToken))).code).toBe('UNAVAILABLE');
@@ -449,7 +459,9 @@ describe(RemoteTokenVerifier.name, () => {
     const bogus = await signingKey('bogus');
 
     for (let i = 0; i < 5; i++) {
-      expect((await rejection(sut.verify(await sign(bogus, 'u', 's', { kid: `bogus-${i}` })))).code).toBe('UNAUTHENTICATED');
+      expect((await rejection(sut.verify(await sign(bogus, 'u', 's', { kid: `bogus-${i}` })))).code).toBe(
+        'UNAUTHENTICATED',
+      );
     }
 
     expect(auth.jwksFetches.length).toBe(fetches + 1);

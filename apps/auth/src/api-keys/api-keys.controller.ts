@@ -8,7 +8,11 @@ export class ApiKeysController {
   constructor(private readonly apiKeys: ApiKeysService) {}
 
   @Endpoint(routes.createApiKey)
-  create(@CurrentPrincipal() actor: Principal, @RequestId() requestId: string, @Input() { body }: InputOf<typeof routes.createApiKey>) {
+  create(
+    @CurrentPrincipal() actor: Principal,
+    @RequestId() requestId: string,
+    @Input() { body }: InputOf<typeof routes.createApiKey>,
+  ) {
     return this.apiKeys.create(actor, requestId, body);
   }
 
@@ -18,7 +22,11 @@ export class ApiKeysController {
   }
 
   @Endpoint(routes.revokeApiKey)
-  async revoke(@CurrentPrincipal() actor: Principal, @RequestId() requestId: string, @Input() { params }: InputOf<typeof routes.revokeApiKey>) {
+  async revoke(
+    @CurrentPrincipal() actor: Principal,
+    @RequestId() requestId: string,
+    @Input() { params }: InputOf<typeof routes.revokeApiKey>,
+  ) {
     await this.apiKeys.revoke(actor, requestId, params.id);
   }
 }

@@ -79,7 +79,8 @@ export class AuthService {
         return toUser(row);
       });
     } catch (err) {
-      if (isUniqueViolation(err, 'users_email_key')) throw new AppError('EMAIL_TAKEN', 'An account with this email exists');
+      if (isUniqueViolation(err, 'users_email_key'))
+        throw new AppError('EMAIL_TAKEN', 'An account with this email exists');
       throw err;
     }
   }

@@ -92,11 +92,15 @@ export class SigningKeyStore {
   }
 
   async verify(token: string): Promise<JWTPayload> {
-    const { payload } = await jwtVerify(token, async (header) => {
-      const key = header.kid ? this.publicKeys.get(header.kid) : undefined;
-      if (!key) throw new Error('unknown key');
-      return key;
-    }, { issuer: TOKEN_ISSUER, audience: TOKEN_AUDIENCE, algorithms: ['ES256'], requiredClaims: ['exp', 'sub'] });
+    const { payload } = await jwtVerify(
+      token,
+      async (header) => {
+        const key = header.kid ? this.publicKeys.get(header.kid) : undefined;
+        if (!key) throw new Error('unknown key');
+        return key;
+      },
+      { issuer: TOKEN_ISSUER, audience: TOKEN_AUDIENCE, algorithms: ['ES256'], requiredClaims: ['exp', 'sub'] },
+    );
     return payload;
   }
 }

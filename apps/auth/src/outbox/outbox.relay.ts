@@ -76,7 +76,10 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
       if (rows.length === 0) continue;
       const ids = rows.map((r) => r.id);
       try {
-        await this.post(topic, rows.map((r) => r.payload));
+        await this.post(
+          topic,
+          rows.map((r) => r.payload),
+        );
         await this.outbox.markDelivered(this.uow.db, ids);
         sent += rows.length;
         // The event service answers again: messages waiting out a backoff go now, not up to 30 s later.

@@ -13,7 +13,11 @@ export class UsersController {
   }
 
   @Endpoint(routes.setRoles)
-  async setRoles(@CurrentPrincipal() actor: Principal, @RequestId() requestId: string, @Input() { params, body }: InputOf<typeof routes.setRoles>) {
+  async setRoles(
+    @CurrentPrincipal() actor: Principal,
+    @RequestId() requestId: string,
+    @Input() { params, body }: InputOf<typeof routes.setRoles>,
+  ) {
     const { after } = await this.users.setRoles(actor, requestId, params.id, body.roles);
     return { user: after };
   }

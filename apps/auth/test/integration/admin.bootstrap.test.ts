@@ -36,18 +36,30 @@ describe(AdminBootstrap.name, () => {
 
     const bootstrap = (overrides: Parameters<typeof authConfig>[0] = {}) =>
       new AdminBootstrap(new UnitOfWork(ctx.database), authConfig(overrides), repo, hasher);
-    const admins = () => ctx.database.db.select().from(users).where(arrayContains(users.roles, ['ADMIN']));
-    const printed = () => stdout.mock.calls.map((c: unknown[]) => String(c[0])).filter((s: string) => s.includes('First administrator'));
+    const admins = () =>
+      ctx.database.db
+        .select()
+        .from(users)
+        .where(arrayContains(users.roles, ['ADMIN']));
+    const printed = () =>
+      stdout.mock.calls.map((c: unknown[]) => String(c[0])).filter((s: string) => s.includes('First administrator'));
 
     it('creates exactly one administrator from ADMIN_EMAIL and ADMIN_PASSWORD, even when instances start at once', async () => {
       const logger = fakeLogger();
-      const sut = [0, 1, 2].map(() => bootstrap({ ADMIN_EMAIL: 'Ops@Example.com', ADMIN_PASSWORD: 'a configured password' }));
+      const sut = [0, 1, 2].map(() =>
+        bootstrap({ ADMIN_EMAIL: 'Ops@Example.com', ADMIN_PASSWORD: 'a configured password' }),
+      );
 
       await Promise.all(sut.map((s) => s.ensureAdmin(logger as unknown as Logger)));
 
       const rows = await admins();
       expect(rows).toHaveLength(1);
-      expect(rows[0]).toMatchObject({ email: 'ops@example.com', displayName: 'Administrator', roles: ['ADMIN'], invitedBy: null });
+      expect(rows[0]).toMatchObject({
+        email: 'ops@example.com',
+        displayName: 'Administrator',
+        roles: ['ADMIN'],
+        invitedBy: null,
+      });
       expect(await hasher.verify(rows[0]!.passwordHash, 'a configured password')).toBe(true);
       expect(logger.info).toHaveBeenCalledTimes(1);
       expect(logger.info).toHaveBeenCalledWith({ email: 'ops@example.com' }, 'created the first administrator');
@@ -79,13 +91,21 @@ describe(AdminBootstrap.name, () => {
 
     it('promotes the existing ADMIN_EMAIL account when no administrator exists, keeping its password', async () => {
       const logger = fakeLogger();
-      const existing = await repo.insert(ctx.database.db, userRow({ email: 'ops@example.com', roles: ['USER', 'OPERATOR'] }));
+      const existing = await repo.insert(
+        ctx.database.db,
+        userRow({ email: 'ops@example.com', roles: ['USER', 'OPERATOR'] }),
+      );
 
-      await bootstrap({ ADMIN_EMAIL: 'ops@example.com', ADMIN_PASSWORD: 'a configured password' }).ensureAdmin(logger as unknown as Logger);
+      await bootstrap({ ADMIN_EMAIL: 'ops@example.com', ADMIN_PASSWORD: 'a configured password' }).ensureAdmin(
+        logger as unknown as Logger,
+      );
 
       const after = await repo.findById(ctx.database.db, existing.id);
       expect(after).toEqual({ ...existing, roles: ['USER', 'OPERATOR', 'ADMIN'] });
-      expect(logger.warn).toHaveBeenCalledWith({ email: 'ops@example.com' }, 'no administrator existed; promoted the configured ADMIN_EMAIL account');
+      expect(logger.warn).toHaveBeenCalledWith(
+        { email: 'ops@example.com' },
+        'no administrator existed; promoted the configured ADMIN_EMAIL account',
+      );
       expect(await ctx.database.db.select().from(users)).toHaveLength(1);
       expect(printed()).toEqual([]);
     });
@@ -102,7 +122,12 @@ describe(AdminBootstrap.name, () => {
       expect(logger.info).not.toHaveBeenCalled();
       expect(logger.warn).not.toHaveBeenCalled();
       expect(printed()).toEqual([]);
-      expect(await ctx.database.db.select({ n: sql<number>`count(*)::int` }).from(users).where(eq(users.email, 'admin@example.com'))).toEqual([{ n: 0 }]);
+      expect(
+        await ctx.database.db
+          .select({ n: sql<number>`count(*)::int` })
+          .from(users)
+          .where(eq(users.email, 'admin@example.com')),
+      ).toEqual([{ n: 0 }]);
     });
   });
 });

@@ -45,10 +45,17 @@ describe(ApiKeysService.name, () => {
 
     const stored = async (id: string) => (await ctx.database.db.select().from(apiKeys).where(eq(apiKeys.id, id)))[0];
     const auditOf = async (id: string) =>
-      (await ctx.database.db.select().from(outbox).where(sql`${outbox.topic} = 'audit' and ${outbox.payload}->>'targetId' = ${id}`).orderBy(outbox.id)).map(
-        (r) => r.payload as Record<string, unknown>,
-      );
-    const create = (name: string, extra: { scopes?: ('activities:write' | 'grants:read')[]; expiresAt?: string } = {}) =>
+      (
+        await ctx.database.db
+          .select()
+          .from(outbox)
+          .where(sql`${outbox.topic} = 'audit' and ${outbox.payload}->>'targetId' = ${id}`)
+          .orderBy(outbox.id)
+      ).map((r) => r.payload as Record<string, unknown>);
+    const create = (
+      name: string,
+      extra: { scopes?: ('activities:write' | 'grants:read')[]; expiresAt?: string } = {},
+    ) =>
       sut.create(admin, REQUEST_ID, { name, scopes: extra.scopes ?? ['activities:write'], expiresAt: extra.expiresAt });
     const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
@@ -85,7 +92,10 @@ describe(ApiKeysService.name, () => {
       const created = await create('feed-reader', { scopes: ['grants:read', 'activities:write'], expiresAt });
 
       expect(created).toMatchObject({ scopes: ['grants:read', 'activities:write'], expiresAt });
-      expect(await stored(created.id)).toMatchObject({ scopes: ['grants:read', 'activities:write'], expiresAt: new Date(expiresAt) });
+      expect(await stored(created.id)).toMatchObject({
+        scopes: ['grants:read', 'activities:write'],
+        expiresAt: new Date(expiresAt),
+      });
     });
 
     it('records the creation for the audit log, without the key', async () => {
@@ -101,7 +111,13 @@ describe(ApiKeysService.name, () => {
           targetType: 'api-key',
           targetId: created.id,
           before: null,
-          after: { id: created.id, name: 'game-server-audited', scopes: ['activities:write'], expiresAt: null, revokedAt: null },
+          after: {
+            id: created.id,
+            name: 'game-server-audited',
+            scopes: ['activities:write'],
+            expiresAt: null,
+            revokedAt: null,
+          },
           requestId: REQUEST_ID,
           at: expect.any(String),
         },
@@ -116,14 +132,20 @@ describe(ApiKeysService.name, () => {
       expect(a.id).not.toBe(b.id);
     });
 
-    it("exchanges a key for a short-lived token carrying its scopes and its id as the session, and notes the use", async () => {
+    it('exchanges a key for a short-lived token carrying its scopes and its id as the session, and notes the use', async () => {
       const created = await create('game-server-2', { scopes: ['activities:write', 'grants:read'] });
 
       const exchanged = await sut.exchange(created.key);
 
       expect(exchanged).toEqual({ token: expect.any(String), expiresIn: API_KEY_TOKEN_TTL_SECONDS, keyId: created.id });
       const payload = await keys.verify(exchanged.token);
-      expect(payload).toMatchObject({ kind: 'api-key', scope: 'activities:write grants:read', sub: created.id, sid: created.id, roles: [] });
+      expect(payload).toMatchObject({
+        kind: 'api-key',
+        scope: 'activities:write grants:read',
+        sub: created.id,
+        sid: created.id,
+        roles: [],
+      });
       expect(payload.exp! - payload.iat!).toBe(API_KEY_TOKEN_TTL_SECONDS);
       expect(decodeJwt(exchanged.token).sid).toBe(created.id);
       const verifier = new LocalTokenVerifier(keys, new UnitOfWork(ctx.database), new SessionRepository());
@@ -147,9 +169,15 @@ describe(ApiKeysService.name, () => {
       expect(payload.exp! * 1000).toBeLessThanOrEqual(Date.parse(soon.expiresAt!) + 1000);
 
       const expired = await create('expired', { expiresAt: new Date(Date.now() + 60_000).toISOString() });
-      await ctx.database.db.update(apiKeys).set({ expiresAt: new Date(Date.now() - 1000) }).where(eq(apiKeys.id, expired.id));
+      await ctx.database.db
+        .update(apiKeys)
+        .set({ expiresAt: new Date(Date.now() - 1000) })
+        .where(eq(apiKeys.id, expired.id));
       const err = await appError(sut.exchange(expired.key));
-      expect({ code: err.code, message: err.message }).toEqual({ code: 'UNAUTHENTICATED', message: 'API key is invalid, expired or revoked' });
+      expect({ code: err.code, message: err.message }).toEqual({
+        code: 'UNAUTHENTICATED',
+        message: 'API key is invalid, expired or revoked',
+      });
       expect((await stored(expired.id))!.lastUsedAt).toBeNull();
     });
 

@@ -16,7 +16,15 @@ import { SigningKeyRepository } from '../../src/keys/signing-key.repository.js';
 import { SigningKeyStore } from '../../src/keys/signing-key.store.js';
 import { OutboxRelay } from '../../src/outbox/outbox.relay.js';
 import { OutboxRepository } from '../../src/outbox/outbox.repository.js';
-import { loginFailures, outbox, refreshTokens, registrations, sessionRevocations, sessions, users } from '../../src/schema.js';
+import {
+  loginFailures,
+  outbox,
+  refreshTokens,
+  registrations,
+  sessionRevocations,
+  sessions,
+  users,
+} from '../../src/schema.js';
 import { SessionRepository } from '../../src/sessions/session.repository.js';
 import { toUser, UserRepository } from '../../src/users/user.repository.js';
 import { appError, authConfig, tag, userRow } from '../support/auth.js';
@@ -66,7 +74,9 @@ describe(AuthService.name, () => {
     const newEmail = () => `player-${tag()}@example.com`;
     /** A user with PASSWORD, inserted directly: hashing once per file keeps the suite fast. */
     async function registered(roles: Role[] = ['USER']) {
-      return toUser(await new UserRepository().insert(ctx.database.db, userRow({ email: newEmail(), passwordHash, roles })));
+      return toUser(
+        await new UserRepository().insert(ctx.database.db, userRow({ email: newEmail(), passwordHash, roles })),
+      );
     }
     const principalOf = async (accessToken: string): Promise<Principal> => verifier.verify(accessToken);
     const revocationsOf = (userId: string) =>
@@ -78,8 +88,21 @@ describe(AuthService.name, () => {
     const sessionRowsOf = (userId: string) => db().select().from(sessions).where(eq(sessions.userId, userId));
     /** Activities waiting in the outbox for the event service, about one user. */
     const activitiesOf = async (userId: string) =>
-      (await db().select().from(outbox).where(sql`${outbox.topic} = 'activity' and ${outbox.payload}->>'userId' = ${userId}`).orderBy(outbox.id)).map(
-        (r) => r.payload as { id: string; userId: string; type: string; occurredAt: string; attributes?: Record<string, unknown> },
+      (
+        await db()
+          .select()
+          .from(outbox)
+          .where(sql`${outbox.topic} = 'activity' and ${outbox.payload}->>'userId' = ${userId}`)
+          .orderBy(outbox.id)
+      ).map(
+        (r) =>
+          r.payload as {
+            id: string;
+            userId: string;
+            type: string;
+            occurredAt: string;
+            attributes?: Record<string, unknown>;
+          },
       );
 
     describe('register', () => {
@@ -104,7 +127,10 @@ describe(AuthService.name, () => {
       });
 
       it('keeps a given display name', async () => {
-        expect((await sut.register({ email: newEmail(), password: PASSWORD, displayName: 'Night Owl' }, newIp())).displayName).toBe('Night Owl');
+        expect(
+          (await sut.register({ email: newEmail(), password: PASSWORD, displayName: 'Night Owl' }, newIp()))
+            .displayName,
+        ).toBe('Night Owl');
       });
 
       it('refuses a taken email with EMAIL_TAKEN', async () => {
@@ -120,23 +146,39 @@ describe(AuthService.name, () => {
       it('lets exactly one of several concurrent registrations of one email through', async () => {
         const email = newEmail();
 
-        const results = await Promise.allSettled(Array.from({ length: 5 }, () => sut.register({ email, password: PASSWORD }, newIp())));
+        const results = await Promise.allSettled(
+          Array.from({ length: 5 }, () => sut.register({ email, password: PASSWORD }, newIp())),
+        );
 
         expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
         const failures = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
-        expect(failures.map((f) => (f.reason as { code?: string }).code)).toEqual(['EMAIL_TAKEN', 'EMAIL_TAKEN', 'EMAIL_TAKEN', 'EMAIL_TAKEN']);
+        expect(failures.map((f) => (f.reason as { code?: string }).code)).toEqual([
+          'EMAIL_TAKEN',
+          'EMAIL_TAKEN',
+          'EMAIL_TAKEN',
+          'EMAIL_TAKEN',
+        ]);
       });
 
       it("links an invited player to the inviter, whatever the code's case", async () => {
         const inviter = await registered();
 
-        const invited = await sut.register({ email: newEmail(), password: PASSWORD, inviteCode: inviter.inviteCode.toLowerCase() }, newIp());
+        const invited = await sut.register(
+          { email: newEmail(), password: PASSWORD, inviteCode: inviter.inviteCode.toLowerCase() },
+          newIp(),
+        );
 
         const [row] = await db().select().from(users).where(eq(users.id, invited.id));
         expect(row!.invitedBy).toBe(inviter.id);
         expect(invited.inviteCode).not.toBe(inviter.inviteCode);
         expect(await activitiesOf(inviter.id)).toEqual([
-          { id: `invite:${invited.id}`, userId: inviter.id, type: 'INVITE_ACCEPTED', occurredAt: invited.createdAt, attributes: { inviteeId: invited.id } },
+          {
+            id: `invite:${invited.id}`,
+            userId: inviter.id,
+            type: 'INVITE_ACCEPTED',
+            occurredAt: invited.createdAt,
+            attributes: { inviteeId: invited.id },
+          },
         ]);
         expect(await activitiesOf(invited.id)).toEqual([]);
       });
@@ -163,9 +205,13 @@ describe(AuthService.name, () => {
         await limited.register({ email: taken, password: PASSWORD }, newIp());
         expect((await appError(limited.register({ email: taken, password: PASSWORD }, ip))).code).toBe('EMAIL_TAKEN');
 
-        const results = await Promise.allSettled(Array.from({ length: 8 }, () => limited.register({ email: newEmail(), password: PASSWORD }, ip)));
+        const results = await Promise.allSettled(
+          Array.from({ length: 8 }, () => limited.register({ email: newEmail(), password: PASSWORD }, ip)),
+        );
 
-        const codes = results.map((r) => (r.status === 'fulfilled' ? 'CREATED' : (r.reason as { code: string }).code)).sort();
+        const codes = results
+          .map((r) => (r.status === 'fulfilled' ? 'CREATED' : (r.reason as { code: string }).code))
+          .sort();
         expect(codes).toEqual([...Array(3).fill('CREATED'), ...Array(5).fill('TOO_MANY_REQUESTS')]);
       });
 
@@ -193,17 +239,31 @@ describe(AuthService.name, () => {
 
         const tokens = await sut.login({ email: user.email, password: PASSWORD }, newIp());
 
-        expect(tokens).toEqual({ accessToken: expect.any(String), refreshToken: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/), tokenType: 'Bearer', expiresIn: 600 });
+        expect(tokens).toEqual({
+          accessToken: expect.any(String),
+          refreshToken: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
+          tokenType: 'Bearer',
+          expiresIn: 600,
+        });
         const claims = decodeJwt(tokens.accessToken);
         expect(claims).toMatchObject({ sub: user.id, roles: ['USER', 'OPERATOR'] });
         const [row] = await sessionRowsOf(user.id);
         expect(claims.sid).toBe(row!.sessionId);
-        expect(await principalOf(tokens.accessToken)).toEqual({ kind: 'user', subject: user.id, roles: ['USER', 'OPERATOR'], sessionId: row!.sessionId });
-        expect(await activitiesOf(user.id)).toEqual([{ id: `login:${row!.sessionId}`, userId: user.id, type: 'LOGIN', occurredAt: expect.any(String) }]);
+        expect(await principalOf(tokens.accessToken)).toEqual({
+          kind: 'user',
+          subject: user.id,
+          roles: ['USER', 'OPERATOR'],
+          sessionId: row!.sessionId,
+        });
+        expect(await activitiesOf(user.id)).toEqual([
+          { id: `login:${row!.sessionId}`, userId: user.id, type: 'LOGIN', occurredAt: expect.any(String) },
+        ]);
         const [stored] = await db().select().from(refreshTokens).where(eq(refreshTokens.sessionId, row!.sessionId));
         expect(stored).toMatchObject({ userId: user.id, usedAt: null });
         expect(stored!.tokenHash).not.toBe(tokens.refreshToken);
-        expect(stored!.expiresAt.getTime() - Date.now()).toBeGreaterThan(config.REFRESH_TOKEN_TTL_SECONDS * 1000 - 60_000);
+        expect(stored!.expiresAt.getTime() - Date.now()).toBeGreaterThan(
+          config.REFRESH_TOKEN_TTL_SECONDS * 1000 - 60_000,
+        );
       });
 
       it('refuses a wrong password and an unknown email alike, recording each failure', async () => {
@@ -230,12 +290,17 @@ describe(AuthService.name, () => {
         const other = await registered();
         const ip = newIp();
 
-        for (let i = 0; i < 10; i++) expect((await appError(sut.login({ email: user.email, password: `wrong ${i}` }, ip))).code).toBe('INVALID_CREDENTIALS');
+        for (let i = 0; i < 10; i++)
+          expect((await appError(sut.login({ email: user.email, password: `wrong ${i}` }, ip))).code).toBe(
+            'INVALID_CREDENTIALS',
+          );
         const err = await appError(sut.login({ email: user.email, password: PASSWORD }, ip));
 
         expect(err.code).toBe('TOO_MANY_ATTEMPTS');
         expect(err.status).toBe(429);
-        await expect(sut.login({ email: other.email, password: PASSWORD }, ip)).resolves.toMatchObject({ tokenType: 'Bearer' });
+        await expect(sut.login({ email: other.email, password: PASSWORD }, ip)).resolves.toMatchObject({
+          tokenType: 'Bearer',
+        });
       });
 
       it("never refuses the owner's right password from a new address, whatever failures other addresses charged", async () => {
@@ -243,7 +308,9 @@ describe(AuthService.name, () => {
         // An attacker spends the account's whole budget from three addresses.
         for (const ip of [newIp(), newIp(), newIp()]) {
           for (let i = 0; i < 10; i++) await appError(sut.login({ email: owner.email, password: `guess ${i}` }, ip));
-          expect((await appError(sut.login({ email: owner.email, password: `guess` }, ip))).code).toBe('TOO_MANY_ATTEMPTS');
+          expect((await appError(sut.login({ email: owner.email, password: `guess` }, ip))).code).toBe(
+            'TOO_MANY_ATTEMPTS',
+          );
         }
 
         const signedIn = await sut.login({ email: owner.email, password: PASSWORD }, newIp());
@@ -259,7 +326,9 @@ describe(AuthService.name, () => {
 
         for (let i = 0; i < 9; i++) await appError(sut.login({ email: user.email, password: `wrong ${i}` }, newIp()));
 
-        await expect(sut.login({ email: user.email, password: PASSWORD }, newIp())).resolves.toMatchObject({ tokenType: 'Bearer' });
+        await expect(sut.login({ email: user.email, password: PASSWORD }, newIp())).resolves.toMatchObject({
+          tokenType: 'Bearer',
+        });
       });
 
       it('forgets failures older than the window', async () => {
@@ -269,38 +338,56 @@ describe(AuthService.name, () => {
           .insert(loginFailures)
           .values(Array.from({ length: 12 }, () => ({ email: user.email, ip: '192.0.2.1', at: longAgo })));
 
-        await expect(sut.login({ email: user.email, password: PASSWORD }, '192.0.2.1')).resolves.toMatchObject({ tokenType: 'Bearer' });
+        await expect(sut.login({ email: user.email, password: PASSWORD }, '192.0.2.1')).resolves.toMatchObject({
+          tokenType: 'Bearer',
+        });
       });
 
       it('throttles a client address after its configured number of failures, across accounts', async () => {
-        const strict = service(ctx.database, authConfig({ ACCESS_TOKEN_TTL_SECONDS: 600, LOGIN_MAX_FAILURES_PER_IP: 3 }));
+        const strict = service(
+          ctx.database,
+          authConfig({ ACCESS_TOKEN_TTL_SECONDS: 600, LOGIN_MAX_FAILURES_PER_IP: 3 }),
+        );
         const victim = await registered();
         const ip = newIp();
 
-        for (let i = 0; i < 3; i++) expect((await appError(strict.login({ email: newEmail(), password: 'guess' }, ip))).code).toBe('INVALID_CREDENTIALS');
+        for (let i = 0; i < 3; i++)
+          expect((await appError(strict.login({ email: newEmail(), password: 'guess' }, ip))).code).toBe(
+            'INVALID_CREDENTIALS',
+          );
         const err = await appError(strict.login({ email: victim.email, password: PASSWORD }, ip));
 
         expect(err.code).toBe('TOO_MANY_ATTEMPTS');
-        await expect(strict.login({ email: victim.email, password: PASSWORD }, newIp())).resolves.toMatchObject({ tokenType: 'Bearer' });
+        await expect(strict.login({ email: victim.email, password: PASSWORD }, newIp())).resolves.toMatchObject({
+          tokenType: 'Bearer',
+        });
       });
 
       it('lets no more guesses through than the limit when they arrive at once', async () => {
         const user = await registered();
 
         const ip = newIp();
-        const results = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => sut.login({ email: user.email, password: `guess ${i}` }, ip)));
+        const results = await Promise.allSettled(
+          Array.from({ length: 20 }, (_, i) => sut.login({ email: user.email, password: `guess ${i}` }, ip)),
+        );
 
         const codes = results.map((r) => (r.status === 'rejected' ? (r.reason as { code: string }).code : 'SIGNED_IN'));
         expect(codes.filter((c) => c === 'INVALID_CREDENTIALS').length).toBeLessThanOrEqual(10);
         expect(codes.filter((c) => c !== 'INVALID_CREDENTIALS').every((c) => c === 'TOO_MANY_ATTEMPTS')).toBe(true);
-        expect((await appError(sut.login({ email: user.email, password: PASSWORD }, ip))).code).toBe('TOO_MANY_ATTEMPTS');
-        await expect(sut.login({ email: user.email, password: PASSWORD }, newIp())).resolves.toMatchObject({ tokenType: 'Bearer' });
+        expect((await appError(sut.login({ email: user.email, password: PASSWORD }, ip))).code).toBe(
+          'TOO_MANY_ATTEMPTS',
+        );
+        await expect(sut.login({ email: user.email, password: PASSWORD }, newIp())).resolves.toMatchObject({
+          tokenType: 'Bearer',
+        });
       });
 
       it('keeps one session when 20 logins of one user race: the last one wins, the 19 others are revoked as replaced', async () => {
         const user = await registered();
 
-        const logins = await Promise.all(Array.from({ length: 20 }, () => sut.login({ email: user.email, password: PASSWORD }, newIp())));
+        const logins = await Promise.all(
+          Array.from({ length: 20 }, () => sut.login({ email: user.email, password: PASSWORD }, newIp())),
+        );
 
         const sids = logins.map((t) => decodeJwt(t.accessToken).sid as string);
         expect(new Set(sids).size).toBe(20);
@@ -333,7 +420,9 @@ describe(AuthService.name, () => {
 
         expect((await appError(principalOf(first.accessToken))).code).toBe('UNAUTHENTICATED');
         await expect(principalOf(second.accessToken)).resolves.toMatchObject({ subject: user.id });
-        expect(await revocationsOf(user.id)).toEqual([{ sessionId: decodeJwt(first.accessToken).sid, reason: 'replaced' }]);
+        expect(await revocationsOf(user.id)).toEqual([
+          { sessionId: decodeJwt(first.accessToken).sid, reason: 'replaced' },
+        ]);
         expect((await appError(sut.refresh(first.refreshToken))).code).toBe('INVALID_REFRESH_TOKEN');
         expect(await revocationsOf(user.id)).toHaveLength(1);
       });
@@ -355,7 +444,10 @@ describe(AuthService.name, () => {
           expect(decodeJwt(tokens.accessToken)).toMatchObject({ sub: user.id, sid, roles: ['USER'] });
           await expect(principalOf(tokens.accessToken)).resolves.toMatchObject({ subject: user.id, sessionId: sid });
         }
-        const rows = await db().select().from(refreshTokens).where(eq(refreshTokens.sessionId, sid as string));
+        const rows = await db()
+          .select()
+          .from(refreshTokens)
+          .where(eq(refreshTokens.sessionId, sid as string));
         expect(rows.filter((r) => r.usedAt === null)).toHaveLength(1);
         expect(rows).toHaveLength(3);
       });
@@ -363,7 +455,10 @@ describe(AuthService.name, () => {
       it('carries the current roles into the new access token', async () => {
         const user = await registered();
         const login = await sut.login({ email: user.email, password: PASSWORD }, newIp());
-        await db().update(users).set({ roles: ['USER', 'AUDITOR'] }).where(eq(users.id, user.id));
+        await db()
+          .update(users)
+          .set({ roles: ['USER', 'AUDITOR'] })
+          .where(eq(users.id, user.id));
 
         const next = await sut.refresh(login.refreshToken);
 
@@ -394,9 +489,11 @@ describe(AuthService.name, () => {
         const results = await Promise.allSettled([sut.refresh(login.refreshToken), sut.refresh(login.refreshToken)]);
 
         expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
-        expect(results.filter((r) => r.status === 'rejected').map((r) => ((r as PromiseRejectedResult).reason as { code: string }).code)).toEqual([
-          'INVALID_REFRESH_TOKEN',
-        ]);
+        expect(
+          results
+            .filter((r) => r.status === 'rejected')
+            .map((r) => ((r as PromiseRejectedResult).reason as { code: string }).code),
+        ).toEqual(['INVALID_REFRESH_TOKEN']);
         expect((await revocationsOf(user.id)).map((r) => r.reason)).toEqual(['refresh-reuse']);
       });
 
@@ -482,7 +579,12 @@ describe(AuthService.name, () => {
         expect(await reserve(email, ip)).toBe('limited');
         expect(await reserve(email, newIp())).toEqual({ id: expect.any(Number) });
         expect(await reserve(newEmail(), ip)).toEqual({ id: expect.any(Number) });
-        expect(await db().select().from(loginFailures).where(and(eq(loginFailures.email, email), eq(loginFailures.ip, ip)))).toHaveLength(2);
+        expect(
+          await db()
+            .select()
+            .from(loginFailures)
+            .where(and(eq(loginFailures.email, email), eq(loginFailures.ip, ip))),
+        ).toHaveLength(2);
       });
 
       it('limits an address across accounts', async () => {
@@ -516,11 +618,15 @@ describe(AuthService.name, () => {
       it('returns the signed-in user', async () => {
         const user = await registered();
 
-        await expect(sut.me({ kind: 'user', subject: user.id, roles: ['USER'], sessionId: randomUUID() })).resolves.toEqual(user);
+        await expect(
+          sut.me({ kind: 'user', subject: user.id, roles: ['USER'], sessionId: randomUUID() }),
+        ).resolves.toEqual(user);
       });
 
       it('refuses a principal whose account is gone', async () => {
-        expect((await appError(sut.me({ kind: 'user', subject: randomUUID(), roles: ['USER'] }))).code).toBe('UNAUTHENTICATED');
+        expect((await appError(sut.me({ kind: 'user', subject: randomUUID(), roles: ['USER'] }))).code).toBe(
+          'UNAUTHENTICATED',
+        );
       });
     });
   });

@@ -26,7 +26,11 @@ describe(SessionRepository.name, () => {
     const newUser = async () => (await users.insert(db(), userRow())).id;
     const revocationsOf = (userId: string) =>
       ctx.database.db
-        .select({ sessionId: sessionRevocations.sessionId, userId: sessionRevocations.userId, reason: sessionRevocations.reason })
+        .select({
+          sessionId: sessionRevocations.sessionId,
+          userId: sessionRevocations.userId,
+          reason: sessionRevocations.reason,
+        })
         .from(sessionRevocations)
         .where(eq(sessionRevocations.userId, userId))
         .orderBy(sessionRevocations.seq);
@@ -120,11 +124,20 @@ describe(SessionRepository.name, () => {
       async function revokedAgo(...secondsAgo: number[]): Promise<string[]> {
         const userId = await newUser();
         const now = Date.now();
-        const rows = secondsAgo.map((s) => ({ sessionId: randomUUID(), userId, reason: 'logout', revokedAt: new Date(now - s * 1000) }));
+        const rows = secondsAgo.map((s) => ({
+          sessionId: randomUUID(),
+          userId,
+          reason: 'logout',
+          revokedAt: new Date(now - s * 1000),
+        }));
         await ctx.database.db.insert(sessionRevocations).values(rows);
         return rows.map((r) => r.sessionId);
       }
-      const only = (ids: string[], items: { sessionId: string }[]) => items.map((i) => i.sessionId).filter((s) => ids.includes(s)).sort();
+      const only = (ids: string[], items: { sessionId: string }[]) =>
+        items
+          .map((i) => i.sessionId)
+          .filter((s) => ids.includes(s))
+          .sort();
       /** Polls from `from` until `sessionId` arrives; the positions it went through. */
       async function pollUntil(from: FeedPosition, sessionId: string, timeoutMs: number) {
         let at = from;
@@ -174,7 +187,12 @@ describe(SessionRepository.name, () => {
           at = page.next;
           if (page.items.length < 2) break;
         }
-        expect(only(ids, seen.map((sessionId) => ({ sessionId })))).toEqual([...ids].sort());
+        expect(
+          only(
+            ids,
+            seen.map((sessionId) => ({ sessionId })),
+          ),
+        ).toEqual([...ids].sort());
       });
 
       it('delivers a revocation whose transaction commits long after it began, without holding back others', async () => {
@@ -183,10 +201,12 @@ describe(SessionRepository.name, () => {
         const slowSession = randomUUID();
         let committed = 0;
         // Stamped at the start of a transaction that stays open for 6 s (longer than any look-back).
-        const slow = ctx.database.db.transaction(async (tx) => {
-          await sut.recordRevocation(tx, slowUser, slowSession, 'replaced');
-          await sleep(6000);
-        }).then(() => (committed = Date.now()));
+        const slow = ctx.database.db
+          .transaction(async (tx) => {
+            await sut.recordRevocation(tx, slowUser, slowSession, 'replaced');
+            await sleep(6000);
+          })
+          .then(() => (committed = Date.now()));
         await sleep(300);
         // Meanwhile a quick revocation is delivered at once.
         const quickUser = await newUser();

@@ -2,7 +2,17 @@ import { randomUUID } from 'node:crypto';
 import { TOKEN_AUDIENCE, TOKEN_ISSUER } from '@rewards/contracts';
 import { UnitOfWork } from '@rewards/infrastructure/persistence';
 import { eq, isNull, sql } from 'drizzle-orm';
-import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, type JWK } from 'jose';
+import {
+  createLocalJWKSet,
+  decodeJwt,
+  decodeProtectedHeader,
+  exportJWK,
+  generateKeyPair,
+  importJWK,
+  jwtVerify,
+  SignJWT,
+  type JWK,
+} from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { authDatabase } from '../../../../test/support/databases.js';
 import type { AuthConfig } from '../../src/config.js';
@@ -20,7 +30,8 @@ const config = authConfig({ ACCESS_TOKEN_TTL_SECONDS: 600 });
 describe('signing and verifying tokens', () => {
   const ctx = authDatabase();
   /** One auth instance's key store. */
-  const store = (cfg: AuthConfig = config) => new SigningKeyStore(new UnitOfWork(ctx.database), new SigningKeyRepository(), cfg);
+  const store = (cfg: AuthConfig = config) =>
+    new SigningKeyStore(new UnitOfWork(ctx.database), new SigningKeyRepository(), cfg);
 
   describe(SigningKeyStore.name, () => {
     let sut: SigningKeyStore;
@@ -28,7 +39,10 @@ describe('signing and verifying tokens', () => {
     const activeKeys = () => ctx.database.db.select().from(signingKeys).where(isNull(signingKeys.retiredAt));
 
     /** Signs with the stored private key, for tokens the store itself would never issue. */
-    async function signWithStoredKey(build: (jwt: SignJWT) => SignJWT, header: Record<string, unknown> = {}): Promise<string> {
+    async function signWithStoredKey(
+      build: (jwt: SignJWT) => SignJWT,
+      header: Record<string, unknown> = {},
+    ): Promise<string> {
       const [row] = await activeKeys();
       const jwk = row!.privateJwk as JWK;
       return build(new SignJWT({ sid: randomUUID(), roles: ['USER'] }))
@@ -43,7 +57,11 @@ describe('signing and verifying tokens', () => {
 
       const rows = await activeKeys();
       expect(rows).toHaveLength(1);
-      expect(stores.map((s) => s.publicJwks.keys.map((k) => k.kid))).toEqual([[rows[0]!.kid], [rows[0]!.kid], [rows[0]!.kid]]);
+      expect(stores.map((s) => s.publicJwks.keys.map((k) => k.kid))).toEqual([
+        [rows[0]!.kid],
+        [rows[0]!.kid],
+        [rows[0]!.kid],
+      ]);
       sut = stores[0]!;
     });
 
@@ -52,7 +70,17 @@ describe('signing and verifying tokens', () => {
 
       const { keys } = sut.publicJwks;
 
-      expect(keys).toEqual([{ kty: 'EC', crv: 'P-256', x: expect.any(String), y: expect.any(String), kid: row!.kid, alg: 'ES256', use: 'sig' }]);
+      expect(keys).toEqual([
+        {
+          kty: 'EC',
+          crv: 'P-256',
+          x: expect.any(String),
+          y: expect.any(String),
+          kid: row!.kid,
+          alg: 'ES256',
+          use: 'sig',
+        },
+      ]);
       expect(JSON.stringify(keys)).not.toContain('"d"');
       expect(row!.kid).toMatch(UUID);
     });
@@ -87,7 +115,10 @@ describe('signing and verifying tokens', () => {
     it('signs tokens anyone can verify against the published JWKS', async () => {
       const token = await sut.signAccessToken('user-1', ['USER'], 'session-1');
 
-      const { payload } = await jwtVerify(token, createLocalJWKSet(sut.publicJwks), { issuer: TOKEN_ISSUER, audience: TOKEN_AUDIENCE });
+      const { payload } = await jwtVerify(token, createLocalJWKSet(sut.publicJwks), {
+        issuer: TOKEN_ISSUER,
+        audience: TOKEN_AUDIENCE,
+      });
 
       expect(payload.sub).toBe('user-1');
     });
@@ -115,15 +146,19 @@ describe('signing and verifying tokens', () => {
       await other.load();
 
       expect(other.publicJwks).toEqual(sut.publicJwks);
-      await expect(other.verify(await sut.signAccessToken('user-1', ['USER'], 's-1'))).resolves.toMatchObject({ sub: 'user-1' });
-      await expect(sut.verify(await other.signAccessToken('user-2', ['USER'], 's-2'))).resolves.toMatchObject({ sub: 'user-2' });
+      await expect(other.verify(await sut.signAccessToken('user-1', ['USER'], 's-1'))).resolves.toMatchObject({
+        sub: 'user-1',
+      });
+      await expect(sut.verify(await other.signAccessToken('user-2', ['USER'], 's-2'))).resolves.toMatchObject({
+        sub: 'user-2',
+      });
     });
 
     it('refuses a token with an altered payload', async () => {
       const [header, , signature] = (await sut.signAccessToken('user-1', ['USER'], 's-1')).split('.');
-      const payload = Buffer.from(JSON.stringify({ ...decodeJwt(await sut.signAccessToken('user-1', ['USER'], 's-1')), roles: ['ADMIN'] })).toString(
-        'base64url',
-      );
+      const payload = Buffer.from(
+        JSON.stringify({ ...decodeJwt(await sut.signAccessToken('user-1', ['USER'], 's-1')), roles: ['ADMIN'] }),
+      ).toString('base64url');
 
       await expect(sut.verify(`${header}.${payload}.${signature}`)).rejects.toThrow();
     });
@@ -131,13 +166,25 @@ describe('signing and verifying tokens', () => {
     it('refuses tokens of another issuer or audience, expired ones and ones without expiry', async () => {
       const now = Math.floor(Date.now() / 1000);
       const tokens = await Promise.all([
-        signWithStoredKey((j) => j.setIssuer('someone-else').setAudience(TOKEN_AUDIENCE).setSubject('u').setExpirationTime('5m')),
-        signWithStoredKey((j) => j.setIssuer(TOKEN_ISSUER).setAudience('another-app').setSubject('u').setExpirationTime('5m')),
-        signWithStoredKey((j) => j.setIssuer(TOKEN_ISSUER).setAudience(TOKEN_AUDIENCE).setSubject('u').setExpirationTime(now - 10)),
+        signWithStoredKey((j) =>
+          j.setIssuer('someone-else').setAudience(TOKEN_AUDIENCE).setSubject('u').setExpirationTime('5m'),
+        ),
+        signWithStoredKey((j) =>
+          j.setIssuer(TOKEN_ISSUER).setAudience('another-app').setSubject('u').setExpirationTime('5m'),
+        ),
+        signWithStoredKey((j) =>
+          j
+            .setIssuer(TOKEN_ISSUER)
+            .setAudience(TOKEN_AUDIENCE)
+            .setSubject('u')
+            .setExpirationTime(now - 10),
+        ),
         signWithStoredKey((j) => j.setIssuer(TOKEN_ISSUER).setAudience(TOKEN_AUDIENCE).setSubject('u')),
         signWithStoredKey((j) => j.setIssuer(TOKEN_ISSUER).setAudience(TOKEN_AUDIENCE).setExpirationTime('5m')),
       ]);
-      const control = await signWithStoredKey((j) => j.setIssuer(TOKEN_ISSUER).setAudience(TOKEN_AUDIENCE).setSubject('u').setExpirationTime('5m'));
+      const control = await signWithStoredKey((j) =>
+        j.setIssuer(TOKEN_ISSUER).setAudience(TOKEN_AUDIENCE).setSubject('u').setExpirationTime('5m'),
+      );
 
       for (const token of tokens) await expect(sut.verify(token)).rejects.toThrow();
       await expect(sut.verify(control)).resolves.toMatchObject({ sub: 'u' });
@@ -182,14 +229,19 @@ describe('signing and verifying tokens', () => {
       expect(configured.publicJwks.keys.map((k) => k.kid).sort()).toEqual(['configured-key', stored].sort());
       expect(JSON.stringify(configured.publicJwks)).not.toContain(jwk.d);
       await expect(configured.verify(token)).resolves.toMatchObject({ sub: 'user-1' });
-      await expect(configured.verify(await sut.signAccessToken('user-2', ['USER'], 's-2'))).resolves.toMatchObject({ sub: 'user-2' });
+      await expect(configured.verify(await sut.signAccessToken('user-2', ['USER'], 's-2'))).resolves.toMatchObject({
+        sub: 'user-2',
+      });
     });
 
     it('refuses a configured key that is not a private EC key with a kid', async () => {
       const { publicKey } = await generateKeyPair('ES256', { extractable: true });
       const withoutPrivatePart = { ...(await exportJWK(publicKey)), kid: 'k' };
 
-      for (const text of [JSON.stringify(withoutPrivatePart), JSON.stringify({ ...withoutPrivatePart, kid: undefined, d: 'x' })]) {
+      for (const text of [
+        JSON.stringify(withoutPrivatePart),
+        JSON.stringify({ ...withoutPrivatePart, kid: undefined, d: 'x' }),
+      ]) {
         await expect(store(authConfig({ AUTH_SIGNING_JWK: text })).load()).rejects.toThrow(
           'AUTH_SIGNING_JWK must be a private EC P-256 JWK with a kid',
         );

@@ -104,7 +104,10 @@ describe(UserRepository.name, () => {
         const m = tag();
         const plain = await sut.insert(db(), userRow({ email: `${m}-plain@example.com`, roles: ['USER'] }));
         const operator = await sut.insert(db(), userRow({ email: `${m}-op@example.com`, roles: ['USER', 'OPERATOR'] }));
-        const admin = await sut.insert(db(), userRow({ email: `${m}-admin@example.com`, roles: ['ADMIN', 'OPERATOR'] }));
+        const admin = await sut.insert(
+          db(),
+          userRow({ email: `${m}-admin@example.com`, roles: ['ADMIN', 'OPERATOR'] }),
+        );
 
         const ids = async (role?: 'USER' | 'OPERATOR' | 'ADMIN' | 'AUDITOR') =>
           (await sut.list(db(), { role, email: m, limit: 10 })).map((r) => r.id).sort();
@@ -156,10 +159,21 @@ describe(UserRepository.name, () => {
         const m = tag();
         const shared = new Date('2030-01-01T00:00:00.000Z');
         const inserted: string[] = [];
-        for (let i = 0; i < 4; i++) inserted.push((await sut.insert(db(), userRow({ email: `${m}-same-${i}@example.com`, createdAt: shared }))).id);
+        for (let i = 0; i < 4; i++)
+          inserted.push(
+            (await sut.insert(db(), userRow({ email: `${m}-same-${i}@example.com`, createdAt: shared }))).id,
+          );
         // Creation times the database assigns itself (several may share a millisecond).
-        for (let i = 0; i < 5; i++) inserted.push((await sut.insert(db(), userRow({ email: `${m}-now-${i}@example.com` }))).id);
-        inserted.push((await sut.insert(db(), userRow({ email: `${m}-early@example.com`, createdAt: new Date('2020-01-01T00:00:00.000Z') }))).id);
+        for (let i = 0; i < 5; i++)
+          inserted.push((await sut.insert(db(), userRow({ email: `${m}-now-${i}@example.com` }))).id);
+        inserted.push(
+          (
+            await sut.insert(
+              db(),
+              userRow({ email: `${m}-early@example.com`, createdAt: new Date('2020-01-01T00:00:00.000Z') }),
+            )
+          ).id,
+        );
         const all = await sut.list(db(), { email: m, limit: 100 });
 
         const seen: string[] = [];
@@ -178,7 +192,9 @@ describe(UserRepository.name, () => {
         expect([...seen.slice(1, 6)].sort()).toEqual(inserted.slice(4, 9).sort());
         expect(seen.slice(6)).toEqual(inserted.slice(0, 4).sort());
         const keys = all.map((r) => [r.createdAt.getTime(), r.id] as const);
-        expect(keys.every(([t, id], i) => i === 0 || t > keys[i - 1]![0] || (t === keys[i - 1]![0] && id > keys[i - 1]![1]))).toBe(true);
+        expect(
+          keys.every(([t, id], i) => i === 0 || t > keys[i - 1]![0] || (t === keys[i - 1]![0] && id > keys[i - 1]![1])),
+        ).toBe(true);
       });
 
       it('assigns creation times at millisecond precision, so a row never lies after its own position', async () => {
@@ -189,7 +205,12 @@ describe(UserRepository.name, () => {
         const subMillisecond = await db()
           .select({ us: sql<number>`(extract(microseconds from ${users.createdAt}) % 1000)::int` })
           .from(users)
-          .where(inArray(users.id, rows.map((r) => r.id)));
+          .where(
+            inArray(
+              users.id,
+              rows.map((r) => r.id),
+            ),
+          );
 
         expect(subMillisecond).toEqual(rows.map(() => ({ us: 0 })));
         for (const row of rows) {
@@ -201,9 +222,11 @@ describe(UserRepository.name, () => {
       it('orders rows of equal creation time by id', async () => {
         const m = tag();
         const at = new Date('2031-06-01T12:00:00.000Z');
-        const ids = ['ffffffff-0000-4000-8000-000000000000', '00000000-0000-4000-8000-000000000000', '88888888-0000-4000-8000-000000000000'].map(
-          (suffix) => suffix.slice(0, 24) + m.padEnd(12, '0').slice(0, 12),
-        );
+        const ids = [
+          'ffffffff-0000-4000-8000-000000000000',
+          '00000000-0000-4000-8000-000000000000',
+          '88888888-0000-4000-8000-000000000000',
+        ].map((suffix) => suffix.slice(0, 24) + m.padEnd(12, '0').slice(0, 12));
         for (const id of ids) await sut.insert(db(), userRow({ id, email: `${m}-${id}@example.com`, createdAt: at }));
 
         const rows = await sut.list(db(), { email: m, limit: 10 });
@@ -215,7 +238,10 @@ describe(UserRepository.name, () => {
     it('stores roles as a text array', async () => {
       const row = await sut.insert(db(), userRow({ roles: ['USER', 'ADMIN'] }));
 
-      const [stored] = await ctx.database.db.select({ roles: sql<string>`array_to_string(${users.roles}, ',')` }).from(users).where(sql`${users.id} = ${row.id}`);
+      const [stored] = await ctx.database.db
+        .select({ roles: sql<string>`array_to_string(${users.roles}, ',')` })
+        .from(users)
+        .where(sql`${users.id} = ${row.id}`);
 
       expect(stored!.roles).toBe('USER,ADMIN');
     });

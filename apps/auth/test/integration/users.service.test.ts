@@ -39,13 +39,25 @@ describe(UsersService.name, () => {
     /** Leaves ADMIN with exactly the given users. */
     async function onlyAdmins(...ids: string[]) {
       await db().execute(sql`update users set roles = array_remove(roles, 'ADMIN') where 'ADMIN' = any(roles)`);
-      for (const id of ids) await db().update(users).set({ roles: sql`array_append(${users.roles}, 'ADMIN')` }).where(eq(users.id, id));
+      for (const id of ids)
+        await db()
+          .update(users)
+          .set({ roles: sql`array_append(${users.roles}, 'ADMIN')` })
+          .where(eq(users.id, id));
     }
     /** Audit entries waiting in the outbox for the event service, about one user. */
     const auditsOf = async (userId: string) =>
-      (await db().select().from(outbox).where(sql`${outbox.topic} = 'audit' and ${outbox.payload}->>'targetId' = ${userId}`)).map((r) => r.payload);
+      (
+        await db()
+          .select()
+          .from(outbox)
+          .where(sql`${outbox.topic} = 'audit' and ${outbox.payload}->>'targetId' = ${userId}`)
+      ).map((r) => r.payload);
     const revocationsOf = (userId: string) =>
-      db().select({ sessionId: sessionRevocations.sessionId, reason: sessionRevocations.reason }).from(sessionRevocations).where(eq(sessionRevocations.userId, userId));
+      db()
+        .select({ sessionId: sessionRevocations.sessionId, reason: sessionRevocations.reason })
+        .from(sessionRevocations)
+        .where(eq(sessionRevocations.userId, userId));
 
     describe('setRoles', () => {
       it("replaces the roles and ends the user's session", async () => {
@@ -118,7 +130,10 @@ describe(UsersService.name, () => {
         const admin = await newUser(['ADMIN']);
         await onlyAdmins(admin.id);
 
-        expect((await sut.setRoles(actor, REQUEST_ID, admin.id, ['ADMIN', 'AUDITOR'])).after.roles).toEqual(['ADMIN', 'AUDITOR']);
+        expect((await sut.setRoles(actor, REQUEST_ID, admin.id, ['ADMIN', 'AUDITOR'])).after.roles).toEqual([
+          'ADMIN',
+          'AUDITOR',
+        ]);
       });
 
       it('takes ADMIN from one of two administrators', async () => {
@@ -135,12 +150,17 @@ describe(UsersService.name, () => {
         const [a, b] = [await newUser(['ADMIN']), await newUser(['ADMIN'])];
         await onlyAdmins(a.id, b.id);
 
-        const results = await Promise.allSettled([sut.setRoles(actor, REQUEST_ID, a.id, ['USER']), sut.setRoles(actor, REQUEST_ID, b.id, ['USER'])]);
+        const results = await Promise.allSettled([
+          sut.setRoles(actor, REQUEST_ID, a.id, ['USER']),
+          sut.setRoles(actor, REQUEST_ID, b.id, ['USER']),
+        ]);
 
         expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
-        expect(results.filter((r) => r.status === 'rejected').map((r) => ((r as PromiseRejectedResult).reason as { code: string }).code)).toEqual([
-          'INVALID_STATE',
-        ]);
+        expect(
+          results
+            .filter((r) => r.status === 'rejected')
+            .map((r) => ((r as PromiseRejectedResult).reason as { code: string }).code),
+        ).toEqual(['INVALID_STATE']);
         expect(await repo.countWithRole(db(), 'ADMIN')).toBe(1);
       });
     });

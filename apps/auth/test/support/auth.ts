@@ -5,7 +5,14 @@ import type { users } from '../../src/schema.js';
 
 /** Auth's configuration as parsed from a minimal environment, with overrides. */
 export function authConfig(overrides: Partial<AuthConfig> = {}): AuthConfig {
-  return { ...loadAuthConfig({ INTERNAL_SECRET: 'test-internal-secret-0123456789abcdef', LOG_LEVEL: 'silent', AUTH_DATABASE_URL: 'postgres://127.0.0.1/unused' }), ...overrides };
+  return {
+    ...loadAuthConfig({
+      INTERNAL_SECRET: 'test-internal-secret-0123456789abcdef',
+      LOG_LEVEL: 'silent',
+      AUTH_DATABASE_URL: 'postgres://127.0.0.1/unused',
+    }),
+    ...overrides,
+  };
 }
 
 /** A short random tag that keeps tests sharing one database apart. */

@@ -8,7 +8,11 @@ export class ActivitiesController {
   constructor(private readonly activities: ActivitiesService) {}
 
   @Endpoint(routes.ingestActivities)
-  ingest(@CurrentPrincipal() actor: Principal, @RequestId() requestId: string, @Input() { body }: InputOf<typeof routes.ingestActivities>) {
+  ingest(
+    @CurrentPrincipal() actor: Principal,
+    @RequestId() requestId: string,
+    @Input() { body }: InputOf<typeof routes.ingestActivities>,
+  ) {
     return this.activities.ingest({ actor, requestId }, body.activities);
   }
 }

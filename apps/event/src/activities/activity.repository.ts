@@ -5,7 +5,11 @@ import { sql } from 'drizzle-orm';
 import { bucketCeil, bucketFloor, planWindow } from '../domain/calendar.js';
 import type { PlayerFacts } from '../domain/condition-evaluator.js';
 
-const inList = (values: string[]) => sql.join(values.map((v) => sql`${v}`), sql`, `);
+const inList = (values: string[]) =>
+  sql.join(
+    values.map((v) => sql`${v}`),
+    sql`, `,
+  );
 
 @Injectable()
 export class ActivityRepository {
@@ -18,7 +22,9 @@ export class ActivityRepository {
     if (rowsOf(known).length > 0) return;
     await tx.execute(sql`select pg_advisory_xact_lock(hashtext('activity-zones'))`);
     const added = rowsOf(
-      await tx.execute(sql`insert into activity_zones (timezone) values (${timeZone}) on conflict do nothing returning timezone`),
+      await tx.execute(
+        sql`insert into activity_zones (timezone) values (${timeZone}) on conflict do nothing returning timezone`,
+      ),
     );
     if (added.length === 0) return;
     await tx.execute(sql`

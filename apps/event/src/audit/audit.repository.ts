@@ -77,7 +77,12 @@ export class AuditRepository {
     const [exists] = await tx.select({ seq: auditLog.seq }).from(auditLog).where(eq(auditLog.id, input.id));
     if (exists) return;
     const [last] = await tx.select({ hash: auditLog.hash }).from(auditLog).orderBy(desc(auditLog.seq)).limit(1);
-    const entry = { ...input, before: asStored(input.before), after: asStored(input.after), at: new Date(input.at.getTime()) };
+    const entry = {
+      ...input,
+      before: asStored(input.before),
+      after: asStored(input.after),
+      at: new Date(input.at.getTime()),
+    };
     const prevHash = last?.hash ?? GENESIS_HASH;
     await tx.insert(auditLog).values({ ...entry, prevHash, hash: entryHash(prevHash, entry) });
   }
@@ -115,7 +120,8 @@ export class AuditRepository {
       if (rows.length === 0) return { valid: true, entries, firstBrokenId: null };
       for (const r of rows) {
         entries++;
-        if (r.prevHash !== prevHash || entryHash(prevHash, r) !== r.hash) return { valid: false, entries, firstBrokenId: r.id };
+        if (r.prevHash !== prevHash || entryHash(prevHash, r) !== r.hash)
+          return { valid: false, entries, firstBrokenId: r.id };
         prevHash = r.hash;
       }
       afterSeq = rows.at(-1)!.seq;

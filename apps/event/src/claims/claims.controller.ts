@@ -8,7 +8,10 @@ export class ClaimsController {
   constructor(private readonly claims: ClaimsService) {}
 
   @Endpoint(routes.createClaim)
-  async create(@CurrentPrincipal() player: Principal, @Input() { params, headers }: InputOf<typeof routes.createClaim>) {
+  async create(
+    @CurrentPrincipal() player: Principal,
+    @Input() { params, headers }: InputOf<typeof routes.createClaim>,
+  ) {
     return { claim: await this.claims.claim(player, params.id, headers['Idempotency-Key']) };
   }
 
@@ -23,12 +26,20 @@ export class ClaimsController {
   }
 
   @Endpoint(routes.approveClaim)
-  async approve(@CurrentPrincipal() actor: Principal, @RequestId() requestId: string, @Input() { params }: InputOf<typeof routes.approveClaim>) {
+  async approve(
+    @CurrentPrincipal() actor: Principal,
+    @RequestId() requestId: string,
+    @Input() { params }: InputOf<typeof routes.approveClaim>,
+  ) {
     return { claim: await this.claims.approve({ actor, requestId }, params.id) };
   }
 
   @Endpoint(routes.rejectClaim)
-  async reject(@CurrentPrincipal() actor: Principal, @RequestId() requestId: string, @Input() { params, body }: InputOf<typeof routes.rejectClaim>) {
+  async reject(
+    @CurrentPrincipal() actor: Principal,
+    @RequestId() requestId: string,
+    @Input() { params, body }: InputOf<typeof routes.rejectClaim>,
+  ) {
     return { claim: await this.claims.reject({ actor, requestId }, params.id, body.reason) };
   }
 

@@ -39,7 +39,8 @@ export function startOfLocalDay(day: string, timeZone: string): Date {
   return new Date(lo * BUCKET_MS);
 }
 
-const toUtcDay = (day: string) => Date.UTC(Number(day.slice(0, 4)), Number(day.slice(5, 7)) - 1, Number(day.slice(8, 10)));
+const toUtcDay = (day: string) =>
+  Date.UTC(Number(day.slice(0, 4)), Number(day.slice(5, 7)) - 1, Number(day.slice(8, 10)));
 
 export function addDays(day: string, n: number): string {
   return new Date(toUtcDay(day) + n * 86_400_000).toISOString().slice(0, 10);

@@ -46,12 +46,31 @@ export function factsNeeded(condition: Condition): { windowed: Set<string>; high
 function leaf(c: LeafCondition, facts: PlayerFacts): ProgressNode {
   const days = (type: string) => facts.daily.get(type) ?? [];
   const total = (type: string, field: 'count' | 'sum') => days(type).reduce((n, d) => n + d[field], 0);
-  const node = (required: number, current: number): ProgressNode => ({ type: c.type, required, current, met: current >= required });
+  const node = (required: number, current: number): ProgressNode => ({
+    type: c.type,
+    required,
+    current,
+    met: current >= required,
+  });
   switch (c.type) {
     case 'LOGIN_STREAK':
-      return node(c.days, longestStreak(days(LOGIN).filter((d) => d.count > 0).map((d) => d.day)));
+      return node(
+        c.days,
+        longestStreak(
+          days(LOGIN)
+            .filter((d) => d.count > 0)
+            .map((d) => d.day),
+        ),
+      );
     case 'LOGIN_DAYS':
-      return node(c.days, new Set(days(LOGIN).filter((d) => d.count > 0).map((d) => d.day)).size);
+      return node(
+        c.days,
+        new Set(
+          days(LOGIN)
+            .filter((d) => d.count > 0)
+            .map((d) => d.day),
+        ).size,
+      );
     case 'INVITE_COUNT':
       return node(c.count, total(INVITE_ACCEPTED, 'count'));
     case 'LEVEL_REACHED':

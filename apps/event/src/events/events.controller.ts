@@ -12,7 +12,11 @@ export class EventsController {
   ) {}
 
   @Endpoint(routes.createEvent)
-  async create(@CurrentPrincipal() actor: Principal, @RequestId() requestId: string, @Input() { body }: InputOf<typeof routes.createEvent>) {
+  async create(
+    @CurrentPrincipal() actor: Principal,
+    @RequestId() requestId: string,
+    @Input() { body }: InputOf<typeof routes.createEvent>,
+  ) {
     return { event: await this.events.create({ actor, requestId }, body) };
   }
 
@@ -27,12 +31,20 @@ export class EventsController {
   }
 
   @Endpoint(routes.updateEvent)
-  async update(@CurrentPrincipal() actor: Principal, @RequestId() requestId: string, @Input() { params, body }: InputOf<typeof routes.updateEvent>) {
+  async update(
+    @CurrentPrincipal() actor: Principal,
+    @RequestId() requestId: string,
+    @Input() { params, body }: InputOf<typeof routes.updateEvent>,
+  ) {
     return { event: await this.events.update({ actor, requestId }, params.id, body) };
   }
 
   @Endpoint(routes.createReward)
-  async addReward(@CurrentPrincipal() actor: Principal, @RequestId() requestId: string, @Input() { params, body }: InputOf<typeof routes.createReward>) {
+  async addReward(
+    @CurrentPrincipal() actor: Principal,
+    @RequestId() requestId: string,
+    @Input() { params, body }: InputOf<typeof routes.createReward>,
+  ) {
     return { reward: await this.events.addReward({ actor, requestId }, params.id, body) };
   }
 

@@ -61,13 +61,21 @@ describe('event repositories', () => {
       expect(again).toEqual({ accepted: 0, duplicates: 1 });
       const other = await t.database.db.transaction((tx) => activities.ingest(tx, 'other-source', [a]));
       expect(other).toEqual({ accepted: 1, duplicates: 0 });
-      const [row] = rowsOf<{ count: number }>(await t.database.db.execute(sql`select sum(count)::int as count from activity_buckets where user_id = ${user}`));
+      const [row] = rowsOf<{ count: number }>(
+        await t.database.db.execute(sql`select sum(count)::int as count from activity_buckets where user_id = ${user}`),
+      );
       expect(row!.count).toBe(3);
     });
 
     it('counts per local day of the event zone, exactly at the window edges', async () => {
       const user = randomUUID();
-      const at = (id: string, occurredAt: string, type = 'LOGIN', value?: number) => ({ id, userId: user, type, occurredAt, value });
+      const at = (id: string, occurredAt: string, type = 'LOGIN', value?: number) => ({
+        id,
+        userId: user,
+        type,
+        occurredAt,
+        value,
+      });
       await t.database.db.transaction((tx) =>
         activities.ingest(tx, 'src', [
           at('before', '2026-03-01T09:59:59Z'), // just before the window
@@ -83,7 +91,11 @@ describe('event repositories', () => {
           at('lv2', '2026-03-02T00:00:00Z', 'LEVEL_UP', 17),
         ]),
       );
-      const window = { start: new Date('2026-03-01T10:07:00Z'), end: new Date('2026-03-05T10:07:00Z'), timeZone: 'Asia/Seoul' };
+      const window = {
+        start: new Date('2026-03-01T10:07:00Z'),
+        end: new Date('2026-03-05T10:07:00Z'),
+        timeZone: 'Asia/Seoul',
+      };
       const facts = await activities.facts(db, user, window, {
         windowed: new Set(['LOGIN', 'PURCHASE']),
         highest: new Set(['LEVEL_UP']),
@@ -97,13 +109,22 @@ describe('event repositories', () => {
       ]);
       expect(facts.daily.get('PURCHASE')).toEqual([{ day: '2026-03-02', count: 2, sum: 20 }]);
       expect(facts.highest.get('LEVEL_UP')).toBe(42);
-      expect(evaluate({ type: 'LOGIN_STREAK', days: 3 }, facts)).toEqual({ type: 'LOGIN_STREAK', required: 3, current: 3, met: true });
+      expect(evaluate({ type: 'LOGIN_STREAK', days: 3 }, facts)).toEqual({
+        type: 'LOGIN_STREAK',
+        required: 3,
+        current: 3,
+        met: true,
+      });
       expect(evaluate({ type: 'LOGIN_DAYS', days: 5 }, facts)).toMatchObject({ current: 4, met: false });
       // In UTC the same logins fall on other days (once an event in UTC has the zone tracked).
       await t.database.db.transaction((tx) => activities.trackZone(tx, 'UTC'));
       const needed = factsNeeded({ type: 'LOGIN_DAYS', days: 1 });
       const utc = await activities.facts(db, user, { ...window, timeZone: 'UTC' }, needed);
-      expect((utc.daily.get('LOGIN') ?? []).map((d) => d.day).sort()).toEqual(['2026-03-01', '2026-03-03', '2026-03-05']);
+      expect((utc.daily.get('LOGIN') ?? []).map((d) => d.day).sort()).toEqual([
+        '2026-03-01',
+        '2026-03-03',
+        '2026-03-05',
+      ]);
     });
 
     it('gives the same days from daily counters as from the facts, for windows of any alignment and zone', async () => {
@@ -137,14 +158,21 @@ describe('event repositories', () => {
             for (const a of batch) {
               const at = new Date(a.occurredAt);
               if (a.type !== type || at < start || at >= end) continue;
-              const day = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(at);
+              const day = new Intl.DateTimeFormat('en-CA', {
+                timeZone,
+                year: 'numeric',
+                month: '2-digit',
+                day: '2-digit',
+              }).format(at);
               const d = expected.get(day) ?? { count: 0, sum: 0 };
               d.count += 1;
               d.sum += a.value;
               expected.set(day, d);
             }
             const got = [...(facts.daily.get(type) ?? [])].sort((x, y) => x.day.localeCompare(y.day));
-            expect(got).toEqual([...expected.entries()].sort(([x], [y]) => x.localeCompare(y)).map(([day, v]) => ({ day, ...v })));
+            expect(got).toEqual(
+              [...expected.entries()].sort(([x], [y]) => x.localeCompare(y)).map(([day, v]) => ({ day, ...v })),
+            );
           }
         }
       }
@@ -173,7 +201,9 @@ describe('event repositories', () => {
       const event = await newEvent();
       const user = randomUUID();
       const claim = (status: 'PENDING' | 'APPROVED' | 'REJECTED', periodKey = 'ONCE') =>
-        t.database.db.transaction((tx) => claims.insert(tx, { id: randomUUID(), userId: user, eventId: event.id, periodKey, status, rewards: [] }));
+        t.database.db.transaction((tx) =>
+          claims.insert(tx, { id: randomUUID(), userId: user, eventId: event.id, periodKey, status, rewards: [] }),
+        );
       const first = await claim('PENDING');
       const err = await claim('APPROVED').catch((e: unknown) => e);
       expect(isUniqueViolation(err, ACTIVE_CLAIM_INDEX)).toBe(true);
@@ -187,7 +217,17 @@ describe('event repositories', () => {
     it('pages history newest first without overlap or gaps while claims are added', async () => {
       const event = await newEvent();
       const insertOne = () =>
-        t.database.db.transaction((tx) => claims.insert(tx, { id: randomUUID(), userId: randomUUID(), eventId: event.id, periodKey: 'ONCE', status: 'REJECTED', reason: 'CONDITION_NOT_MET', rewards: [] }));
+        t.database.db.transaction((tx) =>
+          claims.insert(tx, {
+            id: randomUUID(),
+            userId: randomUUID(),
+            eventId: event.id,
+            periodKey: 'ONCE',
+            status: 'REJECTED',
+            reason: 'CONDITION_NOT_MET',
+            rewards: [],
+          }),
+        );
       for (let i = 0; i < 7; i++) await insertOne();
       const seen: string[] = [];
       let cursor: string | undefined;
@@ -204,7 +244,9 @@ describe('event repositories', () => {
     it('lets exactly one of 30 concurrent claims through, across 3 connection pools', async () => {
       const { openDatabase } = await import('@rewards/infrastructure/persistence');
       const { silentLogger } = await import('../../../../test/support/databases.js');
-      const pools = await Promise.all([1, 2, 3].map(() => openDatabase({ url: t.url, poolSize: 10, logger: silentLogger })));
+      const pools = await Promise.all(
+        [1, 2, 3].map(() => openDatabase({ url: t.url, poolSize: 10, logger: silentLogger })),
+      );
       const event = await newEvent();
       const user = randomUUID();
       const results = await Promise.allSettled(
@@ -223,7 +265,9 @@ describe('event repositories', () => {
       );
       await Promise.all(pools.map((p) => p.close()));
       expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
-      expect(results.filter((r) => r.status === 'rejected' && isUniqueViolation(r.reason, ACTIVE_CLAIM_INDEX))).toHaveLength(29);
+      expect(
+        results.filter((r) => r.status === 'rejected' && isUniqueViolation(r.reason, ACTIVE_CLAIM_INDEX)),
+      ).toHaveLength(29);
     });
   });
 
@@ -231,7 +275,15 @@ describe('event repositories', () => {
     it('reserves stock only while enough remains, and releases it back up to the stock', async () => {
       const event = await newEvent();
       const reward = await t.database.db.transaction((tx) =>
-        events.insertReward(tx, { id: randomUUID(), eventId: event.id, type: 'ITEM', name: 'Sword', quantity: 2, stock: 5, remaining: 5 }),
+        events.insertReward(tx, {
+          id: randomUUID(),
+          eventId: event.id,
+          type: 'ITEM',
+          name: 'Sword',
+          quantity: 2,
+          stock: 5,
+          remaining: 5,
+        }),
       );
       const reserve = () => t.database.db.transaction((tx) => events.reserveStock(tx, reward.id, 2));
       const outcomes = await Promise.all([reserve(), reserve(), reserve(), reserve()]);
@@ -245,7 +297,16 @@ describe('event repositories', () => {
     it('reports whether claims exist, which freezes the condition', async () => {
       const event = await newEvent();
       expect((await events.find(db, event.id))!.locked).toBe(false);
-      await t.database.db.transaction((tx) => claims.insert(tx, { id: randomUUID(), userId: randomUUID(), eventId: event.id, periodKey: 'ONCE', status: 'REJECTED', rewards: [] }));
+      await t.database.db.transaction((tx) =>
+        claims.insert(tx, {
+          id: randomUUID(),
+          userId: randomUUID(),
+          eventId: event.id,
+          periodKey: 'ONCE',
+          status: 'REJECTED',
+          rewards: [],
+        }),
+      );
       expect((await events.find(db, event.id))!.locked).toBe(true);
     });
   });

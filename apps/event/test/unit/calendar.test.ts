@@ -1,11 +1,33 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { addDays, bucketFloor, isoWeek, localDate, longestStreak, periodKey, planWindow, startOfLocalDay } from '../../src/domain/calendar.js';
+import {
+  addDays,
+  bucketFloor,
+  isoWeek,
+  localDate,
+  longestStreak,
+  periodKey,
+  planWindow,
+  startOfLocalDay,
+} from '../../src/domain/calendar.js';
 
 // Zones with daylight-saving changes (and a half-hour and a 45-minute offset) next to fixed ones.
-const ZONES = ['Asia/Seoul', 'UTC', 'America/New_York', 'Europe/London', 'Australia/Adelaide', 'Asia/Kathmandu', 'America/Santiago', 'Pacific/Chatham'];
+const ZONES = [
+  'Asia/Seoul',
+  'UTC',
+  'America/New_York',
+  'Europe/London',
+  'Australia/Adelaide',
+  'Asia/Kathmandu',
+  'America/Santiago',
+  'Pacific/Chatham',
+];
 const zone = fc.constantFrom(...ZONES);
-const instant = fc.date({ min: new Date('2000-01-01T00:00:00Z'), max: new Date('2040-01-01T00:00:00Z'), noInvalidDate: true });
+const instant = fc.date({
+  min: new Date('2000-01-01T00:00:00Z'),
+  max: new Date('2040-01-01T00:00:00Z'),
+  noInvalidDate: true,
+});
 const day = fc.integer({ min: 0, max: 15_000 }).map((n) => addDays('2000-01-01', n));
 
 describe('localDate', () => {
@@ -68,18 +90,25 @@ describe('longestStreak', () => {
 
   it('finds a run of n days placed anywhere among others', () => {
     fc.assert(
-      fc.property(day, fc.integer({ min: 1, max: 30 }), fc.array(fc.integer({ min: 0, max: 200 }), { maxLength: 30 }), (start, n, noise) => {
-        const run = Array.from({ length: n }, (_, i) => addDays(start, i));
-        // Noise days keep a gap of at least two from the run, so they cannot extend it.
-        const others = noise.map((k) => addDays(start, n + 1 + k));
-        expect(longestStreak([...others, ...run])).toBeGreaterThanOrEqual(n);
-        expect(longestStreak(run)).toBe(n);
-      }),
+      fc.property(
+        day,
+        fc.integer({ min: 1, max: 30 }),
+        fc.array(fc.integer({ min: 0, max: 200 }), { maxLength: 30 }),
+        (start, n, noise) => {
+          const run = Array.from({ length: n }, (_, i) => addDays(start, i));
+          // Noise days keep a gap of at least two from the run, so they cannot extend it.
+          const others = noise.map((k) => addDays(start, n + 1 + k));
+          expect(longestStreak([...others, ...run])).toBeGreaterThanOrEqual(n);
+          expect(longestStreak(run)).toBe(n);
+        },
+      ),
     );
   });
 
   it('is exact across a DST change: three local days in New York around 8 March 2026', () => {
-    const logins = ['2026-03-07T15:00:00Z', '2026-03-08T15:00:00Z', '2026-03-09T15:00:00Z'].map((s) => localDate(new Date(s), 'America/New_York'));
+    const logins = ['2026-03-07T15:00:00Z', '2026-03-08T15:00:00Z', '2026-03-09T15:00:00Z'].map((s) =>
+      localDate(new Date(s), 'America/New_York'),
+    );
     expect(longestStreak(logins)).toBe(3);
   });
 });
@@ -131,25 +160,34 @@ describe('startOfLocalDay', () => {
 describe('planWindow', () => {
   it('covers [start, end) exactly once with whole days and partial ranges', () => {
     fc.assert(
-      fc.property(instant, fc.integer({ min: 1, max: 40 * 86_400_000 }), zone, fc.array(fc.integer({ min: 0, max: 1_000_000 }), { maxLength: 20 }), (start, length, tz, probes) => {
-        const end = new Date(start.getTime() + length);
-        const plan = planWindow(start, end, tz);
-        for (const r of plan.partial) expect(r.start < r.end).toBe(true);
-        const covered = (t: Date) =>
-          plan.partial.filter((r) => t >= r.start && t < r.end).length +
-          (plan.fullDays && localDate(t, tz) >= plan.fullDays.from && localDate(t, tz) < plan.fullDays.to ? 1 : 0);
-        for (const p of [0, length - 1, ...probes.map((x) => Math.floor((x / 1_000_000) * (length - 1)))]) {
-          expect(covered(new Date(start.getTime() + p))).toBe(1);
-        }
-        expect(covered(new Date(start.getTime() - 1))).toBe(0);
-        expect(covered(end)).toBe(0);
-      }),
+      fc.property(
+        instant,
+        fc.integer({ min: 1, max: 40 * 86_400_000 }),
+        zone,
+        fc.array(fc.integer({ min: 0, max: 1_000_000 }), { maxLength: 20 }),
+        (start, length, tz, probes) => {
+          const end = new Date(start.getTime() + length);
+          const plan = planWindow(start, end, tz);
+          for (const r of plan.partial) expect(r.start < r.end).toBe(true);
+          const covered = (t: Date) =>
+            plan.partial.filter((r) => t >= r.start && t < r.end).length +
+            (plan.fullDays && localDate(t, tz) >= plan.fullDays.from && localDate(t, tz) < plan.fullDays.to ? 1 : 0);
+          for (const p of [0, length - 1, ...probes.map((x) => Math.floor((x / 1_000_000) * (length - 1)))]) {
+            expect(covered(new Date(start.getTime() + p))).toBe(1);
+          }
+          expect(covered(new Date(start.getTime() - 1))).toBe(0);
+          expect(covered(end)).toBe(0);
+        },
+      ),
     );
   });
 
   it('reads an event from local midnight to local midnight as whole days only', () => {
     const start = startOfLocalDay('2026-12-01', 'Asia/Seoul');
     const end = startOfLocalDay('2026-12-08', 'Asia/Seoul');
-    expect(planWindow(start, end, 'Asia/Seoul')).toEqual({ fullDays: { from: '2026-12-01', to: '2026-12-08' }, partial: [] });
+    expect(planWindow(start, end, 'Asia/Seoul')).toEqual({
+      fullDays: { from: '2026-12-01', to: '2026-12-08' },
+      partial: [],
+    });
   });
 });

@@ -18,18 +18,27 @@ describe('TRUST_PROXY', () => {
 
   it('or a comma-separated list of addresses and CIDRs', () => {
     expect(TrustProxy.parse('10.0.0.1')).toEqual(['10.0.0.1']);
-    expect(TrustProxy.parse('10.0.0.0/8, 192.168.1.7,fd00::/8 , ::1')).toEqual(['10.0.0.0/8', '192.168.1.7', 'fd00::/8', '::1']);
+    expect(TrustProxy.parse('10.0.0.0/8, 192.168.1.7,fd00::/8 , ::1')).toEqual([
+      '10.0.0.0/8',
+      '192.168.1.7',
+      'fd00::/8',
+      '::1',
+    ]);
     expect(TrustProxy.parse('loopback,uniquelocal')).toEqual(['loopback', 'uniquelocal']);
   });
 
   it('refuses true: trusting every hop lets any client choose its address', () => {
     for (const value of ['true', 'TRUE', ' true ']) {
-      expect(issues(value)).toEqual([expect.stringMatching(/^`true` would trust every hop, so any client could choose its own address/)]);
+      expect(issues(value)).toEqual([
+        expect.stringMatching(/^`true` would trust every hop, so any client could choose its own address/),
+      ]);
     }
   });
 
   it('refuses anything else, naming the bad entry', () => {
-    expect(issues('-1')).toEqual(['"-1" is neither a hop count nor an IP address or CIDR (a hop count, or addresses/CIDRs comma-separated)']);
+    expect(issues('-1')).toEqual([
+      '"-1" is neither a hop count nor an IP address or CIDR (a hop count, or addresses/CIDRs comma-separated)',
+    ]);
     expect(issues('1.5')).toEqual([expect.stringContaining('"1.5" is neither')]);
     expect(issues('10.0.0.0/33')).toEqual([expect.stringContaining('"10.0.0.0/33" is neither')]);
     expect(issues('10.0.0.1,,10.0.0.2')).toEqual([expect.stringContaining('"" is neither')]);

@@ -6,7 +6,10 @@ describe(matchRoute.name, () => {
   it('finds the contract route for a method and a concrete path', () => {
     expect(matchRoute('POST', '/auth/login')).toEqual({ id: 'login', ...routes.login });
     expect(matchRoute('GET', '/users')).toEqual({ id: 'listUsers', ...routes.listUsers });
-    expect(matchRoute('PUT', '/users/0b1e0c5e-5b1a-4c1e-9a51-2f1f7a3f0c11/roles')).toEqual({ id: 'setRoles', ...routes.setRoles });
+    expect(matchRoute('PUT', '/users/0b1e0c5e-5b1a-4c1e-9a51-2f1f7a3f0c11/roles')).toEqual({
+      id: 'setRoles',
+      ...routes.setRoles,
+    });
   });
 
   it('tells routes on one path apart by method', () => {
@@ -40,9 +43,18 @@ describe(matchPath.name, () => {
   const id = '0b1e0c5e-5b1a-4c1e-9a51-2f1f7a3f0c11';
 
   it('decodes parameters, and an encoded slash stays inside its parameter', () => {
-    expect(matchPath('GET', `/events/%30${id.slice(1)}`)).toEqual({ route: { id: 'getEvent', ...routes.getEvent }, params: { id } });
-    expect(matchPath('POST', `/events/${id}/claims`)).toEqual({ route: { id: 'createClaim', ...routes.createClaim }, params: { id } });
-    expect(matchPath('GET', `/events/${id}%2Fclaims`)).toEqual({ route: { id: 'getEvent', ...routes.getEvent }, params: { id: `${id}/claims` } });
+    expect(matchPath('GET', `/events/%30${id.slice(1)}`)).toEqual({
+      route: { id: 'getEvent', ...routes.getEvent },
+      params: { id },
+    });
+    expect(matchPath('POST', `/events/${id}/claims`)).toEqual({
+      route: { id: 'createClaim', ...routes.createClaim },
+      params: { id },
+    });
+    expect(matchPath('GET', `/events/${id}%2Fclaims`)).toEqual({
+      route: { id: 'getEvent', ...routes.getEvent },
+      params: { id: `${id}/claims` },
+    });
     expect(matchPath('POST', `/events/${id}%2Fclaims`)).toBeUndefined();
   });
 

@@ -4,24 +4,42 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AUTH_MIGRATIONS, openFreshDatabase, silentLogger, type TestDatabase } from '../../../../test/support/databases.js';
+import {
+  AUTH_MIGRATIONS,
+  openFreshDatabase,
+  silentLogger,
+  type TestDatabase,
+} from '../../../../test/support/databases.js';
 import { freshPostgresDatabase } from '../../../../test/support/pg.js';
 import { migrate, openDatabase, rowsOf, type Db } from '../../src/database.js';
 
 const AUTH_FILES = readdirSync(AUTH_MIGRATIONS)
   .filter((f) => f.endsWith('.sql'))
   .sort();
-const AUTH_TABLES = ['api_keys', 'login_failures', 'refresh_tokens', 'schema_migrations', 'session_revocations', 'sessions', 'signing_keys', 'users'];
+const AUTH_TABLES = [
+  'api_keys',
+  'login_failures',
+  'refresh_tokens',
+  'schema_migrations',
+  'session_revocations',
+  'sessions',
+  'signing_keys',
+  'users',
+];
 
 async function tables(db: Db): Promise<string[]> {
   const rows = rowsOf<{ name: string }>(
-    await db.execute(sql`select table_name as name from information_schema.tables where table_schema = 'public' order by table_name`),
+    await db.execute(
+      sql`select table_name as name from information_schema.tables where table_schema = 'public' order by table_name`,
+    ),
   );
   return rows.map((r) => r.name);
 }
 
 async function appliedNames(db: Db): Promise<string[]> {
-  return rowsOf<{ name: string }>(await db.execute(sql`select name from schema_migrations order by name`)).map((r) => r.name);
+  return rowsOf<{ name: string }>(await db.execute(sql`select name from schema_migrations order by name`)).map(
+    (r) => r.name,
+  );
 }
 
 describe(migrate.name, () => {
@@ -61,14 +79,22 @@ describe(migrate.name, () => {
 
     it('applies files in name order, splits statements at breakpoints and ignores other files', async () => {
       const db = opened.database.db;
-      await writeFile(join(dir, '0102_second.sql'), 'insert into probe_a (v) values (2);\n--> statement-breakpoint\ninsert into probe_a (v) values (3);\n');
-      await writeFile(join(dir, '0101_first.sql'), 'create table probe_a (v int not null);\n--> statement-breakpoint\ninsert into probe_a (v) values (1);\n');
+      await writeFile(
+        join(dir, '0102_second.sql'),
+        'insert into probe_a (v) values (2);\n--> statement-breakpoint\ninsert into probe_a (v) values (3);\n',
+      );
+      await writeFile(
+        join(dir, '0101_first.sql'),
+        'create table probe_a (v int not null);\n--> statement-breakpoint\ninsert into probe_a (v) values (1);\n',
+      );
       await writeFile(join(dir, 'README.md'), 'not a migration');
 
       const applied = await migrate(db, dir, 'probe', silentLogger);
 
       expect(applied).toEqual(['0101_first.sql', '0102_second.sql']);
-      expect(rowsOf<{ v: number }>(await db.execute(sql`select v from probe_a order by v`)).map((r) => r.v)).toEqual([1, 2, 3]);
+      expect(rowsOf<{ v: number }>(await db.execute(sql`select v from probe_a order by v`)).map((r) => r.v)).toEqual([
+        1, 2, 3,
+      ]);
       expect(await appliedNames(db)).toEqual([...AUTH_FILES, '0101_first.sql', '0102_second.sql']);
     });
 
@@ -101,7 +127,9 @@ describe(migrate.name, () => {
         expect(results.filter((r) => r.length === 0)).toHaveLength(2);
         const db = instances[0]!.db;
         expect(
-          rowsOf<{ name: string; n: number }>(await db.execute(sql`select name, count(*)::int as n from schema_migrations group by name order by name`)),
+          rowsOf<{ name: string; n: number }>(
+            await db.execute(sql`select name, count(*)::int as n from schema_migrations group by name order by name`),
+          ),
         ).toEqual(AUTH_FILES.map((name) => ({ name, n: 1 })));
         expect(await tables(db)).toEqual(expect.arrayContaining(AUTH_TABLES));
       } finally {
