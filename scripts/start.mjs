@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import pinoPretty from 'pino-pretty';
 import { startEmbeddedPostgres } from './lib/embedded-postgres.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -25,9 +26,33 @@ env.AUTH_SERVICE_URL ||= `http://127.0.0.1:${authPort}`;
 // The gateway balances over these; auth's outbox delivers to them.
 env.EVENT_SERVICE_URL ||= eventUrls.join(',');
 
+// In a terminal the services' JSON log lines are shown as readable text; piped elsewhere they stay JSON.
+const output = process.stdout.isTTY
+  ? pinoPretty({
+      colorize: true,
+      translateTime: 'SYS:HH:MM:ss',
+      ignore: 'pid,hostname,reqId',
+      singleLine: true,
+      sync: true,
+    })
+  : process.stdout;
+/** The first administrator's generated password, when auth prints it on a first start. */
+let generatedAdmin;
+
 const children = [];
 function run(name, script, extra) {
-  const child = spawn(process.execPath, [script], { cwd: root, env: { ...env, ...extra }, stdio: 'inherit' });
+  const child = spawn(process.execPath, [script], {
+    cwd: root,
+    env: { ...env, ...extra },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout.on('data', (chunk) => {
+    const text = chunk.toString();
+    const created = /First administrator created\.\s+email:\s+(\S+)\s+password:\s+(\S+)/.exec(text);
+    if (created) generatedAdmin = { email: created[1], password: created[2] };
+    output.write(text);
+  });
+  child.stderr.on('data', (chunk) => process.stderr.write(chunk));
   child.on('exit', (code, signal) => {
     children.splice(children.indexOf(child), 1);
     if (!stopping) {
@@ -87,3 +112,37 @@ for (let i = 0; i < instances; i++) {
   });
 }
 run('gateway', 'apps/gateway/dist/main.js', {});
+void announceWhenReady();
+
+/** One block with where everything is, once the gateway answers ready. */
+async function announceWhenReady() {
+  const port = Number(env.GATEWAY_PORT ?? 3000);
+  const base = `http://localhost:${port}`;
+  const until = Date.now() + 120_000;
+  while (!stopping && Date.now() < until) {
+    const ready = await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(1000) }).then(
+      (r) => r.status === 200,
+      () => false,
+    );
+    if (ready) break;
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  if (stopping || Date.now() >= until) return;
+  const email = generatedAdmin?.email ?? env.ADMIN_EMAIL ?? 'admin@example.com';
+  const password = generatedAdmin
+    ? generatedAdmin.password
+    : env.ADMIN_PASSWORD
+      ? '(the ADMIN_PASSWORD you set)'
+      : '(the one printed at the first start)';
+  const lines = [
+    '',
+    '  Event & Reward Platform is up',
+    `    API       ${base}/api/v1`,
+    `    Docs      ${base}/docs   (OpenAPI document: ${base}/docs-json)`,
+    `    Admin     ${email}   password: ${password}`,
+    `    Database  ${server ? `embedded PostgreSQL, data in ${server.dataDir}` : 'the configured PostgreSQL server'}`,
+    '  Ctrl-C stops everything.',
+    '',
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+}

@@ -55,7 +55,7 @@ describe('the start script on the embedded PostgreSQL server', () => {
         EVENT_PORT: String(event),
         ADMIN_EMAIL: admin.email,
         ADMIN_PASSWORD: admin.password,
-        LOG_LEVEL: 'warn',
+        LOG_LEVEL: 'info',
         ...extra,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -72,7 +72,15 @@ describe('the start script on the embedded PostgreSQL server', () => {
         throw new Error(`${err.message}\n${output.join('')}`);
       },
     );
-    return { child, output, exited, client: createClient(base), readyMs: Date.now() - t0, eventPort: event };
+    return {
+      child,
+      output,
+      exited,
+      client: createClient(base),
+      readyMs: Date.now() - t0,
+      eventPort: event,
+      gatewayPort: gateway,
+    };
   }
 
   const serverPid = () => Number(readFileSync(join(pgData, 'postmaster.pid'), 'utf8').split('\n')[0]);
@@ -108,6 +116,18 @@ describe('the start script on the embedded PostgreSQL server', () => {
     );
     const pid = serverPid();
     expect(alive(pid)).toBe(true);
+    // Once everything is up, one block says where it all is.
+    await waitFor(async () => run.output.join('').includes('Event & Reward Platform is up'), 10_000, 'the URL block');
+    const block = run.output.join('');
+    expect(block).toContain(`API       http://localhost:${run.gatewayPort}/api/v1`);
+    expect(block).toContain(`Docs      http://localhost:${run.gatewayPort}/docs`);
+    expect(block).toContain(`Admin     ${admin.email}   password: (the ADMIN_PASSWORD you set)`);
+    // Nothing on the way there was a warning or an error (services log JSON when not on a terminal).
+    const levels = block
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { level: number; msg: string });
+    expect(levels.filter((l) => l.level >= 40).map((l) => l.msg)).toEqual([]);
 
     process.kill(run.child.pid!, 'SIGINT');
 

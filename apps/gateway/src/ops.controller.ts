@@ -12,6 +12,7 @@ const DOCS_HTML = `<!doctype html>
 <head>
   <meta charset="utf-8" />
   <title>Event & Reward Platform API</title>
+  <link rel="icon" href="data:," />
   <link rel="stylesheet" href="/docs/assets/swagger-ui.css" />
 </head>
 <body>

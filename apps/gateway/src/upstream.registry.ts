@@ -4,8 +4,11 @@ import { Pool } from 'undici';
 
 interface Instance {
   url: string;
+  service: ServiceName;
   pool: Pool;
   healthy: boolean;
+  /** Whether it has answered a probe since the gateway started: until then, being down is waiting, not a fault. */
+  seen: boolean;
 }
 
 /**
@@ -22,15 +25,22 @@ export class UpstreamRegistry {
     private readonly logger: Logger,
     private readonly probeMs = 1000,
   ) {
-    const make = (url: string): Instance => ({
-      url,
-      pool: new Pool(url, { connections: 256, keepAliveTimeout: 30_000, connectTimeout: 2000 }),
-      healthy: true,
-    });
-    this.services = { auth: urls.auth.map(make), event: urls.event.map(make) };
+    const make =
+      (service: ServiceName) =>
+      (url: string): Instance => ({
+        url,
+        service,
+        pool: new Pool(url, { connections: 256, keepAliveTimeout: 30_000, connectTimeout: 2000 }),
+        healthy: true,
+        seen: false,
+      });
+    this.services = { auth: urls.auth.map(make('auth')), event: urls.event.map(make('event')) };
   }
 
   start(): void {
+    const all = Object.values(this.services).flat();
+    this.logger.info({ upstreams: all.map((i) => i.url) }, 'waiting for auth and event to answer');
+    void this.probeAll();
     this.timer = setInterval(() => void this.probeAll(), this.probeMs);
     this.timer.unref();
   }
@@ -53,7 +63,8 @@ export class UpstreamRegistry {
   }
 
   markDown(instance: Instance, reason: string): void {
-    if (instance.healthy) this.logger.warn({ upstream: instance.url, reason }, 'upstream marked down');
+    // Before its first answer an instance is still starting: no warning for that.
+    if (instance.healthy && instance.seen) this.logger.warn({ upstream: instance.url, reason }, 'upstream marked down');
     instance.healthy = false;
   }
 
@@ -80,9 +91,14 @@ export class UpstreamRegistry {
       });
       await res.body.dump();
       const ok = res.statusCode === 200;
-      if (ok && !instance.healthy) this.logger.info({ upstream: instance.url }, 'upstream back up');
+      if (ok && !instance.seen)
+        this.logger.info({ upstream: instance.url, service: instance.service }, 'upstream answering');
+      else if (ok && !instance.healthy) this.logger.info({ upstream: instance.url }, 'upstream back up');
       if (!ok) this.markDown(instance, `health ${res.statusCode}`);
-      else instance.healthy = true;
+      else {
+        instance.healthy = true;
+        instance.seen = true;
+      }
       return ok;
     } catch (err) {
       this.markDown(instance, (err as Error).message);

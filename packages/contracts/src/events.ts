@@ -333,6 +333,8 @@ const activityWith = <T extends z.ZodType<string>>(occurredAt: T) =>
 /** A fact a sender reports (POST /activities): a fact from the future would count towards conditions early. */
 export const Activity = activityWith(NotFarFuture);
 export type Activity = z.infer<typeof Activity>;
+/** An activity as a sender writes it (`value` and `attributes` optional). */
+export type ActivityInput = z.input<typeof Activity>;
 export const ActivitiesBody = z.object({ activities: z.array(Activity).min(1).max(1000) }).strict();
 
 /**

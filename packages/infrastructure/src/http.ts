@@ -5,7 +5,7 @@ import type { Duplex } from 'node:stream';
 import type { DynamicModule, INestApplication, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import { type FastifyReply, type FastifyRequest, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { ErrorFilter, toErrorResponse } from './errors.js';
@@ -104,7 +104,8 @@ export async function createServiceApp(
   const isFromGateway = (raw: RawRequest) => (raw[FROM_GATEWAY] ??= fromGateway(raw.headers[INTERNAL_HEADER]));
   const adapter = new FastifyAdapter({
     loggerInstance: opts.logger,
-    disableRequestLogging: true,
+    // Our own "request completed" line (below) replaces Fastify's request logging.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT,
     trustProxy: fastifyTrustProxy(opts.trustProxy),
     requestIdHeader: false,
@@ -135,9 +136,10 @@ export async function createServiceApp(
     metrics.duration.observe(labels, reply.elapsedTime / 1000);
     metrics.requests.inc(labels);
     const probe = /^\/(internal\/revocations|healthz|readyz|metrics)/.test(req.url);
-    // Probes answer 503 while a dependency starts or is down: worth a warning, not an error per probe.
+    // Probes answer 503 while a dependency starts or is down: the outage itself is logged where it is
+    // seen (upstream marked down, database unavailable), not once per probe.
     const level =
-      reply.statusCode >= 500 ? (probe ? 'warn' : 'error') : probe && reply.statusCode < 400 ? 'debug' : 'info';
+      reply.statusCode >= 500 ? (probe ? 'info' : 'error') : probe && reply.statusCode < 400 ? 'debug' : 'info';
     // A client's own request id is kept beside ours (never in its place), to correlate with its logs.
     const given = single(req.headers['x-request-id']);
     const clientRequestId = given !== undefined && given !== req.id ? { clientRequestId: given.slice(0, 200) } : {};

@@ -50,6 +50,7 @@ export class RemoteTokenVerifier implements TokenVerifier {
   private verified = new Map<string, { principal: Principal; until: number }>();
   private keysLoadedAt = 0;
   private keyFetch: Promise<void> | null = null;
+  private waitingForKeys = false;
   private revoked = new Map<string, number>();
   /** The feed's cursor (auth's commit-safe position), sent back on the next poll. */
   private since: string | undefined;
@@ -142,11 +143,19 @@ export class RemoteTokenVerifier implements TokenVerifier {
         for (const jwk of keys) if (jwk.kid) next.set(jwk.kid, await importJWK(jwk, 'ES256'));
         if ([...this.keys.keys()].some((kid) => !next.has(kid))) this.verified.clear(); // a key was withdrawn
         this.keys = next;
+        if (this.waitingForKeys) this.opts.logger.info({ keys: next.size }, 'token keys loaded from auth');
+        this.waitingForKeys = false;
       } catch (err) {
-        this.opts.logger.warn(
-          { err: { message: (err as Error).message } },
-          'could not refresh token keys; keeping the last known',
-        );
+        if (this.keys.size > 0) {
+          this.opts.logger.warn(
+            { err: { message: (err as Error).message } },
+            'could not refresh token keys; keeping the last known',
+          );
+        } else if (!this.waitingForKeys) {
+          // Auth may simply be starting: say once what we wait for, not on every retry.
+          this.waitingForKeys = true;
+          this.opts.logger.info({ auth: this.opts.authUrls }, 'waiting for auth to publish its token keys');
+        }
       } finally {
         this.keysLoadedAt = Date.now();
         this.keyFetch = null;
