@@ -21,7 +21,7 @@ import {
   walk,
   type Account,
 } from '../support/fixtures.js';
-import { openServiceDb, type ServiceDb } from '../support/db.js';
+import { type ServiceDb, withServiceDb } from '../support/db.js';
 import { startStack, type Stack } from '../support/stack.js';
 
 const OUTBOX_WAIT = { timeout: 5000, interval: 100 };
@@ -77,14 +77,7 @@ describe('conditions, claims, approvals and grants', () => {
     }));
   const ids = (claims: Claim[]) => claims.map((x) => x.id);
   /** The event service's own tables, read directly. */
-  async function withEventDb<T>(fn: (db: ServiceDb) => Promise<T>): Promise<T> {
-    const db = await openServiceDb(stack, 'event');
-    try {
-      return await fn(db);
-    } finally {
-      await db.close();
-    }
-  }
+  const withEventDb = <T>(fn: (db: ServiceDb) => Promise<T>) => withServiceDb(stack, 'event', fn);
   const byReward = (grants: Grant[]) => [...grants].sort((a, b) => (a.rewardId < b.rewardId ? -1 : 1));
 
   beforeAll(async () => {

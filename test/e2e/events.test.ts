@@ -13,7 +13,7 @@ import {
   walk,
   type Account,
 } from '../support/fixtures.js';
-import { openServiceDb, type ServiceDb } from '../support/db.js';
+import { type ServiceDb, withServiceDb } from '../support/db.js';
 import { startStack, type Stack } from '../support/stack.js';
 
 const LOGIN_DAYS_1 = { type: 'LOGIN_DAYS', days: 1 } as const;
@@ -45,14 +45,7 @@ describe('activities, events and rewards', () => {
   });
 
   /** The event service's own tables, read directly. */
-  async function withEventDb<T>(fn: (db: ServiceDb) => Promise<T>): Promise<T> {
-    const db = await openServiceDb(stack, 'event');
-    try {
-      return await fn(db);
-    } finally {
-      await db.close();
-    }
-  }
+  const withEventDb = <T>(fn: (db: ServiceDb) => Promise<T>) => withServiceDb(stack, 'event', fn);
 
   describe('POST /activities', () => {
     const activity = (id: string, extra: Record<string, unknown> = {}) => ({

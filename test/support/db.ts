@@ -24,3 +24,17 @@ export async function openServiceDb(stack: Stack, service: 'auth' | 'event'): Pr
   };
   return { query, dump, close };
 }
+
+/** Runs `fn` on a service's own database and closes the connection afterwards. */
+export async function withServiceDb<T>(
+  stack: Stack,
+  service: 'auth' | 'event',
+  fn: (db: ServiceDb) => Promise<T>,
+): Promise<T> {
+  const db = await openServiceDb(stack, service);
+  try {
+    return await fn(db);
+  } finally {
+    await db.close();
+  }
+}
