@@ -1,4 +1,5 @@
-import { Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { TOKEN_VERIFIER, type TokenVerifier } from '@rewards/infrastructure';
 import { UnitOfWork } from '@rewards/infrastructure/persistence';
 import { ClaimRepository } from './claims/claim.repository.js';
 
@@ -15,14 +16,18 @@ export class Jobs implements OnApplicationBootstrap, OnModuleDestroy {
   constructor(
     private readonly uow: UnitOfWork,
     private readonly claims: ClaimRepository,
+    @Inject(TOKEN_VERIFIER) private readonly verifier: TokenVerifier,
   ) {}
 
   onApplicationBootstrap(): void {
+    // Auth's keys and the revocation feed, polled for as long as the service runs.
+    this.verifier.start?.();
     // Idempotency keys are kept at least 24 h; older than 48 h they go. A failed run waits for the next.
     this.every(HOUR_MS, () => this.claims.pruneIdempotencyKeys(this.uow.db, 48));
   }
 
   onModuleDestroy(): void {
+    this.verifier.stop?.();
     for (const timer of this.timers.splice(0)) clearInterval(timer);
   }
 

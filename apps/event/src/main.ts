@@ -16,15 +16,14 @@ async function main() {
     internalSecret: config.INTERNAL_SECRET,
     logger,
   });
-  verifier.start();
   const metrics = createMetrics('event');
   const app = await createServiceApp(
     EventModule.register(config, database, metrics, verifier),
     { service: 'event', logger, internalSecret: config.INTERNAL_SECRET },
     metrics,
   );
+  // The verifier's key refresh and revocation polling start and stop with the module (Jobs).
   await listen(app, config.EVENT_PORT, config.HOST, logger, async () => {
-    verifier.stop();
     await database.close();
   });
 }

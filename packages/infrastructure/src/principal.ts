@@ -17,6 +17,9 @@ export interface TokenVerifier {
   verify(token: string): Promise<Principal>;
   /** False until the verifier can decide (keys and session state loaded); absent when always ready. */
   readonly ready?: boolean;
+  /** Background work (key refresh, revocation polling), started and stopped with the service's module. */
+  start?(): void;
+  stop?(): void;
 }
 
 export const TOKEN_VERIFIER = Symbol('TOKEN_VERIFIER');
