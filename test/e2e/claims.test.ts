@@ -66,6 +66,7 @@ describe('conditions, claims, approvals and grants', () => {
   const grantsFor = (claim: Claim, rewards: Reward[]): Grant[] =>
     rewards.map((r) => ({
       id: expect.any(String),
+      userId: claim.userId,
       claimId: claim.id,
       eventId: claim.eventId,
       rewardId: r.id,

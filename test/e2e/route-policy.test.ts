@@ -51,6 +51,7 @@ const KNOWN: Record<string, Known> = {
   approveClaim: NOT_FOUND,
   rejectClaim: { ...NOT_FOUND, body: { reason: 'Not eligible' } },
   myRewards: OK,
+  grantsFeed: OK,
   auditLog: OK,
   verifyAuditLog: OK,
 };

@@ -38,6 +38,12 @@ describe('@rewards/sdk', () => {
     });
     expect(created.status).toBe(201);
     const eventId: string = created.body.event.id;
+    const reward = await stack.client.call('createReward', {
+      token: operatorToken,
+      params: { id: eventId },
+      body: { type: 'ITEM', name: 'Quest Badge', itemCode: 'BADGE_Q2', quantity: 1 },
+    });
+    expect(reward.status).toBe(201);
 
     const player = new RewardsClient({ baseUrl: stack.gatewayUrl });
     const tokens = await player.signIn(email, password);
@@ -66,6 +72,24 @@ describe('@rewards/sdk', () => {
     expect(again).toBeInstanceOf(RewardsApiError);
     expect(again).toMatchObject({ status: 409, code: 'ALREADY_CLAIMED', requestId: expect.any(String) });
     expect((await player.event(eventId)).title).toBe('Clear two quests');
+
+    // The game server drains the grants feed with a grants:read key: the badge, once.
+    const feedKey = await stack.client.call('createApiKey', {
+      token: operatorToken,
+      body: { name: 'sdk-feed', scopes: ['grants:read'] },
+    });
+    const feed = new RewardsClient({ baseUrl: stack.gatewayUrl, apiKey: feedKey.body.key });
+    const seen = [];
+    let cursor: string | undefined;
+    for (let i = 0; i < 20; i++) {
+      const page = await feed.grantsFeed({ after: cursor, limit: 100, userId: me.body.user.id });
+      seen.push(...page.items);
+      if (page.nextCursor === cursor) break;
+      cursor = page.nextCursor;
+    }
+    expect(seen.map((g) => ({ claimId: g.claimId, itemCode: g.itemCode, userId: g.userId }))).toEqual([
+      { claimId: claim.id, itemCode: 'BADGE_Q2', userId: me.body.user.id },
+    ]);
   });
 
   it('refuses with the platform’s error codes', async () => {

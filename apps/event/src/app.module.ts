@@ -15,6 +15,9 @@ import { EventRepository } from './events/event.repository.js';
 import { EventsController } from './events/events.controller.js';
 import { EventsService } from './events/events.service.js';
 import { ProgressService } from './events/progress.service.js';
+import { GrantsController } from './grants/grants.controller.js';
+import { GrantsFeedRepository } from './grants/grants-feed.repository.js';
+import { GrantsService } from './grants/grants.service.js';
 import { InternalController } from './internal.controller.js';
 import { Jobs } from './jobs.js';
 
@@ -29,6 +32,7 @@ export class EventModule {
         ClaimsController,
         ActivitiesController,
         AuditController,
+        GrantsController,
         InternalController,
       ],
       providers: [
@@ -39,6 +43,8 @@ export class EventModule {
         ActivityRepository,
         AuditRepository,
         AuditService,
+        GrantsFeedRepository,
+        GrantsService,
         EventsService,
         ClaimsService,
         ActivitiesService,

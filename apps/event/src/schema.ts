@@ -1,4 +1,6 @@
+import { sql } from 'drizzle-orm';
 import {
+  bigint,
   bigserial,
   doublePrecision,
   integer,
@@ -96,6 +98,9 @@ export const grants = pgTable('grants', {
   itemCode: text('item_code'),
   quantity: integer('quantity').notNull(),
   grantedAt: tsMs('granted_at').notNull().defaultNow(),
+  /** The writing transaction's id (`pg_current_xact_id()`): with `seq`, the grants feed's commit-safe order. */
+  txId: bigint('tx_id', { mode: 'bigint' }).notNull().default(sql`(pg_current_xact_id()::text::bigint)`),
+  seq: bigserial('seq', { mode: 'bigint' }).notNull(),
 });
 export type GrantRow = typeof grants.$inferSelect;
 

@@ -23,6 +23,10 @@ const TAGS = [
   },
   { name: 'events', description: 'Time-boxed events with a condition and rewards; progress of the caller.' },
   { name: 'claims', description: 'Claim an event’s rewards, decide pending claims, read claims and granted rewards.' },
+  {
+    name: 'grants',
+    description: 'The feed of granted rewards game servers drain: commit order, each grant exactly once.',
+  },
   { name: 'audit', description: 'The hash-chained log of every operator and admin action (AUDITOR, ADMIN).' },
   { name: 'keys', description: 'The public keys access tokens are signed with.' },
 ];

@@ -278,6 +278,7 @@ export const RejectBody = z.object({ reason: z.string().trim().min(1).max(500) }
 export const Grant = z
   .object({
     id: z.uuid(),
+    userId: z.uuid(),
     claimId: z.uuid(),
     eventId: z.uuid(),
     rewardId: z.uuid(),
@@ -290,6 +291,29 @@ export const Grant = z
   .meta({ id: 'Grant' });
 export type Grant = z.infer<typeof Grant>;
 export const GrantList = page(Grant);
+
+export const GrantsFeedQuery = z
+  .object({
+    after: z
+      .string()
+      .min(1)
+      .max(128)
+      .optional()
+      .meta({
+        description:
+          'The `nextCursor` of the previous page (opaque). Without it the feed starts from the first grant ever ' +
+          'committed. A reader that always sends back the last `nextCursor` sees every grant exactly once.',
+      }),
+    limit: PageQuery.shape.limit,
+    userId: z.uuid().optional().meta({ description: "Only this player's grants" }),
+  })
+  .strict();
+export type GrantsFeedQuery = z.infer<typeof GrantsFeedQuery>;
+export const GrantsFeed = z.object({
+  items: z.array(Grant),
+  /** Never null: the position after the last grant returned, or the cursor given when nothing is new. */
+  nextCursor: z.string(),
+});
 
 export const Progress = z.object({
   eventId: z.uuid(),

@@ -29,6 +29,8 @@ import {
   EventResponse,
   EventsQuery,
   GrantList,
+  GrantsFeed,
+  GrantsFeedQuery,
   Progress,
   RejectBody,
   RewardList,
@@ -335,6 +337,21 @@ export const eventRoutes = {
     query: PageQuery.strict(),
     status: 200,
     response: GrantList,
+    errors: [],
+  },
+  grantsFeed: {
+    method: 'GET',
+    path: '/grants',
+    service: 'event',
+    access: AUDITORS,
+    apiKeyScope: 'grants:read',
+    tag: 'grants',
+    summary:
+      'Grants in commit order, exactly once for a reader that sends back nextCursor as after; nextCursor is never ' +
+      'null (the cursor given when nothing is new; without after, the feed starts from the beginning)',
+    query: GrantsFeedQuery,
+    status: 200,
+    response: GrantsFeed,
     errors: [],
   },
   auditLog: {

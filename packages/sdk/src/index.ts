@@ -6,6 +6,7 @@ import {
   type Claim,
   type ErrorBody,
   type EventDetail,
+  type Grant,
   type Progress,
   type Routes,
   type TokenResponse,
@@ -88,6 +89,17 @@ export class RewardsClient {
       { apiKey: this.apiKey, token: this.apiKey ? undefined : this.token, body: { activities } },
       202,
     );
+  }
+
+  /**
+   * One page of the grants feed (an API key with scope `grants:read`, or an ADMIN/AUDITOR token).
+   * Keep `nextCursor` and pass it back as `after`: every grant arrives exactly once, in commit order.
+   */
+  async grantsFeed(
+    opts: { after?: string; limit?: number; userId?: string } = {},
+  ): Promise<{ items: Grant[]; nextCursor: string }> {
+    const query = { after: opts.after, limit: opts.limit, userId: opts.userId };
+    return this.send('grantsFeed', { apiKey: this.apiKey, token: this.apiKey ? undefined : this.token, query }, 200);
   }
 
   async event(eventId: string): Promise<EventDetail> {

@@ -24,6 +24,7 @@ export const toClaim = (r: ClaimRow): Claim => ({
 
 export const toGrant = (r: GrantRow): Grant => ({
   id: r.id,
+  userId: r.userId,
   claimId: r.claimId,
   eventId: r.eventId,
   rewardId: r.rewardId,
