@@ -132,6 +132,75 @@ describe('claims raced across three event instances', () => {
   });
 });
 
+describe('the grants feed while claims race across three event instances', () => {
+  let stack: Stack;
+  let admin: string;
+  let players: Player[];
+
+  beforeAll(async () => {
+    stack = await startStack({
+      eventInstances: 3,
+      env: { EVENT_DB_POOL_SIZE: '8', UPSTREAM_TIMEOUT_MS: '30000', CLAIM_RATE_LIMIT_PER_MINUTE: '0' },
+    });
+    admin = await adminToken(stack);
+    players = await seedPlayers(stack.databaseUrls.auth, 600, 'reader');
+    await ingestLogins(
+      stack,
+      admin,
+      players.map((p) => p.id),
+    );
+  });
+
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  it('a reader polling during 600 claims (100 in flight, 3 instances) sees every grant exactly once', async () => {
+    const key = await stack.client.call('createApiKey', {
+      token: admin,
+      body: { name: 'feed-reader', scopes: ['grants:read'] },
+    });
+    expect(key.status).toBe(201);
+    const start = await stack.client.call('grantsFeed', { apiKey: key.body.key, query: { limit: 100 } });
+    let cursor: string = start.body.nextCursor;
+    const seen: string[] = [];
+    const read = async () => {
+      for (;;) {
+        const page = await stack.client.call('grantsFeed', {
+          apiKey: key.body.key,
+          query: { after: cursor, limit: 100 },
+        });
+        expect(page.status).toBe(200);
+        seen.push(...page.body.items.map((g: { id: string }) => g.id));
+        if (page.body.items.length === 0) return;
+        cursor = page.body.nextCursor;
+      }
+    };
+    const eventId = await createLoginEvent(stack, admin, { title: 'Feed race' });
+    let claiming = true;
+    const reader = (async () => {
+      while (claiming) {
+        await read();
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })();
+    const responses = await inParallel(100, players, (p) =>
+      stack.client.call('createClaim', { token: p.token, params: { id: eventId } }),
+    );
+    claiming = false;
+    await reader;
+    await read();
+
+    expect(countBy(responses.map((r) => r.status))).toEqual({ 201: 600 });
+    const stored = await withPg(stack.databaseUrls.event, async (c) =>
+      (await c.query<{ id: string }>('select id from grants where event_id = $1', [eventId])).rows.map((r) => r.id),
+    );
+    expect(stored).toHaveLength(600);
+    expect(new Set(seen).size).toBe(seen.length);
+    expect([...seen].sort()).toEqual([...stored].sort());
+  });
+});
+
 function countBy<T extends string | number>(values: T[]): Record<string, number> {
   const out: Record<string, number> = {};
   for (const v of values) out[v] = (out[v] ?? 0) + 1;
