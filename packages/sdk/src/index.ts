@@ -121,3 +121,5 @@ export class RewardsClient {
     return (await this.send('createClaim', { token: this.token, params: { id: eventId }, headers }, 201)).claim;
   }
 }
+
+export { verifyWebhook, WebhookVerificationError, type WebhookMessage } from './webhooks.js';
