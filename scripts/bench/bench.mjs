@@ -122,6 +122,9 @@ async function startPlatform({ authDb, eventDb, internalSecret, admin }) {
     EVENT_PORT: String(eventPort),
     EVENT_DATABASE_URL: eventDb,
     EVENT_DB_POOL_SIZE: String(EVENT_POOL),
+    // The bench's webhook receiver runs on this machine; its first retry comes 2 s after a failure.
+    WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
+    WEBHOOK_RETRY_SCHEDULE: '2,2,2,2,2',
   });
   const gateway = spawnService('gateway', {
     ...common,
@@ -131,6 +134,38 @@ async function startPlatform({ authDb, eventDb, internalSecret, admin }) {
   });
   await Promise.all([waitReady(`${eventUrl}/readyz`), waitReady(`http://127.0.0.1:${gatewayPort}/readyz`)]);
   return { auth, event, gateway, authUrl, eventUrl, gatewayUrl: `http://127.0.0.1:${gatewayPort}` };
+}
+
+/** A webhook receiver on 127.0.0.1 that answers at once (200, or 500 while `failing`) and notes each message. */
+async function startReceiver() {
+  const { createServer } = await import('node:http');
+  const state = { failing: false, attempts: 0, delivered: new Map(), delays: [] };
+  const server = createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      state.attempts++;
+      if (state.failing) return void res.writeHead(500).end();
+      const id = req.headers['webhook-id'];
+      if (!state.delivered.has(id)) {
+        state.delivered.set(id, performance.now());
+        const body = JSON.parse(Buffer.concat(chunks).toString());
+        state.delays.push(Date.now() - Date.parse(body.timestamp));
+      }
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  return { state, url: `http://127.0.0.1:${server.address().port}/hook`, close: () => new Promise((r) => server.close(r)) };
+}
+
+async function until(check, timeoutMs) {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (check()) return true;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return false;
 }
 
 async function ingest(gatewayUrl, adminToken, activities) {
@@ -427,6 +462,46 @@ async function main() {
         connections === 64 ? '≥ 3,000; p99 ≤ 50 ms' : '',
       );
     }
+    // Delivery to a game server: the same load with a webhook subscribed to claim.approved.
+    const receiver = await startReceiver();
+    cleanups.push(() => receiver.close());
+    const hook = await call(gw, 'POST', '/api/v1/webhooks', {
+      token: adminToken,
+      body: { url: receiver.url, events: ['claim.approved'], description: 'bench receiver' },
+    });
+    if (hook.status === 201) {
+      log(`claims with a webhook subscribed, 64 connections, ${DURATION}s …`);
+      const r = await claimLoad(gw, players, unlimited, cursor, 64);
+      accepted.push(...r.ids);
+      const s = summary(r);
+      figures.c64webhook = s;
+      await until(() => receiver.state.delivered.size >= s.ok, 60_000);
+      const delays = [...receiver.state.delays].sort((a, b) => a - b);
+      figures.webhookDelayP99 = round(pct(delays, 99), 0);
+      row(
+        'claims/s at 64 connections with a webhook subscribed / without',
+        `${s.rps} (p99 ${s.p99} ms, non-2xx ${s.non2xx}) / ${figures.c64.rps} = ${round((100 * s.rps) / figures.c64.rps)} %`,
+        '≥ 90 %',
+      );
+      row('webhook messages delivered / approved claims', `${receiver.state.delivered.size} / ${s.ok}`);
+      row('delay from decision to delivery, p50 / p99', `${round(pct(delays, 50), 0)} / ${figures.webhookDelayP99} ms`, 'p99 ≤ 1 s');
+      // Drain rate: a backlog of messages that failed once, delivered when their retry comes due.
+      receiver.state.failing = true;
+      const before = receiver.state.delivered.size;
+      const backlog = await claimLoad(gw, players, unlimited, cursor, 64, { duration: 0, amount: 3000 });
+      accepted.push(...backlog.ids);
+      const expected = summary(backlog).ok;
+      await until(() => receiver.state.attempts >= before + expected, 60_000);
+      receiver.state.failing = false;
+      await until(() => receiver.state.delivered.size >= before + expected, 120_000);
+      const times = [...receiver.state.delivered.values()].slice(before).sort((a, b) => a - b);
+      const drainPerSec = round((times.length - 1) / ((times.at(-1) - times[0]) / 1000), 0);
+      figures.webhookDeliveriesPerSec = drainPerSec;
+      row('webhook deliveries/s draining a backlog of ' + times.length, drainPerSec, '≥ 1,000');
+    } else {
+      row('webhooks', `not available (${hook.status})`);
+    }
+
     log('limited stock (500 units) raced at 64 connections …');
     const stockRun = await claimLoad(gw, players, [limited], { next: 0 }, 64, {
       duration: 0,
@@ -708,6 +783,9 @@ async function main() {
     const result = {
       claimsPerSec: figures.c64.rps,
       claimsPerSec16: figures.c16.rps,
+      claimsPerSecWithWebhook: figures.c64webhook?.rps ?? null,
+      webhookDelayP99Ms: figures.webhookDelayP99 ?? null,
+      webhookDeliveriesPerSec: figures.webhookDeliveriesPerSec ?? null,
       sqlCeilingPerSec: sql.rps,
       bareInsertPerSec: bare.rps,
       ratioToSqlCeiling: round(figures.c64.rps / sql.rps, 3),
