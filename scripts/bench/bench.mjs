@@ -159,7 +159,7 @@ async function startReceiver() {
   return { state, url: `http://127.0.0.1:${server.address().port}/hook`, close: () => new Promise((r) => server.close(r)) };
 }
 
-async function until(check, timeoutMs) {
+async function waitUntil(check, timeoutMs) {
   const end = Date.now() + timeoutMs;
   while (Date.now() < end) {
     if (check()) return true;
@@ -475,7 +475,7 @@ async function main() {
       accepted.push(...r.ids);
       const s = summary(r);
       figures.c64webhook = s;
-      await until(() => receiver.state.delivered.size >= s.ok, 60_000);
+      await waitUntil(() => receiver.state.delivered.size >= s.ok, 60_000);
       const delays = [...receiver.state.delays].sort((a, b) => a - b);
       figures.webhookDelayP99 = round(pct(delays, 99), 0);
       row(
@@ -491,9 +491,9 @@ async function main() {
       const backlog = await claimLoad(gw, players, unlimited, cursor, 64, { duration: 0, amount: 3000 });
       accepted.push(...backlog.ids);
       const expected = summary(backlog).ok;
-      await until(() => receiver.state.attempts >= before + expected, 60_000);
+      await waitUntil(() => receiver.state.attempts >= before + expected, 60_000);
       receiver.state.failing = false;
-      await until(() => receiver.state.delivered.size >= before + expected, 120_000);
+      await waitUntil(() => receiver.state.delivered.size >= before + expected, 120_000);
       const times = [...receiver.state.delivered.values()].slice(before).sort((a, b) => a - b);
       const drainPerSec = round((times.length - 1) / ((times.at(-1) - times[0]) / 1000), 0);
       figures.webhookDeliveriesPerSec = drainPerSec;
