@@ -156,7 +156,11 @@ async function startReceiver() {
     });
   });
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  return { state, url: `http://127.0.0.1:${server.address().port}/hook`, close: () => new Promise((r) => server.close(r)) };
+  return {
+    state,
+    url: `http://127.0.0.1:${server.address().port}/hook`,
+    close: () => new Promise((r) => server.close(r)),
+  };
 }
 
 async function waitUntil(check, timeoutMs) {
@@ -484,7 +488,11 @@ async function main() {
         '≥ 90 %',
       );
       row('webhook messages delivered / approved claims', `${receiver.state.delivered.size} / ${s.ok}`);
-      row('delay from decision to delivery, p50 / p99', `${round(pct(delays, 50), 0)} / ${figures.webhookDelayP99} ms`, 'p99 ≤ 1 s');
+      row(
+        'delay from decision to delivery, p50 / p99',
+        `${round(pct(delays, 50), 0)} / ${figures.webhookDelayP99} ms`,
+        'p99 ≤ 1 s',
+      );
       // Drain rate: a backlog of messages that failed once, delivered when their retry comes due.
       receiver.state.failing = true;
       const before = receiver.state.delivered.size;

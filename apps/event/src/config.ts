@@ -1,6 +1,12 @@
 import { baseEnv, loadConfig, Port, PostgresUrl, UrlList } from '@rewards/infrastructure';
 import { z } from 'zod';
 
+/** One wait of WEBHOOK_RETRY_SCHEDULE, in seconds: at most a week. */
+const RetryWait = z
+  .number()
+  .positive()
+  .max(7 * 86_400);
+
 export const eventConfigShape = {
   ...baseEnv,
   EVENT_PORT: Port.default(3002),
@@ -11,6 +17,21 @@ export const eventConfigShape = {
   AUTH_SERVICE_URL: UrlList.default(['http://127.0.0.1:3001']),
   /** Names this instance's embedded data directory when several run (`.data/event-2`). */
   EVENT_INSTANCE: z.coerce.number().int().min(1).default(1),
+  /**
+   * Seconds to wait before each retry of a webhook message that was not answered with a 2xx, comma-separated;
+   * after the last, the delivery is FAILED. Each wait gets up to 10 % jitter. The default spans about a day.
+   */
+  WEBHOOK_RETRY_SCHEDULE: z
+    .string()
+    .regex(/^\s*\d+(\.\d+)?(\s*,\s*\d+(\.\d+)?)*\s*$/, 'must be seconds, comma-separated (e.g. 5,30,120)')
+    .default('5,30,120,600,1800,3600,7200,14400,28800,28800')
+    .transform((s) => s.split(',').map((n) => Number(n.trim())))
+    .pipe(z.array(RetryWait).min(1).max(50)),
+  /** `true` admits webhook URLs on loopback, private and link-local addresses (development and tests only). */
+  WEBHOOK_ALLOW_PRIVATE_NETWORKS: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true'),
 };
 
 export type EventConfig = ReturnType<typeof loadEventConfig>;

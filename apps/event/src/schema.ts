@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm';
 import {
   bigint,
   bigserial,
+  boolean,
   doublePrecision,
   integer,
   jsonb,
@@ -20,6 +21,8 @@ import type {
   Repeat,
   RewardSnapshot,
   RewardType,
+  WebhookDeliveryStatus,
+  WebhookMessageType,
 } from '@rewards/contracts';
 import type { z } from 'zod';
 
@@ -132,3 +135,48 @@ export const auditLog = pgTable('audit_log', {
   hash: text('hash').notNull(),
 });
 export type AuditRow = typeof auditLog.$inferSelect;
+
+/**
+ * Endpoints decisions are pushed to (0005). The secret signs messages, so it is kept as is; it is shown
+ * once (create, rotate) and never read back through the API. A deleted webhook stays, marked, for its history.
+ */
+export const webhooks = pgTable('webhooks', {
+  id: uuid('id').primaryKey(),
+  url: text('url').notNull(),
+  events: text('events').array().$type<WebhookMessageType[]>().notNull(),
+  description: text('description'),
+  active: boolean('active').notNull(),
+  secret: text('secret').notNull(),
+  /** The secret before the last rotation: it signs too until `previous_secret_until`. */
+  previousSecret: text('previous_secret'),
+  previousSecretUntil: tsMs('previous_secret_until'),
+  createdBy: text('created_by').notNull(),
+  createdAt: tsMs('created_at').notNull().defaultNow(),
+  updatedAt: tsMs('updated_at').notNull().defaultNow(),
+  deletedAt: tsMs('deleted_at'),
+});
+export type WebhookRow = typeof webhooks.$inferSelect;
+
+/** The outbox: one row per message and webhook, written in the transaction of the decision it reports (0005). */
+export const webhookMessages = pgTable(
+  'webhook_messages',
+  {
+    messageId: uuid('message_id').notNull(),
+    webhookId: uuid('webhook_id').notNull(),
+    type: text('type').$type<WebhookMessageType>().notNull(),
+    /** The exact body sent on every attempt: `{"type","timestamp","data"}`. */
+    payload: text('payload').notNull(),
+    status: text('status').$type<WebhookDeliveryStatus>().notNull(),
+    attempts: integer('attempts').notNull(),
+    nextAttemptAt: tsMs('next_attempt_at'),
+    /** While an instance sends it: until then no other instance takes it. */
+    leaseUntil: tsMs('lease_until'),
+    lastAttemptAt: tsMs('last_attempt_at'),
+    lastResponseStatus: integer('last_response_status'),
+    lastError: text('last_error'),
+    deliveredAt: tsMs('delivered_at'),
+    createdAt: tsMs('created_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.webhookId, t.messageId] })],
+);
+export type WebhookMessageRow = typeof webhookMessages.$inferSelect;

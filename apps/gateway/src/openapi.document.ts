@@ -28,6 +28,11 @@ const TAGS = [
     description: 'The feed of granted rewards game servers drain: commit order, each grant exactly once.',
   },
   { name: 'audit', description: 'The hash-chained log of every operator and admin action (AUDITOR, ADMIN).' },
+  {
+    name: 'webhooks',
+    description:
+      'Endpoints (ADMIN) that decisions are pushed to, signed per Standard Webhooks 1.0 and retried for about a day.',
+  },
   { name: 'keys', description: 'The public keys access tokens are signed with.' },
 ];
 

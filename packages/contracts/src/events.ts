@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { IsoDateTime, PageQuery, page } from './common.js';
+import { ErrorBody } from './errors.js';
 
 export const UpperSnake = z
   .string()
@@ -275,6 +276,35 @@ export const ClaimList = page(Claim);
 
 export const RejectBody = z.object({ reason: z.string().trim().min(1).max(500) }).strict();
 
+export const CLAIM_DECISIONS = ['APPROVE', 'REJECT'] as const;
+export const ClaimDecisionBody = z
+  .object({
+    decision: z.enum(CLAIM_DECISIONS),
+    ids: z.array(z.uuid()).min(1).max(100).meta({ description: 'The claims to decide, answered in this order' }),
+    reason: RejectBody.shape.reason.optional().meta({ description: "Required to reject: the operator's note" }),
+  })
+  .strict()
+  .refine((b) => b.decision !== 'REJECT' || b.reason !== undefined, {
+    path: ['reason'],
+    message: 'a reason is required to reject',
+  });
+export type ClaimDecisionBody = z.infer<typeof ClaimDecisionBody>;
+
+/** One claim's outcome inside a bulk decision: what the single approve/reject route would have answered. */
+export const ClaimDecisionResult = z
+  .object({
+    id: z.uuid(),
+    status: z.union([z.literal(200), z.literal(403), z.literal(404), z.literal(409)]),
+    claim: Claim.optional().meta({ description: 'The decided claim (status 200)' }),
+    error: ErrorBody.shape.error
+      .optional()
+      .meta({ description: 'The error the single route would have answered (status 403, 404 or 409)' }),
+  })
+  .meta({ id: 'ClaimDecisionResult' });
+export type ClaimDecisionResult = z.infer<typeof ClaimDecisionResult>;
+export const ClaimDecisions = z.object({ results: z.array(ClaimDecisionResult) });
+export type ClaimDecisions = z.infer<typeof ClaimDecisions>;
+
 export const Grant = z
   .object({
     id: z.uuid(),
@@ -322,6 +352,33 @@ export const Progress = z.object({
   claim: Claim.nullable(),
 });
 export type Progress = z.infer<typeof Progress>;
+
+const Tally = z.number().int().min(0);
+export const EventStats = z
+  .object({
+    eventId: z.uuid(),
+    claims: z.object({ PENDING: Tally, APPROVED: Tally, REJECTED: Tally }).meta({ description: 'Claims by status' }),
+    reasons: z
+      .object({
+        CONDITION_NOT_MET: Tally,
+        OUT_OF_STOCK: Tally,
+        EVENT_NOT_ACTIVE: Tally,
+        REJECTED_BY_OPERATOR: Tally,
+      })
+      .meta({ description: 'Rejected claims by reason' }),
+    players: Tally.meta({ description: 'Distinct players who claimed (any outcome)' }),
+    rewards: z.array(
+      z.object({
+        rewardId: z.uuid(),
+        name: z.string(),
+        stock: z.number().int().nullable(),
+        remaining: z.number().int().nullable(),
+        granted: Tally.meta({ description: 'Units granted (the quantity of every approved claim)' }),
+      }),
+    ),
+  })
+  .meta({ id: 'EventStats' });
+export type EventStats = z.infer<typeof EventStats>;
 
 // ---- Activities -------------------------------------------------------------------------------
 

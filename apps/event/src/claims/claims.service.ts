@@ -12,10 +12,17 @@ import { canSee, canSeeClaim, isStaff } from '../domain/visibility.js';
 import { EventRepository } from '../events/event.repository.js';
 import { eventNotFound } from '../events/events.service.js';
 import type { EventRow, RewardRow } from '../schema.js';
+import { WebhookOutbox } from '../webhooks/webhook-outbox.service.js';
 import { ACTIVE_CLAIM_INDEX, ClaimRepository, toClaim, type NewClaim } from './claim.repository.js';
 
 const snapshotOf = (rewards: RewardRow[]): RewardSnapshot[] =>
   rewards.map((r) => ({ rewardId: r.id, type: r.type, name: r.name, itemCode: r.itemCode, quantity: r.quantity }));
+
+/** A decision made in a transaction, and how many webhook messages it wrote (sent once it commits). */
+interface Decided {
+  claim: Claim;
+  messages: number;
+}
 
 const alreadyClaimed = () =>
   new AppError('ALREADY_CLAIMED', 'A pending or approved claim exists for this event and period');
@@ -28,6 +35,7 @@ export class ClaimsService {
     private readonly claims: ClaimRepository,
     private readonly activities: ActivityRepository,
     private readonly audit: AuditService,
+    private readonly outbox: WebhookOutbox,
   ) {}
 
   /**
@@ -38,16 +46,20 @@ export class ClaimsService {
   async claim(player: Principal, eventId: string, idempotencyKey?: string): Promise<Claim> {
     const userId = player.subject;
     try {
-      return await withRetry(() =>
-        this.uow.transaction(async (tx) => {
+      const { claim, messages } = await withRetry(() =>
+        this.uow.transaction(async (tx): Promise<Decided> => {
           if (idempotencyKey && !(await this.claims.reserveIdempotencyKey(tx, userId, idempotencyKey, eventId))) {
-            return this.replay(tx, userId, idempotencyKey, eventId);
+            return { claim: await this.replay(tx, userId, idempotencyKey, eventId), messages: 0 };
           }
-          const claim = await this.evaluateAttempt(tx, player, eventId);
-          if (idempotencyKey) await this.claims.storeResponse(tx, userId, idempotencyKey, 201, { claim });
-          return claim;
+          const decided = await this.evaluateAttempt(tx, player, eventId);
+          if (idempotencyKey) {
+            await this.claims.storeResponse(tx, userId, idempotencyKey, 201, { claim: decided.claim });
+          }
+          return decided;
         }),
       );
+      this.outbox.committed(messages);
+      return claim;
     } catch (err) {
       if (isUniqueViolation(err, ACTIVE_CLAIM_INDEX)) throw alreadyClaimed();
       throw err;
@@ -62,8 +74,13 @@ export class ClaimsService {
     return (stored.body as { claim: Claim }).claim;
   }
 
-  /** Decides a new claim (approved, pending or rejected with its reason) and writes it. */
-  private async evaluateAttempt(tx: Db, player: Principal, eventId: string): Promise<Claim> {
+  /** The decision's webhook messages, in its transaction. */
+  private async announce(tx: Db, claim: Claim): Promise<Decided> {
+    return { claim, messages: await this.outbox.claimDecided(tx, claim) };
+  }
+
+  /** Decides a new claim (approved, pending or rejected with its reason) and writes it, with its messages. */
+  private async evaluateAttempt(tx: Db, player: Principal, eventId: string): Promise<Decided> {
     const userId = player.subject;
     // Shared with other claims, exclusive against a change of the frozen fields (see EventsService.update).
     await this.events.lockShared(tx, eventId);
@@ -96,7 +113,7 @@ export class ClaimsService {
       };
       const stocked = rewards.filter((r) => r.stock !== null).map((r) => ({ rewardId: r.id, quantity: r.quantity }));
       const row = await this.claims.insertReservingStock(tx, claim, stocked);
-      if (row) return toClaim(row);
+      if (row) return this.announce(tx, toClaim(row));
       reason = 'OUT_OF_STOCK';
     }
     // A player who already holds this period's claim hears so, rather than a misleading reason.
@@ -109,7 +126,7 @@ export class ClaimsService {
       decidedAt: now,
       decidedBy: 'system',
     });
-    return toClaim(row);
+    return this.announce(tx, toClaim(row));
   }
 
   private async conditionMet(tx: Db, userId: string, event: EventRow): Promise<boolean> {
@@ -137,7 +154,7 @@ export class ClaimsService {
   }
 
   async approve(ctx: AuditContext, claimId: string): Promise<Claim> {
-    return this.uow.transaction(async (tx) => {
+    const { claim, messages } = await this.uow.transaction(async (tx) => {
       const row = await this.lockForDecision(tx, ctx, claimId);
       const decided = await this.claims.recordDecision(tx, claimId, {
         status: 'APPROVED',
@@ -146,14 +163,17 @@ export class ClaimsService {
         decidedBy: ctx.actor.subject,
       });
       await this.claims.insertGrants(tx, row);
-      const claim = toClaim(decided);
-      await this.audit.record(tx, ctx, 'claim.approve', { type: 'claim', id: claimId }, toClaim(row), claim);
-      return claim;
+      // Before the audit entry, which holds the audit log's lock until the commit.
+      const decision = await this.announce(tx, toClaim(decided));
+      await this.audit.record(tx, ctx, 'claim.approve', { type: 'claim', id: claimId }, toClaim(row), decision.claim);
+      return decision;
     });
+    this.outbox.committed(messages);
+    return claim;
   }
 
   async reject(ctx: AuditContext, claimId: string, note: string): Promise<Claim> {
-    return this.uow.transaction(async (tx) => {
+    const { claim, messages } = await this.uow.transaction(async (tx) => {
       const row = await this.lockForDecision(tx, ctx, claimId);
       const decided = await this.claims.recordDecision(tx, claimId, {
         status: 'REJECTED',
@@ -163,10 +183,13 @@ export class ClaimsService {
       });
       // The pending claim held its units; they go back to the pool.
       for (const r of row.rewards) await this.events.releaseStock(tx, r.rewardId, r.quantity);
-      const claim = toClaim(decided);
-      await this.audit.record(tx, ctx, 'claim.reject', { type: 'claim', id: claimId }, toClaim(row), claim);
-      return claim;
+      // Before the audit entry, which holds the audit log's lock until the commit.
+      const decision = await this.announce(tx, toClaim(decided));
+      await this.audit.record(tx, ctx, 'claim.reject', { type: 'claim', id: claimId }, toClaim(row), decision.claim);
+      return decision;
     });
+    this.outbox.committed(messages);
+    return claim;
   }
 
   async get(viewer: Principal, id: string): Promise<Claim> {
