@@ -37,6 +37,7 @@ RUN set -eux; \
       if [ -d "$p/node_modules" ]; then cp -a "$p/node_modules" "/out/$p/"; fi; \
       if [ -d "$p/migrations" ]; then cp -a "$p/migrations" "/out/$p/"; fi; \
     done; \
+    mkdir -p /out/apps/console && cp -a apps/console/dist /out/apps/console/; \
     find /out -path '*/dist/*' \( -name '*.d.ts' -o -name '*.d.ts.map' -o -name '*.tsbuildinfo' \) -delete; \
     rm -rf /out/docker/postgres; \
     chmod 0755 /out/docker/entrypoint.sh

@@ -15,6 +15,15 @@ export default defineConfig({
         },
       },
       {
+        // The console's components and forms in a simulated browser (jsdom).
+        test: {
+          name: 'console',
+          environment: 'jsdom',
+          include: ['apps/console/test/**/*.test.{ts,tsx}'],
+          setupFiles: ['apps/console/test/setup.ts'],
+        },
+      },
+      {
         test: {
           name: 'integration',
           globalSetup,

@@ -137,6 +137,7 @@ async function announceWhenReady() {
   const lines = [
     '',
     '  Event & Reward Platform is up',
+    `    Console   ${base}/console/`,
     `    API       ${base}/api/v1`,
     `    Docs      ${base}/docs   (OpenAPI document: ${base}/docs-json)`,
     `    Admin     ${email}   password: ${password}`,

@@ -119,6 +119,7 @@ describe('the start script on the embedded PostgreSQL server', () => {
     // Once everything is up, one block says where it all is.
     await waitFor(async () => run.output.join('').includes('Event & Reward Platform is up'), 10_000, 'the URL block');
     const block = run.output.join('');
+    expect(block).toContain(`Console   http://localhost:${run.gatewayPort}/console/`);
     expect(block).toContain(`API       http://localhost:${run.gatewayPort}/api/v1`);
     expect(block).toContain(`Docs      http://localhost:${run.gatewayPort}/docs`);
     expect(block).toContain(`Admin     ${admin.email}   password: (the ADMIN_PASSWORD you set)`);

@@ -56,6 +56,8 @@ export const gatewayConfigShape = {
   METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   /** Claim requests one user may send for one event within a sliding minute; 0 turns the limit off. */
   CLAIM_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(60),
+  /** The built console (`pnpm --filter @rewards/console build`), served at /console/; default apps/console/dist. */
+  CONSOLE_DIR: z.string().min(1).optional(),
 };
 
 export type GatewayConfig = ReturnType<typeof loadGatewayConfig>;

@@ -4,6 +4,7 @@ import { API_PREFIX } from '@rewards/contracts';
 import { createLogger, createMetrics, createServiceApp, listen, RemoteTokenVerifier } from '@rewards/infrastructure';
 import { getAbsoluteFSPath } from 'swagger-ui-dist';
 import { GatewayModule } from './app.module.js';
+import { defaultConsoleRoot, registerConsole } from './console.site.js';
 import { loadGatewayConfig } from './config.js';
 import { MetricsServer } from './metrics.server.js';
 import { ApiProxy } from './api.proxy.js';
@@ -44,6 +45,8 @@ async function main() {
     prefix: '/docs/assets/',
     decorateReply: false,
   });
+  // Before the API route: awaiting a plugin boots what is registered so far, and Nest's error handler comes later.
+  await registerConsole(fastify, { root: config.CONSOLE_DIR ?? defaultConsoleRoot(), logger });
   fastify.all(`${API_PREFIX}/*`, (req, reply) => proxy.handle(req, reply));
   // The upstream probes, the verifier's polling and the metrics listener start and stop with the app (GatewayJobs).
   await listen(app, config.GATEWAY_PORT, config.HOST, logger);
