@@ -100,6 +100,7 @@ describe('claim races', () => {
     expect(grants).toEqual([
       {
         id: expect.any(String),
+        userId: player!.id,
         claimId: won[0]!.body.claim.id,
         eventId: event.id,
         rewardId: reward.id,
