@@ -40,6 +40,7 @@ const output = process.stdout.isTTY
 let generatedAdmin;
 
 const children = [];
+const names = new Map();
 function run(name, script, extra) {
   const child = spawn(process.execPath, [script], {
     cwd: root,
@@ -61,6 +62,7 @@ function run(name, script, extra) {
     } else if (children.length === 0) void finish(exitCode);
   });
   children.push(child);
+  names.set(child, name);
 }
 
 let stopping = false;
@@ -81,10 +83,14 @@ function stop(code) {
   exitCode = code;
   if (children.length === 0) return void finish(code);
   for (const c of children) c.kill('SIGTERM');
+  // Each service finishes its requests and closes its database; one that has not stopped in 30 s is killed.
   setTimeout(() => {
-    for (const c of children) c.kill('SIGKILL');
+    for (const c of children) {
+      console.error(`${names.get(c) ?? 'a service'} did not stop within 30 s; killing it`);
+      c.kill('SIGKILL');
+    }
     void finish(code || 1);
-  }, 10_000).unref();
+  }, 30_000).unref();
 }
 process.on('SIGINT', () => stop(0));
 process.on('SIGTERM', () => stop(0));
