@@ -1,5 +1,8 @@
 import { AppError } from './errors.js';
 
+/** An id PostgreSQL reads as a uuid: anything else would fail the page's query instead of the cursor. */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 /** Keyset position `(timestamp, id)` carried between pages as an opaque string. */
 export interface Position {
   at: Date;
@@ -13,7 +16,7 @@ export function decodeCursor(raw: string): Position {
   try {
     const [at, id] = JSON.parse(Buffer.from(raw, 'base64url').toString()) as [string, string];
     const date = new Date(at);
-    if (typeof id !== 'string' || !/^[0-9a-f-]{36}$/i.test(id) || Number.isNaN(date.getTime()))
+    if (typeof id !== 'string' || !UUID.test(id) || Number.isNaN(date.getTime()))
       throw new Error('bad cursor');
     return { at: date, id };
   } catch {

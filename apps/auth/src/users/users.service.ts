@@ -1,25 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { Uuid, type Role, type User, type UsersQuery } from '@rewards/contracts';
-import { AppError, decodeCursor, toPage, type Position, type Principal } from '@rewards/infrastructure';
+import type { Role, User, UsersQuery } from '@rewards/contracts';
+import { AppError, decodeCursor, toPage, type Principal } from '@rewards/infrastructure';
 import { UnitOfWork } from '@rewards/infrastructure/persistence';
 import { OutboxRelay } from '../outbox/outbox.relay.js';
 import { OutboxRepository } from '../outbox/outbox.repository.js';
 import { SessionRepository } from '../sessions/session.repository.js';
 import { toUser, UserRepository } from './user.repository.js';
-
-/**
- * The shared page cursor, with the id held to a UUID: the shared decoder checks only its length and
- * alphabet, and an id PostgreSQL cannot read as a uuid would fail the query instead of the cursor.
- */
-function decodeUserCursor(raw: string): Position {
-  const position = decodeCursor(raw);
-  if (!Uuid.safeParse(position.id).success) {
-    const details = [{ path: 'cursor', code: 'invalid', message: 'Unknown cursor' }];
-    throw new AppError('VALIDATION_FAILED', 'Request is invalid', details);
-  }
-  return position;
-}
 
 @Injectable()
 export class UsersService {
@@ -36,7 +23,7 @@ export class UsersService {
       role: q.role,
       email: q.email?.toLowerCase(),
       limit: q.limit,
-      after: q.cursor ? decodeUserCursor(q.cursor) : undefined,
+      after: q.cursor ? decodeCursor(q.cursor) : undefined,
     });
     return toPage(rows, q.limit, (r) => ({ at: r.createdAt, id: r.id }), toUser);
   }
