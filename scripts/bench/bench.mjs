@@ -505,7 +505,7 @@ async function main() {
       const times = [...receiver.state.delivered.values()].slice(before).sort((a, b) => a - b);
       const drainPerSec = round((times.length - 1) / ((times.at(-1) - times[0]) / 1000), 0);
       figures.webhookDeliveriesPerSec = drainPerSec;
-      row('webhook deliveries/s draining a backlog of ' + times.length, drainPerSec, '≥ 1,000');
+      row(`webhook deliveries/s draining a backlog of ${times.length}`, drainPerSec, '≥ 1,000');
     } else {
       row('webhooks', `not available (${hook.status})`);
     }

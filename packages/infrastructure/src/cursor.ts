@@ -16,8 +16,7 @@ export function decodeCursor(raw: string): Position {
   try {
     const [at, id] = JSON.parse(Buffer.from(raw, 'base64url').toString()) as [string, string];
     const date = new Date(at);
-    if (typeof id !== 'string' || !UUID.test(id) || Number.isNaN(date.getTime()))
-      throw new Error('bad cursor');
+    if (typeof id !== 'string' || !UUID.test(id) || Number.isNaN(date.getTime())) throw new Error('bad cursor');
     return { at: date, id };
   } catch {
     throw new AppError('VALIDATION_FAILED', 'Request is invalid', [
