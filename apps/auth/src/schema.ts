@@ -1,6 +1,6 @@
 import type { ApiKeyScope, Role } from '@rewards/contracts';
 import { sql } from 'drizzle-orm';
-import { bigint, bigserial, boolean, integer, jsonb, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { bigint, bigserial, integer, jsonb, pgTable, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
 /** Creation times lists page on are kept at the API's precision (migration 0007): see UserRepository.list. */
@@ -21,6 +21,8 @@ export const sessions = pgTable('sessions', {
   userId: uuid('user_id').primaryKey(),
   sessionId: uuid('session_id').notNull(),
   createdAt: ts('created_at').notNull().defaultNow(),
+  /** The session this one replaced, written by the replacing upsert (see SessionRepository.open). */
+  replacedSessionId: uuid('replaced_session_id'),
 });
 
 export const refreshTokens = pgTable('refresh_tokens', {
@@ -70,14 +72,20 @@ export const registrations = pgTable('registrations', {
   at: ts('at').notNull().defaultNow(),
 });
 
-export const loginFailures = pgTable('login_failures', {
-  id: bigserial('id', { mode: 'number' }).primaryKey(),
-  email: text('email').notNull(),
-  ip: text('ip').notNull(),
-  at: ts('at').notNull().defaultNow(),
-  /** An attempt whose password is still being checked; see LoginThrottleRepository. */
-  pending: boolean('pending').notNull().default(false),
-});
+/**
+ * Sign-in throttling per (address, account) and per address (`email` ''): the failures still inside
+ * the window and the start times of attempts whose password is being checked. See LoginThrottleRepository.
+ */
+export const loginThrottle = pgTable(
+  'login_throttle',
+  {
+    ip: text('ip').notNull(),
+    email: text('email').notNull(),
+    failures: timestamp('failures', { withTimezone: true, mode: 'date' }).array().notNull().default(sql`'{}'`),
+    pending: timestamp('pending', { withTimezone: true, mode: 'date' }).array().notNull().default(sql`'{}'`),
+  },
+  (t) => [primaryKey({ columns: [t.ip, t.email] })],
+);
 
 export type UserRow = typeof users.$inferSelect;
 

@@ -1,7 +1,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import type { LoginBody, RegisterBody, Role, TokenResponse, User } from '@rewards/contracts';
-import { AppError, isUniqueViolation, type Principal } from '@rewards/infrastructure';
+import { AppError, isUniqueViolation, type Principal, sqlState } from '@rewards/infrastructure';
 import { UnitOfWork } from '@rewards/infrastructure/persistence';
 import { AUTH_CONFIG, type AuthConfig } from '../config.js';
 import { SigningKeyStore } from '../keys/signing-key.store.js';
@@ -9,11 +9,13 @@ import { OutboxRelay } from '../outbox/outbox.relay.js';
 import { OutboxRepository } from '../outbox/outbox.repository.js';
 import { SessionRepository } from '../sessions/session.repository.js';
 import { toUser, UserRepository } from '../users/user.repository.js';
-import { LoginThrottleRepository } from './login-throttle.repository.js';
+import { LoginThrottleRepository, type ThrottleLimits } from './login-throttle.repository.js';
 import { PasswordHasher } from './password.hasher.js';
 import { RegistrationLimitRepository } from './registration-limit.repository.js';
 
 export const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+/** A session for a user who no longer exists fails on the sessions' foreign key. */
+const FOREIGN_KEY_VIOLATION = '23503';
 const INVITE_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
 
 export function newInviteCode(): string {
@@ -86,57 +88,76 @@ export class AuthService {
   }
 
   async login(body: LoginBody, ip: string): Promise<TokenResponse> {
-    const attempt = await this.reserveAttempt(body.email, ip);
-    let user: Awaited<ReturnType<UserRepository['findByEmail']>>;
+    const limits = this.throttleLimits();
+    const { attempt, account } = await this.reserveAttempt(body.email, ip, limits);
     let ok: boolean;
     try {
-      user = await this.users.findByEmail(this.uow.db, body.email);
-      ok = await this.hasher.verify(user?.passwordHash, body.password);
+      ok = await this.hasher.verify(account?.passwordHash, body.password);
     } catch (err) {
       await this.throttle.release(this.uow.db, attempt).catch(() => undefined);
       throw err;
     }
-    if (!user || !ok) {
-      await this.throttle.confirmFailure(this.uow.db, attempt);
+    if (!account || !ok) {
+      await this.throttle.confirmFailure(this.uow.db, attempt, limits);
       throw new AppError('INVALID_CREDENTIALS', 'Email or password is wrong');
     }
-    await this.throttle.release(this.uow.db, attempt);
     const sessionId = randomUUID();
     const refreshToken = this.newRefreshToken();
-    // The roles signed into the token are read under the user's row lock, in the transaction that
-    // creates the session: a role change either committed before (and its roles are read here) or
-    // waits for this commit and then revokes the session created here. Roles read before the
+    // The roles signed into the token are read under the user's row lock, in the statement that
+    // opens the session: a role change either committed before (and its roles are read here) or
+    // waits for this commit and then revokes the session opened here. Roles read before the
     // password check would let a login racing a demotion carry the old roles on a live session.
-    const roles = await this.uow.transaction(async (tx) => {
-      const locked = await this.users.lock(tx, user.id);
-      if (!locked) throw new AppError('INVALID_CREDENTIALS', 'Email or password is wrong');
-      const previous = await this.sessions.current(tx, user.id);
-      if (previous) await this.sessions.recordRevocation(tx, user.id, previous, 'replaced');
-      await this.sessions.upsert(tx, user.id, sessionId);
-      await this.sessions.insertRefreshToken(tx, this.refreshRow(refreshToken, sessionId, user.id));
-      const occurredAt = new Date().toISOString();
-      await this.outbox.addActivity(tx, { id: `login:${sessionId}`, userId: user.id, type: 'LOGIN', occurredAt });
-      return locked.roles;
-    });
+    // The throttle's place and the LOGIN fact commit with the session.
+    let roles: Role[];
+    try {
+      roles = await this.sessions.open(
+        this.uow.db,
+        this.users.lockedRoles(account.id),
+        { userId: account.id, sessionId, refreshToken: this.refreshRow(refreshToken) },
+        [
+          this.throttle.releasing(attempt),
+          this.outbox.addingActivity({
+            id: `login:${sessionId}`,
+            userId: account.id,
+            type: 'LOGIN',
+            occurredAt: new Date().toISOString(),
+          }),
+        ],
+      );
+    } catch (err) {
+      await this.throttle.release(this.uow.db, attempt).catch(() => undefined);
+      if (sqlState(err) === FOREIGN_KEY_VIOLATION)
+        throw new AppError('INVALID_CREDENTIALS', 'Email or password is wrong');
+      throw err;
+    }
     this.relay.kick();
-    return this.tokens(user.id, roles, sessionId, refreshToken);
+    return this.tokens(account.id, roles, sessionId, refreshToken);
   }
 
-  /**
-   * Waits while attempts in flight could still reach the limit (they settle within a password
-   * check), so parallel sign-ins with the right password are not refused and parallel guesses get
-   * no more tries than the limit.
-   */
-  private async reserveAttempt(email: string, ip: string): Promise<number> {
-    const limits = {
+  private throttleLimits(): ThrottleLimits {
+    return {
       perAccount: this.config.LOGIN_MAX_FAILURES_PER_ACCOUNT,
       perIp: this.config.LOGIN_MAX_FAILURES_PER_IP,
       windowSeconds: this.config.LOGIN_FAILURE_WINDOW_SECONDS,
     };
+  }
+
+  /**
+   * Reserves the attempt and looks the account up, in one statement. Waits while attempts in flight
+   * could still reach the limit (they settle within a password check), so parallel sign-ins with the
+   * right password are not refused and parallel guesses get no more tries than the limit.
+   */
+  private async reserveAttempt(email: string, ip: string, limits: ThrottleLimits) {
     const giveUpAt = Date.now() + 5000;
     for (let round = 0; ; round++) {
-      const reservation = await this.uow.transaction((tx) => this.throttle.reserve(tx, email, ip, limits));
-      if (typeof reservation === 'object') return reservation.id;
+      const reservation = await this.throttle.reserve(
+        this.uow.db,
+        email,
+        ip,
+        limits,
+        this.users.credentialsByEmail(email),
+      );
+      if (typeof reservation === 'object') return { attempt: reservation.attempt, account: reservation.found };
       if (reservation === 'limited' || Date.now() > giveUpAt) {
         throw new AppError('TOO_MANY_ATTEMPTS', 'Too many failed sign-ins; try again later');
       }
@@ -161,7 +182,11 @@ export class AuthService {
       const user = await this.users.findById(tx, row.userId);
       await this.sessions.markRefreshTokenUsed(tx, row.tokenHash);
       const next = this.newRefreshToken();
-      await this.sessions.insertRefreshToken(tx, this.refreshRow(next, row.sessionId, row.userId));
+      await this.sessions.insertRefreshToken(tx, {
+        ...this.refreshRow(next),
+        sessionId: row.sessionId,
+        userId: row.userId,
+      });
       return { ok: true as const, userId: row.userId, roles: user!.roles, sessionId: row.sessionId, next };
     });
     if (!outcome.ok) throw invalid();
@@ -185,11 +210,9 @@ export class AuthService {
     return randomBytes(32).toString('base64url');
   }
 
-  private refreshRow(token: string, sessionId: string, userId: string) {
+  private refreshRow(token: string) {
     return {
       tokenHash: sha256(token),
-      sessionId,
-      userId,
       expiresAt: new Date(Date.now() + this.config.REFRESH_TOKEN_TTL_SECONDS * 1000),
     };
   }

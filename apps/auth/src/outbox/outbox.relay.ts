@@ -6,8 +6,13 @@ import { OutboxRepository } from './outbox.repository.js';
 
 const ENDPOINT = { activity: '/internal/activities', audit: '/internal/audit' } as const;
 const BATCH = 200;
+/**
+ * How long a kick waits before delivering, so the commits of that moment travel together: at many
+ * logins a second, one delivery (two statements and one request) carries several instead of one each.
+ */
+const GATHER_MS = 100;
 /** How often the relay looks for work no commit kicked it for (backoffs ending, other instances' writes). */
-const INTERVAL_MS = 200;
+const INTERVAL_MS = 1000;
 
 /**
  * Delivers the outbox to the event service: leases a batch (SKIP LOCKED, so several auth instances
@@ -17,7 +22,12 @@ const INTERVAL_MS = 200;
 @Injectable()
 export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
   private timer?: NodeJS.Timeout;
+  private gathering?: NodeJS.Timeout;
   private running = false;
+  /** A commit was kicked for while a drain ran: drain again once it ends. */
+  private kickedWhileRunning = false;
+  /** A delivery failed since the backoffs were last ended (or an earlier run may have left some). */
+  private backingOff = true;
   private started = false;
   private stopped = false;
 
@@ -34,14 +44,23 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
     this.timer.unref();
   }
 
-  /** Delivers soon after a commit instead of at the next tick (once the relay runs). */
+  /** Delivers soon after a commit (within GATHER_MS) instead of at the next tick (once the relay runs). */
   kick(): void {
-    if (this.started && !this.stopped) setImmediate(() => void this.drain());
+    if (!this.started || this.stopped) return;
+    if (this.running) {
+      this.kickedWhileRunning = true;
+      return;
+    }
+    this.gathering ??= setTimeout(() => {
+      this.gathering = undefined;
+      void this.drain();
+    }, GATHER_MS);
   }
 
   onModuleDestroy(): void {
     this.stopped = true;
     clearInterval(this.timer);
+    clearTimeout(this.gathering);
   }
 
   /** Runs until the outbox has nothing deliverable; returns the number of messages delivered. */
@@ -59,6 +78,10 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
       this.logger.warn({ err: { message: (err as Error).message } }, 'outbox delivery failed; will retry');
     } finally {
       this.running = false;
+    }
+    if (this.kickedWhileRunning) {
+      this.kickedWhileRunning = false;
+      this.kick();
     }
     return delivered;
   }
@@ -82,10 +105,14 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
         );
         await this.outbox.markDelivered(this.uow.db, ids);
         sent += rows.length;
-        // The event service answers again: messages waiting out a backoff go now, not up to 30 s later.
-        // (A message another instance holds may be sent twice; the receiver ignores the repeat.)
-        await this.outbox.endBackoffs(this.uow.db);
+        if (this.backingOff) {
+          // The event service answers again: messages waiting out a backoff go now, not up to 30 s later.
+          // (A message another instance holds may be sent twice; the receiver ignores the repeat.)
+          await this.outbox.endBackoffs(this.uow.db);
+          this.backingOff = false;
+        }
       } catch (err) {
+        this.backingOff = true;
         const attempts = Math.max(...rows.map((r) => r.attempts));
         const backoffMs = Math.min(30_000, 200 * 2 ** Math.min(attempts, 10));
         await this.outbox.postpone(this.uow.db, ids, backoffMs);

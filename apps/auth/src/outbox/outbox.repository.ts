@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { AuditRecord, PlatformActivitiesBody } from '@rewards/contracts';
 import { type Db } from '@rewards/infrastructure/persistence';
-import { and, asc, gt, inArray, isNotNull, isNull, lt, lte, sql } from 'drizzle-orm';
+import { and, asc, gt, inArray, isNotNull, isNull, lt, lte, type SQL, sql } from 'drizzle-orm';
 import { outbox } from '../schema.js';
 
 /** The facts auth records itself, in the shape the event service's platform-activity route takes. */
@@ -18,6 +18,11 @@ export type AuditMessage = AuditRecord;
 export class OutboxRepository {
   async addActivity(tx: Db, message: ActivityMessage): Promise<void> {
     await tx.insert(outbox).values({ topic: 'activity', payload: message });
+  }
+
+  /** `addActivity` as a statement to run inside another one. */
+  addingActivity(message: ActivityMessage): SQL {
+    return sql`insert into ${outbox} (topic, payload) values ('activity', ${JSON.stringify(message)}::jsonb)`;
   }
 
   async addAudit(tx: Db, message: AuditMessage): Promise<void> {

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { rowsOf, type Db } from '@rewards/infrastructure/persistence';
-import { and, asc, eq, gt, lt, or, sql } from 'drizzle-orm';
+import type { Role } from '@rewards/contracts';
+import { executePrepared, rowsOf, type Db } from '@rewards/infrastructure/persistence';
+import { and, asc, eq, gt, lt, or, type SQL, sql } from 'drizzle-orm';
 import { refreshTokens, sessionRevocations, sessions } from '../schema.js';
 
 /** Revocations sent per poll at most; a longer backlog arrives over the next polls. */
@@ -33,6 +34,51 @@ export class SessionRepository {
       .insert(sessions)
       .values({ userId, sessionId })
       .onConflictDoUpdate({ target: sessions.userId, set: { sessionId, createdAt: sql`now()` } });
+  }
+
+  /**
+   * Opens `sessionId` as the user's one current session, in one statement: under the user's row lock
+   * (`lockedUser` selects that row `for update`, with its roles) it replaces the current session,
+   * records the replaced one as revoked, stores the refresh token and runs `alongside`, statements
+   * that belong to the same commit. Answers the roles read under the lock. For a user who no longer
+   * exists the statement fails on the sessions' foreign key, and nothing of it is written.
+   */
+  async open(
+    db: Db,
+    lockedUser: SQL<{ roles: Role[] }>,
+    opening: { userId: string; sessionId: string; refreshToken: { tokenHash: string; expiresAt: Date } },
+    alongside: SQL[] = [],
+  ): Promise<Role[]> {
+    const { userId, sessionId, refreshToken } = opening;
+    // The main query reads the locked row, so the lock is taken before any of the writes below run.
+    const [row] = rowsOf<{ roles: Role[] }>(
+      await executePrepared(
+        db,
+        sql`
+        with account as (${lockedUser}),
+        replaced as (
+          insert into sessions (user_id, session_id) values (${userId}, ${sessionId})
+          on conflict (user_id) do update
+             set session_id = excluded.session_id, created_at = now(), replaced_session_id = sessions.session_id
+          returning replaced_session_id
+        ),
+        revoked as (
+          insert into session_revocations (user_id, session_id, reason)
+          select ${userId}, replaced_session_id, ${'replaced' satisfies RevocationReason}
+            from replaced where replaced_session_id is not null
+        ),
+        refresh as (
+          insert into refresh_tokens (token_hash, session_id, user_id, expires_at)
+          values (${refreshToken.tokenHash}, ${sessionId}, ${userId}, ${refreshToken.expiresAt})
+        )
+        ${sql.join(
+          alongside.map((statement, i) => sql`, ${sql.raw(`alongside_${i}`)} as (${statement})`),
+          sql``,
+        )}
+        select roles from account`,
+      ),
+    );
+    return row!.roles;
   }
 
   /** Ends the user's current session (if it is `sessionId`, when given) and publishes the revocation. */

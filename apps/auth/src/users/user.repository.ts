@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { Role, User } from '@rewards/contracts';
 import { type Position } from '@rewards/infrastructure';
 import { type Db } from '@rewards/infrastructure/persistence';
-import { and, arrayContains, asc, eq, ilike, sql } from 'drizzle-orm';
+import { and, arrayContains, asc, eq, ilike, type SQL, sql } from 'drizzle-orm';
 import { users, type UserRow } from '../schema.js';
 
 /** The API's user: no password hash, no inviter, the creation time as an ISO string. */
@@ -29,6 +29,11 @@ export class UserRepository {
     return row;
   }
 
+  /** The account's id and password hash, as a query to run inside another statement. */
+  credentialsByEmail(email: string): SQL<{ id: string; passwordHash: string }> {
+    return sql`select id, password_hash as "passwordHash" from users where email = ${email}`;
+  }
+
   async findById(db: Db, id: string): Promise<UserRow | undefined> {
     const [row] = await db.select().from(users).where(eq(users.id, id));
     return row;
@@ -38,6 +43,11 @@ export class UserRepository {
   async lock(tx: Db, id: string): Promise<UserRow | undefined> {
     const [row] = await tx.select().from(users).where(eq(users.id, id)).for('update');
     return row;
+  }
+
+  /** `lock` as a query to run inside another statement: the row's roles, under the row lock. */
+  lockedRoles(id: string): SQL<{ roles: Role[] }> {
+    return sql`select roles from users where id = ${id} for update`;
   }
 
   /** Serializes role changes for the rest of the transaction (UsersService.setRoles says why). */

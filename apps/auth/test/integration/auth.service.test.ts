@@ -2,12 +2,12 @@ import { randomUUID } from 'node:crypto';
 import type { Role } from '@rewards/contracts';
 import type { Principal } from '@rewards/infrastructure';
 import { UnitOfWork, type Database } from '@rewards/infrastructure/persistence';
-import { and, eq, sql } from 'drizzle-orm';
+import { eq, type SQL, sql } from 'drizzle-orm';
 import { decodeJwt } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { authDatabase, silentLogger } from '../../../../test/support/databases.js';
 import { AuthService } from '../../src/auth/auth.service.js';
-import { LoginThrottleRepository, type Reservation } from '../../src/auth/login-throttle.repository.js';
+import { type Attempt, LoginThrottleRepository, type Reservation } from '../../src/auth/login-throttle.repository.js';
 import { PasswordHasher } from '../../src/auth/password.hasher.js';
 import { RegistrationLimitRepository } from '../../src/auth/registration-limit.repository.js';
 import type { AuthConfig } from '../../src/config.js';
@@ -17,7 +17,7 @@ import { SigningKeyStore } from '../../src/keys/signing-key.store.js';
 import { OutboxRelay } from '../../src/outbox/outbox.relay.js';
 import { OutboxRepository } from '../../src/outbox/outbox.repository.js';
 import {
-  loginFailures,
+  loginThrottle,
   outbox,
   refreshTokens,
   registrations,
@@ -86,6 +86,14 @@ describe(AuthService.name, () => {
         .where(eq(sessionRevocations.userId, userId))
         .orderBy(sessionRevocations.seq);
     const sessionRowsOf = (userId: string) => db().select().from(sessions).where(eq(sessions.userId, userId));
+    /** The throttle's rows of an address: failures and attempts in flight per account, '' for the address. */
+    const throttleOf = async (ip: string) =>
+      Object.fromEntries(
+        (await db().select().from(loginThrottle).where(eq(loginThrottle.ip, ip))).map((r) => [
+          r.email,
+          { failures: r.failures.length, pending: r.pending.length },
+        ]),
+      );
     /** Activities waiting in the outbox for the event service, about one user. */
     const activitiesOf = async (userId: string) =>
       (
@@ -269,18 +277,21 @@ describe(AuthService.name, () => {
       it('refuses a wrong password and an unknown email alike, recording each failure', async () => {
         const user = await registered();
         const ip = newIp();
+        const nobody = newEmail();
 
         const wrong = await appError(sut.login({ email: user.email, password: 'not the password' }, ip));
-        const unknown = await appError(sut.login({ email: newEmail(), password: PASSWORD }, ip));
+        const unknown = await appError(sut.login({ email: nobody, password: PASSWORD }, ip));
 
         for (const err of [wrong, unknown]) {
           expect(err.code).toBe('INVALID_CREDENTIALS');
           expect(err.status).toBe(401);
           expect(err.message).toBe('Email or password is wrong');
         }
-        const failures = await db().select().from(loginFailures).where(eq(loginFailures.ip, ip));
-        expect(failures.map((f) => f.email)).toEqual(expect.arrayContaining([user.email]));
-        expect(failures).toHaveLength(2);
+        expect(await throttleOf(ip)).toEqual({
+          '': { failures: 2, pending: 0 },
+          [user.email]: { failures: 1, pending: 0 },
+          [nobody]: { failures: 1, pending: 0 },
+        });
         expect(await sessionRowsOf(user.id)).toEqual([]);
         expect(await activitiesOf(user.id)).toEqual([]);
       });
@@ -317,8 +328,10 @@ describe(AuthService.name, () => {
 
         expect(signedIn.tokenType).toBe('Bearer');
         expect((await principalOf(signedIn.accessToken)).roles).toEqual(['ADMIN']);
-        const failures = await db().select().from(loginFailures).where(eq(loginFailures.email, owner.email));
-        expect(failures.filter((f) => !f.pending)).toHaveLength(30);
+        const rows = await db().select().from(loginThrottle).where(eq(loginThrottle.email, owner.email));
+        // Three addresses at the limit, and the owner's own, with nothing on it and nothing in flight.
+        expect(rows.map((r) => r.failures.length).sort()).toEqual([0, 10, 10, 10]);
+        expect(rows.every((r) => r.pending.length === 0)).toBe(true);
       });
 
       it('still lets the right password in after 9 failures', async () => {
@@ -334,9 +347,13 @@ describe(AuthService.name, () => {
       it('forgets failures older than the window', async () => {
         const user = await registered();
         const longAgo = new Date(Date.now() - (config.LOGIN_FAILURE_WINDOW_SECONDS + 60) * 1000);
+        const failures = Array(12).fill(longAgo);
         await db()
-          .insert(loginFailures)
-          .values(Array.from({ length: 12 }, () => ({ email: user.email, ip: '192.0.2.1', at: longAgo })));
+          .insert(loginThrottle)
+          .values([
+            { ip: '192.0.2.1', email: user.email, failures },
+            { ip: '192.0.2.1', email: '', failures },
+          ]);
 
         await expect(sut.login({ email: user.email, password: PASSWORD }, '192.0.2.1')).resolves.toMatchObject({
           tokenType: 'Bearer',
@@ -554,13 +571,14 @@ describe(AuthService.name, () => {
 
     describe(LoginThrottleRepository.name, () => {
       const limits = { perAccount: 2, perIp: 3, windowSeconds: 600 };
-      const reserved = (r: Reservation) => {
-        if (typeof r !== 'object') throw new Error(`expected a reservation, got ${r}`);
-        return r.id;
-      };
       const throttle = new LoginThrottleRepository();
-      /** A reservation runs in a transaction of its own, as AuthService runs it. */
-      const reserve = (email: string, ip: string) => db().transaction((tx) => throttle.reserve(tx, email, ip, limits));
+      const nothing = sql<Record<string, never>>`select where false`;
+      const reserve = (email: string, ip: string, lookup: SQL = nothing) =>
+        throttle.reserve(db(), email, ip, limits, lookup);
+      const reserved = (r: Reservation<unknown>): Attempt => {
+        if (typeof r !== 'object') throw new Error(`expected a reservation, got ${r}`);
+        return r.attempt;
+      };
 
       it('reserves attempts while confirmed failures and attempts in flight stay under the limits', async () => {
         const email = newEmail();
@@ -570,47 +588,113 @@ describe(AuthService.name, () => {
         const second = reserved(await reserve(email, ip));
         expect(await reserve(email, ip)).toBe('busy');
 
-        await throttle.confirmFailure(db(), first);
+        await throttle.confirmFailure(db(), first, limits);
         expect(await reserve(email, ip)).toBe('busy');
         await throttle.release(db(), second);
         const third = reserved(await reserve(email, ip));
-        await throttle.confirmFailure(db(), third);
+        await throttle.confirmFailure(db(), third, limits);
 
         expect(await reserve(email, ip)).toBe('limited');
-        expect(await reserve(email, newIp())).toEqual({ id: expect.any(Number) });
-        expect(await reserve(newEmail(), ip)).toEqual({ id: expect.any(Number) });
-        expect(
-          await db()
-            .select()
-            .from(loginFailures)
-            .where(and(eq(loginFailures.email, email), eq(loginFailures.ip, ip))),
-        ).toHaveLength(2);
+        expect(await reserve(email, newIp())).toMatchObject({ attempt: { email } });
+        const newcomer = newEmail();
+        expect(await reserve(newcomer, ip)).toMatchObject({ attempt: { email: newcomer, ip } });
+        // The refused attempts gave their places back; the newcomer's attempt is still in flight.
+        expect(await throttleOf(ip)).toEqual({
+          '': { failures: 2, pending: 1 },
+          [email]: { failures: 2, pending: 0 },
+          [newcomer]: { failures: 0, pending: 1 },
+        });
+      });
+
+      it("runs the caller's lookup in the reserving statement", async () => {
+        const user = await registered();
+
+        const found = await reserve(user.email, newIp(), new UserRepository().credentialsByEmail(user.email));
+        const missing = await reserve(newEmail(), newIp(), new UserRepository().credentialsByEmail(newEmail()));
+
+        expect(found).toMatchObject({ found: { id: user.id, passwordHash } });
+        expect(missing).toMatchObject({ found: undefined });
       });
 
       it('limits an address across accounts', async () => {
         const ip = newIp();
-        for (let i = 0; i < 3; i++) await throttle.confirmFailure(db(), reserved(await reserve(newEmail(), ip)));
+        for (let i = 0; i < 3; i++)
+          await throttle.confirmFailure(db(), reserved(await reserve(newEmail(), ip)), limits);
 
         expect(await reserve(newEmail(), ip)).toBe('limited');
-        expect(await reserve(newEmail(), newIp())).toEqual({ id: expect.any(Number) });
+        expect(await reserve(newEmail(), newIp())).toMatchObject({ attempt: expect.any(Object) });
+        expect((await throttleOf(ip))['']).toEqual({ failures: 3, pending: 0 });
       });
 
-      it('ignores failures older than the window and attempts abandoned in flight, and prunes old rows', async () => {
+      it('ignores failures older than the window and attempts abandoned in flight, and prunes rows with neither', async () => {
         const email = newEmail();
         const ip = newIp();
+        const hourAgo = new Date(Date.now() - 3600_000);
+        const minuteAgo = new Date(Date.now() - 60_000);
         await db()
-          .insert(loginFailures)
+          .insert(loginThrottle)
           .values([
-            { email, ip, at: new Date(Date.now() - 3600_000) },
-            { email, ip, at: new Date(Date.now() - 3600_000) },
-            { email, ip, pending: true, at: new Date(Date.now() - 60_000) },
-            { email, ip, pending: true, at: new Date(Date.now() - 60_000) },
+            { ip, email, failures: [hourAgo, hourAgo], pending: [minuteAgo, minuteAgo] },
+            { ip, email: '', failures: [hourAgo, hourAgo, hourAgo], pending: [minuteAgo] },
           ]);
 
-        expect(await reserve(email, ip)).toEqual({ id: expect.any(Number) });
+        const attempt = reserved(await reserve(email, ip));
+        expect(await throttleOf(ip)).toEqual({ '': { failures: 0, pending: 1 }, [email]: { failures: 0, pending: 1 } });
+        await throttle.release(db(), attempt);
+        const stale = newIp();
+        await db()
+          .insert(loginThrottle)
+          .values({ ip: stale, email, failures: [hourAgo], pending: [minuteAgo] });
 
         await throttle.prune(db(), 1800);
-        expect(await db().select().from(loginFailures).where(eq(loginFailures.email, email))).toHaveLength(3);
+        expect(await throttleOf(ip)).toEqual({});
+        expect(await throttleOf(stale)).toEqual({});
+      });
+
+      it('gives up only its own place when another attempt started in the same microsecond', async () => {
+        const email = newEmail();
+        const ip = newIp();
+        const attempt = reserved(await reserve(email, ip));
+        await db()
+          .update(loginThrottle)
+          .set({ pending: sql`${loginThrottle.pending} || ${attempt.at}::timestamptz` })
+          .where(eq(loginThrottle.ip, ip));
+
+        await throttle.release(db(), attempt);
+
+        expect(await throttleOf(ip)).toEqual({ '': { failures: 0, pending: 1 }, [email]: { failures: 0, pending: 1 } });
+      });
+
+      it('lets no more wrong passwords through than the limits when 60 race on one account and 60 on one address', async () => {
+        const email = newEmail();
+        const ip = newIp();
+        const spray = newIp();
+        const strict = { perAccount: 5, perIp: 7, windowSeconds: 600 };
+        /** An attempt that reserves, checks nothing, and confirms a failure, retrying while busy. */
+        const guess = async (account: string, from: string) => {
+          for (;;) {
+            const r = await throttle.reserve(db(), account, from, strict, nothing);
+            if (r === 'limited') return 'limited';
+            if (r === 'busy') {
+              await new Promise((done) => setTimeout(done, Math.random() * 10));
+              continue;
+            }
+            await new Promise((done) => setTimeout(done, Math.random() * 5));
+            await throttle.confirmFailure(db(), r.attempt, strict);
+            return 'failed';
+          }
+        };
+
+        const outcomes = await Promise.all([
+          ...Array.from({ length: 60 }, () => guess(email, ip)),
+          ...Array.from({ length: 60 }, () => guess(newEmail(), spray)),
+        ]);
+
+        expect(outcomes.slice(0, 60).filter((o) => o === 'failed')).toHaveLength(5);
+        expect(outcomes.slice(60).filter((o) => o === 'failed')).toHaveLength(7);
+        expect((await throttleOf(ip))['']).toEqual({ failures: 5, pending: 0 });
+        expect((await throttleOf(spray))['']).toEqual({ failures: 7, pending: 0 });
+        expect(await reserve(email, ip)).toBe('limited');
       });
     });
 

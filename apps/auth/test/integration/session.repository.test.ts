@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { authDatabase } from '../../../../test/support/databases.js';
 import { sha256 } from '../../src/auth/auth.service.js';
-import { sessionRevocations, sessions } from '../../src/schema.js';
+import { refreshTokens, registrations, sessionRevocations, sessions } from '../../src/schema.js';
 import { SessionRepository, type FeedPosition } from '../../src/sessions/session.repository.js';
 import { UserRepository } from '../../src/users/user.repository.js';
-import { userRow } from '../support/auth.js';
+import { rejection, userRow } from '../support/auth.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -35,6 +35,58 @@ describe(SessionRepository.name, () => {
         .where(eq(sessionRevocations.userId, userId))
         .orderBy(sessionRevocations.seq);
     const sessionRows = (userId: string) => ctx.database.db.select().from(sessions).where(eq(sessions.userId, userId));
+
+    describe('open', () => {
+      const refreshToken = () => ({ tokenHash: sha256(randomUUID()), expiresAt: new Date(Date.now() + 3600_000) });
+      /** A statement to run alongside, leaving a trace of its own. */
+      const marker = (ip: string) => sql`insert into registrations (ip) values (${ip})`;
+      const markers = (ip: string) => db().select().from(registrations).where(eq(registrations.ip, ip));
+
+      it("replaces the user's session, records the replaced one, stores the refresh token and runs the statements alongside", async () => {
+        const user = await users.insert(db(), userRow({ roles: ['USER', 'AUDITOR'] }));
+        const [first, second] = [randomUUID(), randomUUID()];
+        const token = refreshToken();
+        const ip = `open-${randomUUID()}`;
+
+        const opened = await sut.open(db(), users.lockedRoles(user.id), {
+          userId: user.id,
+          sessionId: first!,
+          refreshToken: refreshToken(),
+        });
+        const roles = await sut.open(
+          db(),
+          users.lockedRoles(user.id),
+          { userId: user.id, sessionId: second!, refreshToken: token },
+          [marker(ip), marker(ip)],
+        );
+
+        expect([opened, roles]).toEqual([
+          ['USER', 'AUDITOR'],
+          ['USER', 'AUDITOR'],
+        ]);
+        expect(await sut.current(db(), user.id)).toBe(second);
+        expect(await revocationsOf(user.id)).toEqual([{ sessionId: first, userId: user.id, reason: 'replaced' }]);
+        expect(await db().select().from(refreshTokens).where(eq(refreshTokens.tokenHash, token.tokenHash))).toEqual([
+          { ...token, sessionId: second, userId: user.id, usedAt: null, createdAt: expect.any(Date) },
+        ]);
+        expect(await markers(ip)).toHaveLength(2);
+      });
+
+      it('writes nothing, alongside statements included, for a user who does not exist', async () => {
+        const userId = randomUUID();
+        const ip = `open-${randomUUID()}`;
+
+        const err = await rejection(
+          sut.open(db(), users.lockedRoles(userId), { userId, sessionId: randomUUID(), refreshToken: refreshToken() }, [
+            marker(ip),
+          ]),
+        );
+
+        expect((err as { cause?: { code?: string } }).cause?.code).toBe('23503');
+        expect(await sessionRows(userId)).toEqual([]);
+        expect(await markers(ip)).toEqual([]);
+      });
+    });
 
     describe('upsert', () => {
       it('creates the session of a user without one', async () => {
