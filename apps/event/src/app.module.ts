@@ -12,6 +12,7 @@ import { ClaimDecisionsService } from './claims/claim-decisions.service.js';
 import { ClaimRepository } from './claims/claim.repository.js';
 import { ClaimsController } from './claims/claims.controller.js';
 import { ClaimsService } from './claims/claims.service.js';
+import { EventDefinitions } from './events/event-definitions.js';
 import { EVENT_CONFIG, type EventConfig } from './config.js';
 import { EventStatsController } from './events/event-stats.controller.js';
 import { EventStatsRepository } from './events/event-stats.repository.js';
@@ -53,6 +54,7 @@ export class EventModule {
         { provide: EVENT_CONFIG, useValue: config },
         ...serviceProviders({ database, metrics, internalSecret: config.INTERNAL_SECRET, verifier }),
         EventRepository,
+        EventDefinitions,
         ClaimRepository,
         ActivityRepository,
         AuditRepository,

@@ -27,6 +27,11 @@ export const eventConfigShape = {
     .default('5,30,120,600,1800,3600,7200,14400,28800,28800')
     .transform((s) => s.split(',').map((n) => Number(n.trim())))
     .pipe(z.array(RetryWait).min(1).max(50)),
+  /**
+   * Sends one instance has in flight to one webhook endpoint: a slow receiver holds at most these, and
+   * delays no other endpoint's messages.
+   */
+  WEBHOOK_SENDS_PER_ENDPOINT: z.coerce.number().int().min(1).max(256).default(64),
   /** `true` admits webhook URLs on loopback, private and link-local addresses (development and tests only). */
   WEBHOOK_ALLOW_PRIVATE_NETWORKS: z
     .enum(['true', 'false'])

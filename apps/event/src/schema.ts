@@ -8,6 +8,7 @@ import {
   jsonb,
   pgTable,
   primaryKey,
+  smallint,
   text,
   timestamp,
   uuid,
@@ -44,6 +45,8 @@ export const events = pgTable('events', {
   createdBy: text('created_by').notNull(),
   createdAt: tsMs('created_at').notNull().defaultNow(),
   updatedAt: tsMs('updated_at').notNull().defaultNow(),
+  /** Bumped by every change to the event or its rewards (triggers, 0006): a cached definition's validity. */
+  version: integer('version').notNull().default(1),
 });
 export type EventRow = typeof events.$inferSelect;
 
@@ -55,10 +58,21 @@ export const rewards = pgTable('rewards', {
   itemCode: text('item_code'),
   quantity: integer('quantity').notNull(),
   stock: integer('stock'),
-  remaining: integer('remaining'),
   createdAt: tsMs('created_at').notNull().defaultNow(),
 });
-export type RewardRow = typeof rewards.$inferSelect;
+/** A reward as read, with its remaining units: the sum of its stock counters, null when unlimited. */
+export type RewardRow = typeof rewards.$inferSelect & { remaining: number | null };
+
+/** A limited reward's stock, split over counters a claim reserves from one at a time (0006). */
+export const rewardStock = pgTable(
+  'reward_stock',
+  {
+    rewardId: uuid('reward_id').notNull(),
+    shard: smallint('shard').notNull(),
+    remaining: integer('remaining').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.rewardId, t.shard] })],
+);
 
 export const activities = pgTable(
   'activities',

@@ -1,9 +1,17 @@
 import { Injectable } from '@nestjs/common';
-import type { Activity } from '@rewards/contracts';
-import { rowsOf, type Db } from '@rewards/infrastructure/persistence';
-import { sql } from 'drizzle-orm';
-import { bucketCeil, bucketFloor, planWindow } from '../domain/calendar.js';
+import { ACTIVITY_MAX_FUTURE_MS, type Activity } from '@rewards/contracts';
+import { executePrepared, rowsOf, type Db } from '@rewards/infrastructure/persistence';
+import { type SQL, sql } from 'drizzle-orm';
+import { bucketCeil, bucketFloor, planWindow, type WindowPlan } from '../domain/calendar.js';
 import type { PlayerFacts } from '../domain/condition-evaluator.js';
+
+/**
+ * How far past now a window's end must lie for its last day to be read from the daily counter. The
+ * counter's `last_at` keeps that read exact either way; this only picks the windows where a fact past
+ * the end is unlikely (a sender's facts are at most ACTIVITY_MAX_FUTURE_MS ahead, the platform's are
+ * stamped by auth's clock), so the read rarely needs a second statement for that day.
+ */
+const FACTS_HORIZON_MS = ACTIVITY_MAX_FUTURE_MS + 5 * 60_000;
 
 const inList = (values: string[]) =>
   sql.join(
@@ -28,8 +36,9 @@ export class ActivityRepository {
     );
     if (added.length === 0) return;
     await tx.execute(sql`
-      insert into activity_days (user_id, type, timezone, day, count, sum)
-      select user_id, type, ${timeZone}, (bucket at time zone ${timeZone})::date, sum(count), sum(sum)
+      insert into activity_days (user_id, type, timezone, day, count, sum, last_at)
+      select user_id, type, ${timeZone}, (bucket at time zone ${timeZone})::date, sum(count), sum(sum),
+             max(bucket) + make_interval(mins => 15)
       from activity_buckets
       group by 1, 2, 4`);
   }
@@ -52,14 +61,19 @@ export class ActivityRepository {
         returning user_id, type, occurred_at, value`),
     );
     if (inserted.length > 0) {
-      const buckets = new Map<string, { userId: string; type: string; bucket: string; count: number; sum: number }>();
+      const buckets = new Map<
+        string,
+        { userId: string; type: string; bucket: string; count: number; sum: number; last: string }
+      >();
       const highs = new Map<string, { userId: string; type: string; value: number }>();
       for (const r of inserted) {
-        const bucket = bucketFloor(new Date(r.occurred_at)).toISOString();
+        const at = new Date(r.occurred_at);
+        const bucket = bucketFloor(at).toISOString();
         const key = `${r.user_id}|${r.type}|${bucket}`;
-        const agg = buckets.get(key) ?? { userId: r.user_id, type: r.type, bucket, count: 0, sum: 0 };
+        const agg = buckets.get(key) ?? { userId: r.user_id, type: r.type, bucket, count: 0, sum: 0, last: '' };
         agg.count += 1;
         agg.sum += r.value ?? 0;
+        if (at.toISOString() > agg.last) agg.last = at.toISOString();
         buckets.set(key, agg);
         if (r.value !== null) {
           const hk = `${r.user_id}|${r.type}`;
@@ -70,7 +84,7 @@ export class ActivityRepository {
       // Sorted, so concurrent batches lock counter rows in the same order.
       const sortedBuckets = [...buckets.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, v]) => v);
       const bucketRows = sql`jsonb_to_recordset(${JSON.stringify(sortedBuckets)}::jsonb)
-        as r("userId" uuid, type text, bucket timestamptz, count integer, sum double precision)`;
+        as r("userId" uuid, type text, bucket timestamptz, count integer, sum double precision, last timestamptz)`;
       await tx.execute(sql`
         insert into activity_buckets (user_id, type, bucket, count, sum)
         select r."userId", r.type, r.bucket, r.count, r.sum
@@ -80,14 +94,16 @@ export class ActivityRepository {
       // Daily counters in every zone events use; the shared lock keeps a zone's back-fill consistent.
       await tx.execute(sql`select pg_advisory_xact_lock_shared(hashtext('activity-zones'))`);
       await tx.execute(sql`
-        insert into activity_days (user_id, type, timezone, day, count, sum)
-        select r."userId", r.type, z.timezone, (r.bucket at time zone z.timezone)::date, sum(r.count), sum(r.sum)
+        insert into activity_days (user_id, type, timezone, day, count, sum, last_at)
+        select r."userId", r.type, z.timezone, (r.bucket at time zone z.timezone)::date, sum(r.count), sum(r.sum),
+               max(r.last)
         from ${bucketRows}
         cross join activity_zones z
         group by 1, 2, 3, 4
         order by 1, 2, 3, 4
         on conflict (user_id, type, timezone, day) do update
-          set count = activity_days.count + excluded.count, sum = activity_days.sum + excluded.sum`);
+          set count = activity_days.count + excluded.count, sum = activity_days.sum + excluded.sum,
+              last_at = greatest(activity_days.last_at, excluded.last_at)`);
       if (highs.size > 0) {
         const sortedHighs = [...highs.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, v]) => v);
         await tx.execute(sql`
@@ -102,57 +118,78 @@ export class ActivityRepository {
   }
 
   /**
+   * Per local day, the count and sum of each of `types` inside a range shorter than a day: whole
+   * 15-minute buckets from the counters, the partial buckets at its ends from the facts themselves.
+   */
+  private partialDays(userId: string, types: SQL, timeZone: string, range: { start: Date; end: Date }): SQL {
+    let a = bucketCeil(range.start);
+    let b = bucketFloor(range.end);
+    if (a >= b) a = b = range.end;
+    return sql`
+      select x.type, to_char(x.t at time zone ${timeZone}, 'YYYY-MM-DD') as day, sum(x.c)::int as count,
+             sum(x.s)::float8 as sum, false as late
+      from (
+        select type, bucket as t, count as c, sum as s from activity_buckets
+        where user_id = ${userId} and type in (${types}) and bucket >= ${a.toISOString()} and bucket < ${b.toISOString()}
+        union all
+        select type, occurred_at, 1, coalesce(value, 0) from activities
+        where user_id = ${userId} and type in (${types})
+          and ((occurred_at >= ${range.start.toISOString()} and occurred_at < ${a.toISOString()})
+            or (occurred_at >= ${b.toISOString()} and occurred_at < ${range.end.toISOString()}))
+      ) x
+      group by 1, 2`;
+  }
+
+  /**
    * Per local day of `timeZone`, the count and sum of each activity type inside [start, end).
    * Whole local days come from the daily counters; partial days at the window's ends from the
-   * 15-minute buckets, and partial buckets from the facts themselves. The answer is exact, and its
-   * cost grows with the window's length in days, not with the player's history.
+   * 15-minute buckets, and partial buckets from the facts themselves; while the window's end is
+   * still well ahead (`now`), its last day from its counter too, unless that day already holds a fact
+   * past the end (then a second statement reads that day's part). The answer is exact, and its cost
+   * grows with the window's length in days, not with the player's history.
    */
   async facts(
     tx: Db,
     userId: string,
     window: { start: Date; end: Date; timeZone: string },
     needed: { windowed: Set<string>; highest: Set<string> },
+    now: Date = new Date(),
   ): Promise<PlayerFacts> {
     const daily = new Map<string, { day: string; count: number; sum: number }[]>();
     const highest = new Map<string, number>();
     const parts = [];
+    let folded: WindowPlan['folded'];
     if (needed.windowed.size > 0) {
       const { start, end, timeZone } = window;
       const types = inList([...needed.windowed]);
-      const plan = planWindow(start, end, timeZone);
+      const plan = planWindow(start, end, timeZone, end.getTime() > now.getTime() + FACTS_HORIZON_MS);
+      folded = plan.folded;
+      const late = plan.folded
+        ? sql`(day = ${plan.folded.day}::date and last_at >= ${plan.folded.end.toISOString()})`
+        : sql`false`;
       if (plan.fullDays) {
         parts.push(sql`
-          select type, to_char(day, 'YYYY-MM-DD') as day, count, sum from activity_days
+          select type, to_char(day, 'YYYY-MM-DD') as day, count, sum, ${late} as late from activity_days
           where user_id = ${userId} and type in (${types}) and timezone = ${timeZone}
             and day >= ${plan.fullDays.from}::date and day < ${plan.fullDays.to}::date`);
       }
-      for (const range of plan.partial) {
-        let a = bucketCeil(range.start);
-        let b = bucketFloor(range.end);
-        if (a >= b) a = b = range.end;
-        parts.push(sql`
-          select x.type, to_char(x.t at time zone ${timeZone}, 'YYYY-MM-DD') as day, sum(x.c)::int as count, sum(x.s)::float8 as sum
-          from (
-            select type, bucket as t, count as c, sum as s from activity_buckets
-            where user_id = ${userId} and type in (${types}) and bucket >= ${a.toISOString()} and bucket < ${b.toISOString()}
-            union all
-            select type, occurred_at, 1, coalesce(value, 0) from activities
-            where user_id = ${userId} and type in (${types})
-              and ((occurred_at >= ${range.start.toISOString()} and occurred_at < ${a.toISOString()})
-                or (occurred_at >= ${b.toISOString()} and occurred_at < ${range.end.toISOString()}))
-          ) x
-          group by 1, 2`);
-      }
+      for (const range of plan.partial) parts.push(this.partialDays(userId, types, timeZone, range));
     }
     if (needed.highest.size > 0) {
-      parts.push(sql`select type, null as day, 0 as count, value as sum from activity_highs
+      parts.push(sql`select type, null as day, 0 as count, value as sum, false as late from activity_highs
         where user_id = ${userId} and type in (${inList([...needed.highest])})`);
     }
     if (parts.length === 0) return { daily, highest };
     // One round trip: a day of null marks an all-time high.
-    const rows = rowsOf<{ type: string; day: string | null; count: number; sum: number }>(
-      await tx.execute(sql.join(parts, sql` union all `)),
+    let rows = rowsOf<{ type: string; day: string | null; count: number; sum: number; late: boolean }>(
+      await executePrepared(tx, sql.join(parts, sql` union all `)),
     );
+    const lateTypes = rows.filter((r) => r.late).map((r) => r.type);
+    if (folded && lateTypes.length > 0) {
+      // That day holds a fact past the window's end (one the platform stamped ahead): its part inside, exactly.
+      const inside = this.partialDays(userId, inList(lateTypes), window.timeZone, folded);
+      rows = [...rows.filter((r) => !r.late), ...rowsOf<(typeof rows)[number]>(await executePrepared(tx, inside))];
+    }
     for (const r of rows) {
       if (r.day === null) {
         highest.set(r.type, Number(r.sum));

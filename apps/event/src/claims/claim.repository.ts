@@ -1,12 +1,12 @@
-import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import type { Claim, ClaimStatus, Grant, RewardSnapshot } from '@rewards/contracts';
+import type { Claim, ClaimStatus, Grant } from '@rewards/contracts';
 import { toPage } from '@rewards/infrastructure';
-import type { Db } from '@rewards/infrastructure/persistence';
-import { and, desc, eq, getTableColumns, gte, inArray, lt, lte, sql } from 'drizzle-orm';
-import { EventRepository } from '../events/event.repository.js';
+import { executePrepared, rowsOf, type Db } from '@rewards/infrastructure/persistence';
+import { and, desc, eq, gte, lt, lte, type SQL, sql } from 'drizzle-orm';
+import type { StockNeed } from '../domain/claim-decision.js';
 import { afterCursor } from '../keyset.js';
 import { claims, grants, idempotencyKeys, type ClaimRow, type GrantRow } from '../schema.js';
+import { subscriberMessages, type ClaimMessage } from '../webhooks/webhook-message.repository.js';
 
 export const toClaim = (r: ClaimRow): Claim => ({
   id: r.id,
@@ -35,19 +35,52 @@ export const toGrant = (r: GrantRow): Grant => ({
   grantedAt: r.grantedAt.toISOString(),
 });
 
-/** A new claim as the claim path decides it, before it is written. */
-export interface NewClaim {
-  id: string;
-  userId: string;
-  eventId: string;
-  periodKey: string;
-  status: 'PENDING' | 'APPROVED';
-  rewards: RewardSnapshot[];
-  decidedAt: Date | null;
-  decidedBy: string | null;
+/**
+ * The grants of the approved claims among `claimRows` (a from-item of claim rows), written from each
+ * claim's own reward snapshot. Every path that approves a claim writes its grants with this, inside
+ * the statement that approves it; a claim's grants are written once (unique per claim and reward).
+ */
+const insertGrantsOf = (claimRows: SQL) => sql`
+  insert into grants (id, user_id, claim_id, event_id, reward_id, type, name, item_code, quantity)
+  select gen_random_uuid(), c.user_id, c.id, c.event_id, r."rewardId", r.type, r.name, r."itemCode", r.quantity
+  from ${claimRows} c
+  cross join lateral jsonb_to_recordset(c.rewards)
+    as r("rewardId" uuid, type text, name text, "itemCode" text, quantity integer)
+  where c.status = 'APPROVED'
+  on conflict (claim_id, reward_id) do nothing
+  returning *`;
+
+/** Stock counters a claim looks at before it gives up on the ones other claims hold (at most 32, see 0006). */
+const SHARDS = 32;
+
+/** A decided claim, ready to be written in one statement. */
+export interface ClaimWrite {
+  /** The claim as the API shows it; its times are written as they are here. */
+  claim: Claim;
+  /** The event version the decision was made on. */
+  eventVersion: number;
+  /** Units to reserve first; the claim is written only if every one of them is. */
+  stock: readonly StockNeed[];
+  /**
+   * Whether to wait for stock counters other claims hold. Without waiting, a claim that finds every
+   * counter with units held by others writes nothing and reports `short`; waiting, `short` means
+   * no counter has the units.
+   */
+  waitForStock: boolean;
+  idempotencyKey?: string;
+  /** Its webhook message. */
+  message: ClaimMessage;
 }
 
-class OutOfStock extends Error {}
+/**
+ * What one write came to. `stale`: the event changed since the decision's read (nothing written).
+ * `short`: a limited reward lacked the units (nothing written). `active`: a rejection not recorded
+ * because the player holds a pending or approved claim for the period. A second pending/approved
+ * claim fails on ACTIVE_CLAIM_INDEX, a used Idempotency-Key on IDEMPOTENCY_KEY_INDEX.
+ */
+export type WriteOutcome = { written: true; messages: number } | { written: false; why: 'stale' | 'short' | 'active' };
+
+export const IDEMPOTENCY_KEY_INDEX = 'idempotency_keys_pkey';
 
 export const ACTIVE_CLAIM_INDEX = 'claims_once_per_period';
 
@@ -63,78 +96,77 @@ export interface ClaimFilter {
 
 @Injectable()
 export class ClaimRepository {
-  constructor(private readonly events: EventRepository) {}
-
   async insert(tx: Db, row: typeof claims.$inferInsert): Promise<ClaimRow> {
     const [created] = await tx.insert(claims).values(row).returning();
     return created!;
   }
 
   /**
-   * The claim's whole write: reserve the units of its stocked rewards, insert the claim only if they
-   * were all reserved, and write its grants when it is approved. Returns undefined when the stock ran
-   * out; a concurrent claim for the same period fails the insert on the unique index, undoing the
-   * reservation with it.
+   * A claim attempt's whole write, one statement committing on its own: `claim_guard` takes the
+   * event's lock and checks the decision's version; then the stock of each limited reward is reserved
+   * from one of its counters; then, only if all of that held, the Idempotency-Key with the response,
+   * the claim, its grants and its webhook messages. A rejection is recorded only while the player
+   * holds no pending or approved claim for the period. The key is written before the claim, so a
+   * replay fails on the key (and is answered from it) before it could fail on the claim.
    */
-  async insertReservingStock(
-    tx: Db,
-    claim: NewClaim,
-    stocked: { rewardId: string; quantity: number }[],
-  ): Promise<ClaimRow | undefined> {
-    if (stocked.length <= 1) return this.insertReservingOne(tx, claim, stocked[0]);
-    return this.insertReservingEach(tx, claim, stocked);
-  }
-
-  /** At most one limited reward: reservation, claim and grants in one statement. */
-  private async insertReservingOne(
-    tx: Db,
-    claim: NewClaim,
-    stocked: { rewardId: string; quantity: number } | undefined,
-  ): Promise<ClaimRow | undefined> {
-    const grantRows = claim.status === 'APPROVED' ? claim.rewards.map((r) => ({ ...r, id: randomUUID() })) : [];
-    const reserved = tx.$with('reserved', { id: sql<string | null>`id` }).as(
-      stocked
-        ? sql`update rewards set remaining = remaining - ${stocked.quantity}
-              where id = ${stocked.rewardId} and remaining >= ${stocked.quantity} returning id`
-        : sql`select null::uuid as id`,
+  async write(db: Db, w: ClaimWrite): Promise<WriteOutcome> {
+    const { claim } = w;
+    const stock = JSON.stringify(w.stock);
+    const lock = w.waitForStock ? sql`for update` : sql`for update skip locked`;
+    const noActiveClaim =
+      claim.status === 'REJECTED'
+        ? sql`and not exists (select 1 from claims a where a.user_id = ${claim.userId} and a.event_id = ${claim.eventId}
+                and a.period_key = ${claim.periodKey} and a.status in ('PENDING', 'APPROVED'))`
+        : sql``;
+    const keyed = w.idempotencyKey !== undefined;
+    const result = await executePrepared(
+      db,
+      sql`
+      with fresh as (select claim_guard(${claim.eventId}::uuid, ${w.eventVersion}::int) as ok),
+      pick as (
+        select p.reward_id, p.shard, n.quantity
+        from jsonb_to_recordset(${stock}::jsonb) as n("rewardId" uuid, quantity integer)
+        cross join lateral (
+          select s.reward_id, s.shard from reward_stock s
+          where s.reward_id = n."rewardId" and s.remaining >= n.quantity and (select ok from fresh)
+          order by (s.shard + ${Math.floor(Math.random() * SHARDS)}::int) % ${SHARDS}::int
+          limit 1 ${lock}
+        ) p
+      ),
+      reserved as (
+        update reward_stock s set remaining = s.remaining - p.quantity
+        from pick p
+        where s.reward_id = p.reward_id and s.shard = p.shard and s.remaining >= p.quantity
+          and (select count(*) from pick) = ${w.stock.length}::int
+        returning s.reward_id
+      ),
+      gate as (
+        select 1 from fresh where ok and (select count(*) from reserved) = ${w.stock.length}::int ${noActiveClaim}
+      ),
+      idem as (
+        insert into idempotency_keys (user_id, key, event_id, status, body)
+        select ${claim.userId}::uuid, ${w.idempotencyKey ?? null}::text, ${claim.eventId}::uuid, 201,
+               ${JSON.stringify({ claim })}::jsonb
+        from gate where ${keyed}
+        returning 1
+      ),
+      claim as (
+        insert into claims (id, user_id, event_id, period_key, status, reason, rewards, created_at, decided_at, decided_by)
+        select ${claim.id}::uuid, ${claim.userId}::uuid, ${claim.eventId}::uuid, ${claim.periodKey}, ${claim.status},
+               ${claim.reason}, ${JSON.stringify(claim.rewards)}::jsonb, ${claim.createdAt}::timestamptz,
+               ${claim.decidedAt}::timestamptz, ${claim.decidedBy}
+        from gate where ${!keyed} or exists (select 1 from idem)
+        returning *
+      ),
+      granted as (${insertGrantsOf(sql`claim`)}),
+      messages as (${subscriberMessages(w.message, sql`granted g`, sql`exists (select 1 from claim)`)} returning 1)
+      select (select ok from fresh) as fresh, (select count(*) from claim)::int as written,
+             (select count(*) from messages)::int as messages`,
     );
-    // The claim's columns as the schema maps them: the row comes back typed, with no mapper.
-    const inserted = tx.$with('claim', getTableColumns(claims)).as(sql`
-      insert into claims (id, user_id, event_id, period_key, status, rewards, decided_at, decided_by)
-      select ${claim.id}, ${claim.userId}, ${claim.eventId}, ${claim.periodKey}, ${claim.status},
-             ${JSON.stringify(claim.rewards)}::jsonb, ${claim.decidedAt?.toISOString() ?? null}::timestamptz,
-             ${claim.decidedBy}
-      where exists (select 1 from ${reserved})
-      returning *`);
-    // Runs whether or not the outer select reads it, as every data-modifying WITH does.
-    const granted = tx.$with('granted', {}).as(sql`
-      insert into grants (id, user_id, claim_id, event_id, reward_id, type, name, item_code, quantity)
-      select g.id, claim.user_id, claim.id, claim.event_id, g."rewardId", g.type, g.name, g."itemCode", g.quantity
-      from ${inserted} as claim, jsonb_to_recordset(${JSON.stringify(grantRows)}::jsonb)
-        as g(id uuid, "rewardId" uuid, type text, name text, "itemCode" text, quantity integer)`);
-    const [row] = await tx.with(reserved, inserted, granted).select().from(inserted);
-    return row;
-  }
-
-  /** Several limited rewards: reserve each; if any runs out, the savepoint undoes the others. */
-  private async insertReservingEach(
-    tx: Db,
-    claim: NewClaim,
-    stocked: { rewardId: string; quantity: number }[],
-  ): Promise<ClaimRow | undefined> {
-    try {
-      return await tx.transaction(async (sp) => {
-        const row = await this.insert(sp, claim);
-        for (const r of stocked) {
-          if (!(await this.events.reserveStock(sp, r.rewardId, r.quantity))) throw new OutOfStock();
-        }
-        if (claim.status === 'APPROVED') await this.insertGrants(sp, claim);
-        return row;
-      });
-    } catch (err) {
-      if (err instanceof OutOfStock) return undefined;
-      throw err;
-    }
+    const [row] = rowsOf<{ fresh: boolean; written: number; messages: number }>(result);
+    if (!row!.fresh) return { written: false, why: 'stale' };
+    if (row!.written === 1) return { written: true, messages: row!.messages };
+    return { written: false, why: w.stock.length > 0 ? 'short' : 'active' };
   }
 
   async find(tx: Db, id: string): Promise<ClaimRow | undefined> {
@@ -161,20 +193,20 @@ export class ClaimRepository {
     return row!;
   }
 
-  async activeExists(tx: Db, userId: string, eventId: string, periodKey: string): Promise<boolean> {
-    const rows = await tx
-      .select({ id: claims.id })
-      .from(claims)
-      .where(
-        and(
-          eq(claims.userId, userId),
-          eq(claims.eventId, eventId),
-          eq(claims.periodKey, periodKey),
-          inArray(claims.status, ['PENDING', 'APPROVED']),
-        ),
-      )
-      .limit(1);
-    return rows.length > 0;
+  /** An operator's approval, stamped with the database's clock, and the claim's grants with it. */
+  async approve(tx: Db, id: string, decidedBy: string): Promise<ClaimRow> {
+    const decided = tx
+      .$with('decided')
+      .as(
+        tx
+          .update(claims)
+          .set({ status: 'APPROVED', reason: null, note: null, decidedBy, decidedAt: sql`now()` })
+          .where(eq(claims.id, id))
+          .returning(),
+      );
+    const granted = tx.$with('granted', {}).as(insertGrantsOf(sql`decided`));
+    const [row] = await tx.with(decided, granted).select().from(decided);
+    return row!;
   }
 
   async latestInPeriod(tx: Db, userId: string, eventId: string, periodKey: string): Promise<ClaimRow | undefined> {
@@ -207,27 +239,6 @@ export class ClaimRepository {
     return toPage(rows, f.limit, (r) => ({ at: r.createdAt, id: r.id }), toClaim);
   }
 
-  /** Grants are written from the claim's snapshot of its rewards, whichever path approves it. */
-  async insertGrants(tx: Db, claim: Pick<ClaimRow, 'id' | 'userId' | 'eventId' | 'rewards'>): Promise<void> {
-    if (claim.rewards.length === 0) return;
-    await tx
-      .insert(grants)
-      .values(
-        claim.rewards.map((r) => ({
-          id: randomUUID(),
-          userId: claim.userId,
-          claimId: claim.id,
-          eventId: claim.eventId,
-          rewardId: r.rewardId,
-          type: r.type,
-          name: r.name,
-          itemCode: r.itemCode,
-          quantity: r.quantity,
-        })),
-      )
-      .onConflictDoNothing();
-  }
-
   async grantsOf(tx: Db, userId: string, limit: number, cursor?: string) {
     const rows = await tx
       .select()
@@ -238,14 +249,14 @@ export class ClaimRepository {
     return toPage(rows, limit, (r) => ({ at: r.grantedAt, id: r.id }), toGrant);
   }
 
-  /**
-   * Claims the key for this request. When another request holds it, this waits for that
-   * transaction (the unique index does), then reports the stored outcome.
-   */
-  async reserveIdempotencyKey(tx: Db, userId: string, key: string, eventId: string): Promise<boolean> {
-    const rows = await tx
+  /** A refusal kept as a key's answer, unless the key already has one (then false). */
+  async keepRefusal(
+    db: Db,
+    r: { userId: string; key: string; eventId: string; status: number; body: unknown },
+  ): Promise<boolean> {
+    const rows = await db
       .insert(idempotencyKeys)
-      .values({ userId, key, eventId })
+      .values({ userId: r.userId, key: r.key, eventId: r.eventId, status: r.status, body: r.body })
       .onConflictDoNothing()
       .returning({ key: idempotencyKeys.key });
     return rows.length === 1;
@@ -257,13 +268,6 @@ export class ClaimRepository {
       .from(idempotencyKeys)
       .where(and(eq(idempotencyKeys.userId, userId), eq(idempotencyKeys.key, key)));
     return row;
-  }
-
-  async storeResponse(tx: Db, userId: string, key: string, status: number, body: unknown): Promise<void> {
-    await tx
-      .update(idempotencyKeys)
-      .set({ status, body })
-      .where(and(eq(idempotencyKeys.userId, userId), eq(idempotencyKeys.key, key)));
   }
 
   async pruneIdempotencyKeys(tx: Db, olderThanHours: number): Promise<void> {

@@ -1,37 +1,46 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import type { Claim, ClaimReason, ClaimsQuery, RewardSnapshot } from '@rewards/contracts';
+import type { Claim, ClaimsQuery } from '@rewards/contracts';
 import { AppError, isUniqueViolation, withRetry, type Principal } from '@rewards/infrastructure';
 import { UnitOfWork, type Db } from '@rewards/infrastructure/persistence';
 import { ActivityRepository } from '../activities/activity.repository.js';
 import { AuditService, type AuditContext } from '../audit/audit.service.js';
-import { periodKey } from '../domain/calendar.js';
-import { evaluate, factsNeeded } from '../domain/condition-evaluator.js';
-import { isOpen } from '../domain/event-status.js';
+import {
+  byRewardId,
+  claimOf,
+  decideClaim,
+  needsFacts,
+  outOfStock,
+  type ClaimDecision,
+  type StockNeed,
+} from '../domain/claim-decision.js';
+import { factsNeeded } from '../domain/condition-evaluator.js';
 import { canSee, canSeeClaim, isStaff } from '../domain/visibility.js';
+import { EventDefinitions, type EventDefinition } from '../events/event-definitions.js';
 import { EventRepository } from '../events/event.repository.js';
 import { eventNotFound } from '../events/events.service.js';
-import type { EventRow, RewardRow } from '../schema.js';
+import type { EventRow } from '../schema.js';
 import { WebhookOutbox } from '../webhooks/webhook-outbox.service.js';
-import { ACTIVE_CLAIM_INDEX, ClaimRepository, toClaim, type NewClaim } from './claim.repository.js';
-
-const snapshotOf = (rewards: RewardRow[]): RewardSnapshot[] =>
-  rewards.map((r) => ({ rewardId: r.id, type: r.type, name: r.name, itemCode: r.itemCode, quantity: r.quantity }));
-
-/** A decision made in a transaction, and how many webhook messages it wrote (sent once it commits). */
-interface Decided {
-  claim: Claim;
-  messages: number;
-}
+import {
+  ACTIVE_CLAIM_INDEX,
+  ClaimRepository,
+  IDEMPOTENCY_KEY_INDEX,
+  toClaim,
+  type WriteOutcome,
+} from './claim.repository.js';
 
 const alreadyClaimed = () =>
   new AppError('ALREADY_CLAIMED', 'A pending or approved claim exists for this event and period');
+
+/** Decisions made on a definition another instance had just changed, before giving up. */
+const STALE_ATTEMPTS = 5;
 
 @Injectable()
 export class ClaimsService {
   constructor(
     private readonly uow: UnitOfWork,
     private readonly events: EventRepository,
+    private readonly definitions: EventDefinitions,
     private readonly claims: ClaimRepository,
     private readonly activities: ActivityRepository,
     private readonly audit: AuditService,
@@ -39,104 +48,124 @@ export class ClaimsService {
   ) {}
 
   /**
-   * One claim attempt. Every attempt on an existing event is recorded with its outcome; a second
-   * pending/approved claim for the same period fails on the unique index, on any instance.
-   * Limited stock is reserved by a conditional decrement in the same transaction.
+   * One claim attempt: a read of the player's facts, then one write (ClaimRepository.write), on the
+   * event's definition as this instance keeps it. Every attempt on an existing event is recorded
+   * with its outcome; a second pending/approved claim for the same period fails on the unique
+   * index, on any instance. A definition that changed meanwhile is read again and the attempt decided again.
    */
   async claim(player: Principal, eventId: string, idempotencyKey?: string): Promise<Claim> {
-    const userId = player.subject;
-    try {
-      const { claim, messages } = await withRetry(() =>
-        this.uow.transaction(async (tx): Promise<Decided> => {
-          if (idempotencyKey && !(await this.claims.reserveIdempotencyKey(tx, userId, idempotencyKey, eventId))) {
-            return { claim: await this.replay(tx, userId, idempotencyKey, eventId), messages: 0 };
-          }
-          const decided = await this.evaluateAttempt(tx, player, eventId);
-          if (idempotencyKey) {
-            await this.claims.storeResponse(tx, userId, idempotencyKey, 201, { claim: decided.claim });
-          }
-          return decided;
-        }),
-      );
-      this.outbox.committed(messages);
-      return claim;
-    } catch (err) {
-      if (isUniqueViolation(err, ACTIVE_CLAIM_INDEX)) throw alreadyClaimed();
-      throw err;
+    const id = eventId.toLowerCase();
+    for (let attempt = 1; ; attempt++) {
+      // A kept definition may be older than the change that made the event visible: read before a 404.
+      let definition = await (attempt === 1
+        ? this.definitions.get(this.uow.db, id)
+        : this.definitions.read(this.uow.db, id));
+      if (definition && !canSee(player, definition.event) && attempt === 1)
+        definition = await this.definitions.read(this.uow.db, id);
+      if (!definition || !canSee(player, definition.event)) throw eventNotFound();
+      const decided = await this.attempt(player, definition, idempotencyKey);
+      if (decided) return decided;
+      if (attempt === STALE_ATTEMPTS) throw new AppError('UNAVAILABLE', 'The event is being changed; retry shortly');
     }
   }
 
-  private async replay(tx: Db, userId: string, key: string, eventId: string): Promise<Claim> {
-    const stored = await this.claims.storedResponse(tx, userId, key);
+  /** Decides and writes one attempt; undefined when the definition was stale. */
+  private async attempt(
+    player: Principal,
+    { event, rewards }: EventDefinition,
+    key?: string,
+  ): Promise<Claim | undefined> {
+    const userId = player.subject;
+    const now = new Date();
+    const facts = needsFacts(event, now) ? await this.facts(userId, event) : undefined;
+    const decision = decideClaim(event, rewards, facts, now);
+    const write = (d: ClaimDecision, waitForStock: boolean) =>
+      this.write(event, claimOf(d, { id: randomUUID(), eventId: event.id, userId, now }), d.stock, waitForStock, key);
+    let result = await write(decision, false);
+    // Every counter with units was held by claims in flight: wait for them.
+    if ('why' in result && result.why === 'short') result = await write(decision, true);
+    if ('why' in result && result.why === 'short') result = await write(outOfStock(decision), false);
+    if ('why' in result) {
+      if (result.why === 'stale') return undefined;
+      // A player who already holds this period's claim hears so, rather than a misleading reason;
+      // unless this key was answered before (perhaps with the very claim the player holds).
+      return this.refuseAsClaimed(event.id, userId, key);
+    }
+    this.outbox.committed(result.messages);
+    return result.claim;
+  }
+
+  /**
+   * Writes a decided claim; a replayed Idempotency-Key answers the first response instead. Throws
+   * ALREADY_CLAIMED for a second pending/approved claim in the period.
+   */
+  private async write(
+    event: EventRow,
+    claim: Claim,
+    stock: readonly StockNeed[],
+    waitForStock: boolean,
+    key: string | undefined,
+  ): Promise<{ claim: Claim; messages: number } | { why: 'stale' | 'short' | 'active' }> {
+    let outcome: WriteOutcome;
+    try {
+      outcome = await withRetry(() =>
+        this.claims.write(this.uow.db, {
+          claim,
+          eventVersion: event.version,
+          stock,
+          waitForStock,
+          idempotencyKey: key,
+          message: this.outbox.messageOf(claim),
+        }),
+      );
+    } catch (err) {
+      if (isUniqueViolation(err, ACTIVE_CLAIM_INDEX))
+        return { claim: await this.refuseAsClaimed(claim.eventId, claim.userId, key), messages: 0 };
+      if (key !== undefined && isUniqueViolation(err, IDEMPOTENCY_KEY_INDEX))
+        return { claim: await this.replay(claim.eventId, claim.userId, key), messages: 0 };
+      throw err;
+    }
+    return outcome.written ? { claim, messages: outcome.messages } : { why: outcome.why };
+  }
+
+  /**
+   * ALREADY_CLAIMED, kept as this key's answer: a replay of the key is refused the same way even once
+   * the held claim is gone. A key already answered gets that answer instead.
+   */
+  private async refuseAsClaimed(eventId: string, userId: string, key: string | undefined): Promise<Claim> {
+    const refusal = alreadyClaimed();
+    if (key === undefined) throw refusal;
+    const body = { error: { code: refusal.code, message: refusal.message } };
+    if (await this.claims.keepRefusal(this.uow.db, { userId, key, eventId, status: refusal.status, body }))
+      throw refusal;
+    return this.replay(eventId, userId, key);
+  }
+
+  /**
+   * The first response to a request with this key: its claim, or the refusal it got (thrown); a
+   * conflict when the key was used for another event.
+   */
+  private async replay(eventId: string, userId: string, key: string): Promise<Claim> {
+    const stored = await this.claims.storedResponse(this.uow.db, userId, key);
     if (!stored || stored.eventId !== eventId || stored.status === null) {
       throw new AppError('IDEMPOTENCY_CONFLICT', 'This Idempotency-Key was used for a different request');
     }
+    if (stored.status === 409) throw alreadyClaimed();
     return (stored.body as { claim: Claim }).claim;
   }
 
   /** The decision's webhook messages, in its transaction. */
-  private async announce(tx: Db, claim: Claim): Promise<Decided> {
+  private async announce(tx: Db, claim: Claim): Promise<{ claim: Claim; messages: number }> {
     return { claim, messages: await this.outbox.claimDecided(tx, claim) };
   }
 
-  /** Decides a new claim (approved, pending or rejected with its reason) and writes it, with its messages. */
-  private async evaluateAttempt(tx: Db, player: Principal, eventId: string): Promise<Decided> {
-    const userId = player.subject;
-    // Shared with other claims, exclusive against a change of the frozen fields (see EventsService.update).
-    await this.events.lockShared(tx, eventId);
-    const found = await this.events.withRewards(tx, eventId);
-    // A draft the player may not see is an unknown event: the throw rolls back the transaction, so
-    // neither a claim (which would lock the draft's condition) nor the Idempotency-Key is kept.
-    if (!found || !canSee(player, found.event)) throw eventNotFound();
-    const { event, rewards } = found;
-    const now = new Date();
-    const base = {
-      userId,
-      eventId,
-      periodKey: periodKey(event.repeat, now, event.timezone),
-      rewards: snapshotOf(rewards),
-    };
-
-    let reason: ClaimReason | null = null;
-    if (!isOpen(event, now)) reason = 'EVENT_NOT_ACTIVE';
-    else if (!(await this.conditionMet(tx, userId, event))) reason = 'CONDITION_NOT_MET';
-
-    if (reason === null) {
-      const status = event.approval === 'AUTO' ? 'APPROVED' : 'PENDING';
-      const approved = status === 'APPROVED';
-      const claim: NewClaim = {
-        id: randomUUID(),
-        ...base,
-        status,
-        decidedAt: approved ? now : null,
-        decidedBy: approved ? 'system' : null,
-      };
-      const stocked = rewards.filter((r) => r.stock !== null).map((r) => ({ rewardId: r.id, quantity: r.quantity }));
-      const row = await this.claims.insertReservingStock(tx, claim, stocked);
-      if (row) return this.announce(tx, toClaim(row));
-      reason = 'OUT_OF_STOCK';
-    }
-    // A player who already holds this period's claim hears so, rather than a misleading reason.
-    if (await this.claims.activeExists(tx, userId, eventId, base.periodKey)) throw alreadyClaimed();
-    const row = await this.claims.insert(tx, {
-      id: randomUUID(),
-      ...base,
-      status: 'REJECTED',
-      reason,
-      decidedAt: now,
-      decidedBy: 'system',
-    });
-    return this.announce(tx, toClaim(row));
-  }
-
-  private async conditionMet(tx: Db, userId: string, event: EventRow): Promise<boolean> {
-    const facts = await this.activities.facts(
-      tx,
+  private facts(userId: string, event: EventRow) {
+    return this.activities.facts(
+      this.uow.db,
       userId,
       { start: event.startsAt, end: event.endsAt, timeZone: event.timezone },
       factsNeeded(event.condition),
     );
-    return evaluate(event.condition, facts).met;
   }
 
   /**
@@ -154,40 +183,40 @@ export class ClaimsService {
   }
 
   async approve(ctx: AuditContext, claimId: string): Promise<Claim> {
-    const { claim, messages } = await this.uow.transaction(async (tx) => {
-      const row = await this.lockForDecision(tx, ctx, claimId);
-      const decided = await this.claims.recordDecision(tx, claimId, {
-        status: 'APPROVED',
-        reason: null,
-        note: null,
-        decidedBy: ctx.actor.subject,
-      });
-      await this.claims.insertGrants(tx, row);
-      // Before the audit entry, which holds the audit log's lock until the commit.
-      const decision = await this.announce(tx, toClaim(decided));
-      await this.audit.record(tx, ctx, 'claim.approve', { type: 'claim', id: claimId }, toClaim(row), decision.claim);
-      return decision;
-    });
+    const { claim, messages } = await withRetry(() =>
+      this.uow.transaction(async (tx) => {
+        const row = await this.lockForDecision(tx, ctx, claimId);
+        const decided = await this.claims.approve(tx, claimId, ctx.actor.subject);
+        // Before the audit entry, which holds the audit log's lock until the commit.
+        const decision = await this.announce(tx, toClaim(decided));
+        await this.audit.record(tx, ctx, 'claim.approve', { type: 'claim', id: claimId }, toClaim(row), decision.claim);
+        return decision;
+      }),
+    );
     this.outbox.committed(messages);
     return claim;
   }
 
   async reject(ctx: AuditContext, claimId: string, note: string): Promise<Claim> {
-    const { claim, messages } = await this.uow.transaction(async (tx) => {
-      const row = await this.lockForDecision(tx, ctx, claimId);
-      const decided = await this.claims.recordDecision(tx, claimId, {
-        status: 'REJECTED',
-        reason: 'REJECTED_BY_OPERATOR',
-        note,
-        decidedBy: ctx.actor.subject,
-      });
-      // The pending claim held its units; they go back to the pool.
-      for (const r of row.rewards) await this.events.releaseStock(tx, r.rewardId, r.quantity);
-      // Before the audit entry, which holds the audit log's lock until the commit.
-      const decision = await this.announce(tx, toClaim(decided));
-      await this.audit.record(tx, ctx, 'claim.reject', { type: 'claim', id: claimId }, toClaim(row), decision.claim);
-      return decision;
-    });
+    const { claim, messages } = await withRetry(() =>
+      this.uow.transaction(async (tx) => {
+        const row = await this.lockForDecision(tx, ctx, claimId);
+        const decided = await this.claims.recordDecision(tx, claimId, {
+          status: 'REJECTED',
+          reason: 'REJECTED_BY_OPERATOR',
+          note,
+          decidedBy: ctx.actor.subject,
+        });
+        // The pending claim held its units; they go back to the pool, counters locked in the order
+        // claims lock them (reward id), so a claim waiting on counters cannot deadlock with this.
+        const held = [...row.rewards].sort(byRewardId);
+        for (const r of held) await this.events.releaseStock(tx, r.rewardId, r.quantity);
+        // Before the audit entry, which holds the audit log's lock until the commit.
+        const decision = await this.announce(tx, toClaim(decided));
+        await this.audit.record(tx, ctx, 'claim.reject', { type: 'claim', id: claimId }, toClaim(row), decision.claim);
+        return decision;
+      }),
+    );
     this.outbox.committed(messages);
     return claim;
   }

@@ -94,9 +94,46 @@ export interface WindowPlan {
   /** Local dates [from, to) lying entirely inside the window. */
   fullDays?: { from: string; to: string };
   partial: { start: Date; end: Date }[];
+  /**
+   * With `wholeLastDay`: the window's last local day [start, end), read as a whole day (`fullDays`
+   * includes it). Right while no fact of that day lies at or after `end`; a daily counter knows
+   * its latest fact (`last_at`), and the range is read from buckets when one does.
+   */
+  folded?: { day: string; start: Date; end: Date };
 }
 
-export function planWindow(start: Date, end: Date, timeZone: string): WindowPlan {
+/** Plans already made: an event's window is read on every claim, and planning it takes ~10 zone conversions. */
+const plans = new Map<string, WindowPlan>();
+const PLANS_KEPT = 10_000;
+
+/**
+ * `wholeLastDay`: read the local day the window ends in as a whole day (see `WindowPlan.folded`):
+ * one daily counter instead of that day's buckets, for a window whose end is still ahead.
+ */
+export function planWindow(start: Date, end: Date, timeZone: string, wholeLastDay = false): WindowPlan {
+  const key = `${start.getTime()} ${end.getTime()} ${timeZone} ${wholeLastDay}`;
+  let plan = plans.get(key);
+  if (!plan) {
+    plan = makePlan(start, end, timeZone);
+    if (wholeLastDay) plan = foldLastDay(plan, end);
+    if (plans.size >= PLANS_KEPT) plans.clear();
+    plans.set(key, plan);
+  }
+  return plan;
+}
+
+function foldLastDay(plan: WindowPlan, end: Date): WindowPlan {
+  const tail = plan.partial.at(-1);
+  if (!plan.fullDays || !tail || tail.end.getTime() !== end.getTime()) return plan;
+  const day = plan.fullDays.to;
+  return {
+    fullDays: { from: plan.fullDays.from, to: addDays(day, 1) },
+    partial: plan.partial.slice(0, -1),
+    folded: { day, start: tail.start, end },
+  };
+}
+
+function makePlan(start: Date, end: Date, timeZone: string): WindowPlan {
   const d0 = localDate(start, timeZone);
   const first = startOfLocalDay(d0, timeZone).getTime() === start.getTime() ? d0 : addDays(d0, 1);
   const last = localDate(end, timeZone);

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { rowsOf, type Db } from '@rewards/infrastructure/persistence';
 import { sql } from 'drizzle-orm';
+import { remainingOf } from './event.repository.js';
 
 export interface EventStatsRow {
   claims: Record<string, number>;
@@ -34,7 +35,7 @@ export class EventStatsRepository {
           as reasons,
         (select count(distinct user_id)::int from event_claims) as players,
         (select coalesce(jsonb_agg(jsonb_build_object(
-             'rewardId', r.id, 'name', r.name, 'stock', r.stock, 'remaining', r.remaining,
+             'rewardId', r.id, 'name', r.name, 'stock', r.stock, 'remaining', ${remainingOf(sql`r.id`)},
              'granted', coalesce(g.units, 0)) order by r.created_at, r.id), '[]'::jsonb)
            from rewards r left join granted g on g.reward_id = r.id
            where r.event_id = ${eventId}) as rewards`);

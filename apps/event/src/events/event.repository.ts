@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { Event, EventStatus, Reward } from '@rewards/contracts';
 import { sqlState, toPage } from '@rewards/infrastructure';
 import type { Db } from '@rewards/infrastructure/persistence';
-import { and, asc, desc, eq, ne, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, getTableColumns, ne, type SQL, sql } from 'drizzle-orm';
 import { afterCursor } from '../keyset.js';
 import { events, rewards, type EventRow, type RewardRow } from '../schema.js';
 
@@ -39,16 +39,20 @@ export const toEvent = (r: EventRow, locked: boolean, rewardRows?: RewardRow[]):
 // Spelled out in full: inside the subquery an unqualified "id" would resolve to the claim's id.
 const hasClaims = sql<boolean>`exists (select 1 from claims c where c.event_id = "events"."id")`;
 
-/** Advisory lock key of one event: claims hold it shared, changes to frozen fields exclusively. */
-const eventLockKey = (eventId: string) => sql`hashtext(${`event:${eventId}`})`;
+/**
+ * Advisory lock key of one event: claims hold it shared (in `claim_guard`, 0006), changes to frozen
+ * fields exclusively. The id is spelled as the database spells a uuid, as `claim_guard` does.
+ */
+const eventLockKey = (eventId: string) => sql`hashtext('event:' || ${eventId}::uuid::text)`;
+
+/** A reward's remaining units: the sum of its stock counters, null for an unlimited reward. */
+export const remainingOf = (rewardId: SQL) =>
+  sql<number | null>`(select sum(s.remaining)::int from reward_stock s where s.reward_id = ${rewardId})`;
+const remaining = remainingOf(sql`"rewards"."id"`).mapWith((v: unknown) => (v === null ? null : Number(v)));
+const rewardColumns = { ...getTableColumns(rewards), remaining };
 
 @Injectable()
 export class EventRepository {
-  /** Held by every claim attempt until it commits: claims on one event run side by side. */
-  async lockShared(tx: Db, eventId: string): Promise<void> {
-    await tx.execute(sql`select pg_advisory_xact_lock_shared(${eventLockKey(eventId)})`);
-  }
-
   /** Waits for claims in flight and keeps new ones out until commit (see EventsService.update). */
   async lockExclusive(tx: Db, eventId: string): Promise<void> {
     await tx.execute(sql`select pg_advisory_xact_lock(${eventLockKey(eventId)})`);
@@ -110,12 +114,12 @@ export class EventRepository {
   }
 
   /**
-   * The event and its rewards in one round trip: the claim path reads both on every attempt. One row
-   * per reward (the event repeated on each), or a single row with no reward.
+   * The event and its rewards in one round trip: what the claim path caches (EventDefinitions). One
+   * row per reward (the event repeated on each), or a single row with no reward.
    */
   async withRewards(tx: Db, id: string): Promise<{ event: EventRow; rewards: RewardRow[] } | undefined> {
     const rows = await tx
-      .select({ event: events, reward: rewards })
+      .select({ event: events, reward: rewardColumns })
       .from(events)
       .leftJoin(rewards, eq(rewards.eventId, events.id))
       .where(eq(events.id, id))
@@ -126,31 +130,28 @@ export class EventRepository {
 
   async rewards(tx: Db, eventId: string): Promise<RewardRow[]> {
     return tx
-      .select()
+      .select(rewardColumns)
       .from(rewards)
       .where(eq(rewards.eventId, eventId))
       .orderBy(asc(rewards.createdAt), asc(rewards.id));
   }
 
+  /** A new reward, and when it is limited its stock split over counters (`reward_stock_split`, 0006). */
   async insertReward(tx: Db, row: typeof rewards.$inferInsert): Promise<RewardRow> {
     const [created] = await tx.insert(rewards).values(row).returning();
-    return created!;
+    if (row.stock !== null && row.stock !== undefined) {
+      await tx.execute(sql`
+        insert into reward_stock (reward_id, shard, remaining)
+        select ${row.id}, s.shard, s.remaining from reward_stock_split(${row.stock}::int, ${row.quantity}::int) s`);
+    }
+    return { ...created!, remaining: created!.stock };
   }
 
-  /** Reserves units if enough remain; false when they do not. Unlimited rewards always succeed. */
-  async reserveStock(tx: Db, rewardId: string, quantity: number): Promise<boolean> {
-    const updated = await tx
-      .update(rewards)
-      .set({ remaining: sql`${rewards.remaining} - ${quantity}` })
-      .where(and(eq(rewards.id, rewardId), sql`${rewards.remaining} >= ${quantity}`))
-      .returning({ id: rewards.id });
-    return updated.length === 1;
-  }
-
+  /** A pending claim's units back to its reward's stock, on the counter with the fewest left. */
   async releaseStock(tx: Db, rewardId: string, quantity: number): Promise<void> {
-    await tx
-      .update(rewards)
-      .set({ remaining: sql`least(${rewards.remaining} + ${quantity}, ${rewards.stock})` })
-      .where(and(eq(rewards.id, rewardId), sql`${rewards.stock} is not null`));
+    await tx.execute(sql`
+      update reward_stock set remaining = remaining + ${quantity}
+      where reward_id = ${rewardId} and shard = (
+        select shard from reward_stock where reward_id = ${rewardId} order by remaining, shard limit 1)`);
   }
 }

@@ -135,7 +135,6 @@ export class EventsService {
         itemCode: body.itemCode ?? null,
         quantity: body.quantity,
         stock,
-        remaining: stock,
       });
       const reward = toReward(row);
       await this.audit.record(tx, ctx, 'reward.create', { type: 'reward', id: row.id }, null, reward);

@@ -10,15 +10,16 @@ import { signatureHeader } from './webhook.signature.js';
 
 /** How long a leased message is this instance's: past it (the instance died), another sends it. */
 const LEASE_SECONDS = 30;
-/** Sends in flight to one endpoint from one instance: a slow receiver holds these, and nothing else. */
-const SENDING_PER_WEBHOOK = 16;
-/** Messages of one endpoint leased at once (sending, or next in line): two rounds fit in a lease. */
-const LEASED_PER_WEBHOOK = 2 * SENDING_PER_WEBHOOK;
 /** Messages leased by one instance, all endpoints together. */
-const LEASED_MAX = 256;
+const LEASED_MAX = 512;
 /** Between polls when nothing is due (plus up to 50 ms, so instances do not poll in step). */
 const IDLE_POLL_MS = 200;
 const OUTCOMES_PER_WRITE = 500;
+/**
+ * The least time between two polls: under load, each lease then takes the messages of many
+ * decisions rather than one or two.
+ */
+const GATHER_MS = 20;
 const FAILURE_LOG_INTERVAL_MS = 30_000;
 
 interface Endpoint {
@@ -38,6 +39,10 @@ export class WebhookDeliveryWorker {
   private readonly logger = new Logger('webhooks');
   private readonly sender: WebhookSender;
   private readonly schedule: readonly number[];
+  /** Sends in flight to one endpoint (WEBHOOK_SENDS_PER_ENDPOINT): a slow receiver holds these, and nothing else. */
+  private readonly sendingPerWebhook: number;
+  /** Messages of one endpoint leased at once (sending, or next in line): two rounds fit in a lease. */
+  private readonly leasedPerWebhook: number;
   private readonly deliveries: Counter<'outcome'>;
   private readonly endpoints = new Map<string, Endpoint>();
   private readonly sends = new Set<Promise<void>>();
@@ -48,6 +53,7 @@ export class WebhookDeliveryWorker {
   private pollAgain = false;
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
+  private lastPollAt = 0;
   private lastFailureLog = 0;
 
   constructor(
@@ -58,6 +64,8 @@ export class WebhookDeliveryWorker {
   ) {
     this.sender = new WebhookSender(config.WEBHOOK_ALLOW_PRIVATE_NETWORKS);
     this.schedule = config.WEBHOOK_RETRY_SCHEDULE;
+    this.sendingPerWebhook = config.WEBHOOK_SENDS_PER_ENDPOINT;
+    this.leasedPerWebhook = 2 * this.sendingPerWebhook;
     this.deliveries = new Counter({
       name: 'webhook_deliveries_total',
       help: 'Webhook delivery attempts by outcome: delivered (2xx), retry (another is scheduled), failed (the last)',
@@ -97,16 +105,25 @@ export class WebhookDeliveryWorker {
     this.sender.close();
   }
 
-  /** Polls now (once the poll under way, if any, is done): messages were just committed, or room was freed. */
+  /**
+   * Polls soon (once the poll under way, if any, is done, and GATHER_MS after the last one began):
+   * messages were just committed, or room was freed.
+   */
   wake(): void {
     if (!this.running) return;
     if (this.polling !== undefined) {
       this.pollAgain = true;
       return;
     }
+    const wait = this.lastPollAt + GATHER_MS - Date.now();
+    if (wait > 0) {
+      this.later(wait);
+      return;
+    }
     clearTimeout(this.timer);
     this.timer = undefined;
     this.pollAgain = false;
+    this.lastPollAt = Date.now();
     this.polling = this.leaseDue().then((leased) => {
       this.polling = undefined;
       // A poll that found work may have left some (other endpoints, the total): look again at once.
@@ -125,11 +142,11 @@ export class WebhookDeliveryWorker {
     const room = LEASED_MAX - this.leased;
     if (room <= 0) return 0;
     const caps: Record<string, number> = {};
-    for (const [id, e] of this.endpoints) caps[id] = LEASED_PER_WEBHOOK - e.sending - e.waiting.length;
+    for (const [id, e] of this.endpoints) caps[id] = this.leasedPerWebhook - e.sending - e.waiting.length;
     try {
       const due = await this.messages.lease(this.uow.db, {
         caps,
-        perWebhook: LEASED_PER_WEBHOOK,
+        perWebhook: this.leasedPerWebhook,
         total: room,
         leaseSeconds: LEASE_SECONDS,
       });
@@ -154,7 +171,7 @@ export class WebhookDeliveryWorker {
 
   /** Starts the endpoint's next sends, up to its share. */
   private pump(webhookId: string, endpoint: Endpoint): void {
-    while (endpoint.sending < SENDING_PER_WEBHOOK && endpoint.waiting.length > 0) {
+    while (endpoint.sending < this.sendingPerWebhook && endpoint.waiting.length > 0) {
       const message = endpoint.waiting.shift()!;
       endpoint.sending++;
       const send: Promise<void> = this.deliver(message).finally(() => {
@@ -194,6 +211,7 @@ export class WebhookDeliveryWorker {
     this.flushSoon();
   }
 
+  /** Writes outcomes now; those that arrive while a write is under way go together in the next one. */
   private flushSoon(): void {
     if (this.flushing !== undefined) return;
     this.flushing = this.flush().finally(() => {

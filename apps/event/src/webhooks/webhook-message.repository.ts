@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { Claim, WebhookDelivery, WebhookDeliveryStatus, WebhookMessageType } from '@rewards/contracts';
 import { toPage } from '@rewards/infrastructure';
 import { rowsOf, type Db } from '@rewards/infrastructure/persistence';
-import { and, desc, eq, lt, sql } from 'drizzle-orm';
+import { and, desc, eq, lt, type SQL, sql } from 'drizzle-orm';
 import { afterCursor } from '../keyset.js';
 import { webhookMessages, type WebhookMessageRow } from '../schema.js';
 
@@ -52,41 +52,47 @@ export interface Outcome {
 }
 
 /**
- * The claim's grants in the API's `Grant` shape (see `toGrant`), in SQL: the message is written by one
- * statement, which reads them only when a subscribed webhook exists.
+ * Grants in the API's `Grant` shape (see `toGrant`), in SQL: `rows` is a from-item of grant rows
+ * named `g`. Messages are written by one statement, which reads them only when a subscribed webhook exists.
  */
-const grantsJson = (claimId: string) => sql`(
+const grantsJson = (rows: SQL) => sql`(
   select coalesce(json_agg(json_build_object(
     'id', g.id, 'userId', g.user_id, 'claimId', g.claim_id, 'eventId', g.event_id, 'rewardId', g.reward_id,
     'type', g.type, 'name', g.name, 'itemCode', g.item_code, 'quantity', g.quantity,
     'grantedAt', to_char(g.granted_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
   ) order by g.granted_at, g.id), '[]'::json)
-  from grants g where g.claim_id = ${claimId}::uuid)`;
+  from ${rows})`;
+
+/**
+ * The statement writing a claim decision's message for every active webhook subscribed to its type
+ * (with no subscriber it reads the few webhook rows and writes nothing). The body is built here,
+ * `{"type","timestamp","data"}` in that order, and sent as is on every attempt; `claim.approved`
+ * carries the claim's grants, read from `grants` (a from-item of grant rows named `g`). `when`
+ * gates the whole insert, for use inside a larger statement.
+ */
+export function subscriberMessages(m: ClaimMessage, grants: SQL, when: SQL = sql`true`): SQL {
+  const claim = sql`${JSON.stringify(m.claim)}::json`;
+  const data =
+    m.type === 'claim.approved'
+      ? sql`json_build_object('claim', ${claim}, 'grants', ${grantsJson(grants)})`
+      : sql`json_build_object('claim', ${claim})`;
+  return sql`
+    insert into webhook_messages (message_id, webhook_id, type, payload, next_attempt_at)
+    select ${m.messageId}::uuid, w.id, ${m.type}::text,
+           json_build_object('type', ${m.type}::text, 'timestamp', ${m.timestamp}::text, 'data', ${data})::text,
+           now()
+    from webhooks w
+    where w.active and w.deleted_at is null and ${m.type}::text = any(w.events) and ${when}`;
+}
 
 const rowCount = (result: unknown): number => (result as { rowCount: number | null }).rowCount ?? 0;
 
 /** The outbox of webhook messages: one row per (message, webhook). */
 @Injectable()
 export class WebhookMessageRepository {
-  /**
-   * A claim decision's message for every active webhook subscribed to its type, in one statement
-   * (with no subscriber it reads the few webhook rows and writes nothing). The body is built here,
-   * `{"type","timestamp","data"}` in that order, and sent as is on every attempt. Returns the rows written.
-   */
+  /** A claim decision's messages (see `subscriberMessages`), its grants already written. Returns the rows written. */
   async insertForSubscribers(tx: Db, m: ClaimMessage): Promise<number> {
-    const claim = sql`${JSON.stringify(m.claim)}::json`;
-    const data =
-      m.type === 'claim.approved'
-        ? sql`json_build_object('claim', ${claim}, 'grants', ${grantsJson(m.claim.id)})`
-        : sql`json_build_object('claim', ${claim})`;
-    const result = await tx.execute(sql`
-      insert into webhook_messages (message_id, webhook_id, type, payload, next_attempt_at)
-      select ${m.messageId}::uuid, w.id, ${m.type}::text,
-             json_build_object('type', ${m.type}::text, 'timestamp', ${m.timestamp}::text, 'data', ${data})::text,
-             now()
-      from webhooks w
-      where w.active and w.deleted_at is null and ${m.type}::text = any(w.events)`);
-    return rowCount(result);
+    return rowCount(await tx.execute(subscriberMessages(m, sql`grants g where g.claim_id = ${m.claim.id}::uuid`)));
   }
 
   /** One message for one webhook (a test message), due now. */

@@ -25,12 +25,12 @@ export class WebhookOutbox {
    * were written, for `committed`.
    */
   claimDecided(tx: Db, claim: Claim): Promise<number> {
-    return this.messages.insertForSubscribers(tx, {
-      messageId: randomUUID(),
-      type: TYPE_OF[claim.status],
-      timestamp: new Date().toISOString(),
-      claim,
-    });
+    return this.messages.insertForSubscribers(tx, this.messageOf(claim));
+  }
+
+  /** The message announcing a claim's decision, for a statement that writes it with the claim. */
+  messageOf(claim: Claim): ClaimMessage {
+    return { messageId: randomUUID(), type: TYPE_OF[claim.status], timestamp: new Date().toISOString(), claim };
   }
 
   /** After the transaction committed: its messages go out now, not at the next poll. */

@@ -27,7 +27,7 @@ describe('event repositories', () => {
     db = t.database.db;
     activities = new ActivityRepository();
     events = new EventRepository();
-    claims = new ClaimRepository(events);
+    claims = new ClaimRepository();
     audit = new AuditRepository();
   });
   afterAll(async () => {
@@ -178,6 +178,38 @@ describe('event repositories', () => {
       }
     });
 
+    it('reads the last day of a window still well ahead from its counter, with the same answer as the facts', async () => {
+      const user = randomUUID();
+      const now = new Date('2026-03-12T10:00:00Z');
+      const batch = Array.from({ length: 200 }, (_, i) => ({
+        id: `open${i}`,
+        userId: user,
+        type: 'LOGIN',
+        occurredAt: new Date(Date.parse('2026-03-10T00:00:00Z') + i * 17 * 60_000).toISOString(),
+      })).filter((a) => a.occurredAt <= now.toISOString());
+      // A sender's clock may run a few minutes ahead of ours.
+      batch.push({ id: 'open-ahead', userId: user, type: 'LOGIN', occurredAt: '2026-03-12T10:04:00Z' });
+      await t.database.db.transaction((tx) => activities.trackZone(tx, 'UTC'));
+      await t.database.db.transaction((tx) => activities.ingest(tx, 'src', batch));
+      const window = {
+        start: new Date('2026-03-10T05:30:00Z'),
+        end: new Date('2026-03-12T18:00:00Z'),
+        timeZone: 'UTC',
+      };
+      const needed = { windowed: new Set(['LOGIN']), highest: new Set<string>() };
+      const expected = new Map<string, number>();
+      for (const a of batch) {
+        if (a.occurredAt < window.start.toISOString()) continue;
+        expected.set(a.occurredAt.slice(0, 10), (expected.get(a.occurredAt.slice(0, 10)) ?? 0) + 1);
+      }
+      const want = [...expected].map(([day, count]) => ({ day, count, sum: 0 }));
+      expect(want.map((d) => d.day)).toEqual(['2026-03-10', '2026-03-11', '2026-03-12']);
+      for (const at of [now, new Date('2026-12-01T00:00:00Z')]) {
+        const facts = await activities.facts(db, user, window, needed, at);
+        expect([...(facts.daily.get('LOGIN') ?? [])].sort((x, y) => x.day.localeCompare(y.day))).toEqual(want);
+      }
+    });
+
     it('answers for a window shorter than one bucket from the facts alone', async () => {
       const user = randomUUID();
       await t.database.db.transaction((tx) =>
@@ -241,6 +273,53 @@ describe('event repositories', () => {
       expect(new Set(seen).size).toBe(7);
     });
 
+    it('writes a claim only with every unit reserved, never more than the stock, and nothing on a stale version', async () => {
+      const event = await newEvent();
+      const reward = (stock: number, quantity: number) =>
+        t.database.db.transaction((tx) =>
+          events.insertReward(tx, { id: randomUUID(), eventId: event.id, type: 'ITEM', name: 'Gem', quantity, stock }),
+        );
+      const scarce = await reward(4, 2);
+      const plenty = await reward(100, 1);
+      const { version } = (await events.withRewards(db, event.id))!.event;
+      const stock = [
+        { rewardId: scarce.id, quantity: 2 },
+        { rewardId: plenty.id, quantity: 1 },
+      ].sort((a, b) => (a.rewardId < b.rewardId ? -1 : 1));
+      const write = (eventVersion: number, waitForStock: boolean) => {
+        const claim = {
+          id: randomUUID(),
+          eventId: event.id,
+          userId: randomUUID(),
+          periodKey: 'ONCE',
+          status: 'APPROVED' as const,
+          reason: null,
+          note: null,
+          rewards: [],
+          createdAt: new Date().toISOString(),
+          decidedAt: new Date().toISOString(),
+          decidedBy: 'system',
+        };
+        const message = { messageId: randomUUID(), type: 'claim.approved' as const, timestamp: claim.createdAt, claim };
+        return claims.write(db, { claim, eventVersion, stock, waitForStock, message });
+      };
+      expect(await write(version + 1, true)).toEqual({ written: false, why: 'stale' });
+      const outcomes = await Promise.all(Array.from({ length: 6 }, (_, i) => write(version, i % 2 === 0)));
+      const written = outcomes.filter((o) => o.written).length;
+      // Without waiting, a claim may give up on counters others hold; waiting, only on empty ones.
+      expect(written).toBeGreaterThanOrEqual(1);
+      expect(written).toBeLessThanOrEqual(2);
+      expect(outcomes.filter((o) => !o.written).every((o) => !o.written && o.why === 'short')).toBe(true);
+      while ((await events.rewards(db, event.id))[0]!.remaining! > 0) await write(version, true);
+      expect(await write(version, true)).toEqual({ written: false, why: 'short' });
+      const left = await events.rewards(db, event.id);
+      expect(left.map((r) => r.remaining)).toEqual([0, 98]);
+      const [{ n }] = rowsOf<{ n: number }>(
+        await db.execute(sql`select count(*)::int as n from claims where event_id = ${event.id}`),
+      );
+      expect(n).toBe(2);
+    });
+
     it('lets exactly one of 30 concurrent claims through, across 3 connection pools', async () => {
       const { openDatabase } = await import('@rewards/infrastructure/persistence');
       const { silentLogger } = await import('../../../../test/support/databases.js');
@@ -272,7 +351,36 @@ describe('event repositories', () => {
   });
 
   describe(EventRepository.name, () => {
-    it('reserves stock only while enough remains, and releases it back up to the stock', async () => {
+    it('splits limited stock over counters that together grant exactly as many claims as the stock allows', async () => {
+      const event = await newEvent();
+      const counters = async (stock: number, quantity: number) => {
+        const reward = await t.database.db.transaction((tx) =>
+          events.insertReward(tx, {
+            id: randomUUID(),
+            eventId: event.id,
+            type: 'ITEM',
+            name: 'Sword',
+            quantity,
+            stock,
+          }),
+        );
+        const rows = rowsOf<{ remaining: number }>(
+          await db.execute(sql`select remaining from reward_stock where reward_id = ${reward.id} order by shard`),
+        );
+        return rows.map((r) => r.remaining);
+      };
+      expect(await counters(10, 3)).toEqual([4, 3, 3]);
+      expect(await counters(2, 3)).toEqual([2]);
+      expect(await counters(5, 2)).toEqual([3, 2]);
+      const many = await counters(1000, 1);
+      expect(many).toHaveLength(32);
+      expect(many.reduce((a, b) => a + b, 0)).toBe(1000);
+      expect(new Set(many)).toEqual(new Set([31, 32]));
+      const rewards = await events.rewards(db, event.id);
+      expect(rewards.map((r) => r.remaining)).toEqual([10, 2, 5, 1000]);
+    });
+
+    it('releases units back to the counter with the fewest left', async () => {
       const event = await newEvent();
       const reward = await t.database.db.transaction((tx) =>
         events.insertReward(tx, {
@@ -281,17 +389,18 @@ describe('event repositories', () => {
           type: 'ITEM',
           name: 'Sword',
           quantity: 2,
-          stock: 5,
-          remaining: 5,
+          stock: 4,
         }),
       );
-      const reserve = () => t.database.db.transaction((tx) => events.reserveStock(tx, reward.id, 2));
-      const outcomes = await Promise.all([reserve(), reserve(), reserve(), reserve()]);
-      expect(outcomes.filter(Boolean)).toHaveLength(2);
-      expect((await events.rewards(db, event.id))[0]!.remaining).toBe(1);
+      await db.execute(sql`update reward_stock set remaining = 0 where reward_id = ${reward.id} and shard = 1`);
       await t.database.db.transaction((tx) => events.releaseStock(tx, reward.id, 2));
-      await t.database.db.transaction((tx) => events.releaseStock(tx, reward.id, 10));
-      expect((await events.rewards(db, event.id))[0]!.remaining).toBe(5);
+      const rows = rowsOf<{ shard: number; remaining: number }>(
+        await db.execute(sql`select shard, remaining from reward_stock where reward_id = ${reward.id} order by shard`),
+      );
+      expect(rows).toEqual([
+        { shard: 0, remaining: 2 },
+        { shard: 1, remaining: 2 },
+      ]);
     });
 
     it('reports whether claims exist, which freezes the condition', async () => {
