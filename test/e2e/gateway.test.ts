@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { request as httpRequest } from 'node:http';
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { routeList } from '@rewards/contracts';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -429,6 +430,52 @@ describe('gateway', () => {
     const ready = await raw('/readyz');
     expect(ready.status).toBe(200);
     expect(ready.body).toEqual({ status: 'ok', auth: true, event: true, tokens: true });
+  });
+
+  it("/readyz waits for an event instance that is alive but not ready yet (still loading auth's keys)", async () => {
+    // An event instance between its start and its first key fetch: /healthz passes, /readyz is 503,
+    // and so is every authenticated call it gets. The gateway must not call itself ready on it.
+    let eventReady = false;
+    const event = createServer((req, res) => {
+      const ready = req.url === '/healthz' || (req.url === '/readyz' && eventReady);
+      res.writeHead(ready ? 200 : 503, { 'content-type': 'application/json' });
+      const notReady = { code: 'UNAVAILABLE', message: 'Token keys or session state not loaded yet' };
+      res.end(JSON.stringify(ready ? { status: 'ok' } : { error: notReady, requestId: 'r' }));
+    });
+    await new Promise<void>((r) => event.listen(0, '127.0.0.1', r));
+    const [gateway, metrics] = await Promise.all([freePort(), freePort()]);
+    const gw = spawnGateway(
+      { EVENT_SERVICE_URL: `http://127.0.0.1:${(event.address() as AddressInfo).port}` },
+      { gateway, metrics },
+    );
+    try {
+      await waitFor(
+        async () => (await fetch(`${gw.url}/healthz`).catch(() => null))?.status === 200,
+        30_000,
+        'listening',
+      );
+      // Its own token keys come from the real auth: once it has them, only the event instance is missing.
+      let ready: Raw | undefined;
+      await waitFor(
+        async () => {
+          ready = await raw('/readyz', {}, gw.url);
+          const details = (ready.body as { error?: { details?: unknown } }).error?.details;
+          return JSON.stringify(details) === '{"auth":true,"event":false,"tokens":true}';
+        },
+        10_000,
+        'the gateway waiting on the event instance alone',
+      );
+      const error = expectError(ready!, 503, 'UNAVAILABLE');
+      expect(error.details).toEqual({ auth: true, event: false, tokens: true });
+      eventReady = true;
+      const after = await raw('/readyz', {}, gw.url);
+      expect(after.status).toBe(200);
+      expect(after.body).toEqual({ status: 'ok', auth: true, event: true, tokens: true });
+    } finally {
+      await gw.stop();
+      event.closeAllConnections();
+      await new Promise((r) => event.close(r));
+    }
   });
 
   it('serves /metrics on METRICS_PORT (loopback) only, never on the public port', async () => {

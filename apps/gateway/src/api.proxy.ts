@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { API_PREFIX, compilePath, routeList, type RouteDef } from '@rewards/contracts';
+import { API_PREFIX, compilePath, routeList, type RouteDef, type ServiceName } from '@rewards/contracts';
 import {
   AppError,
   authorize,
@@ -8,13 +8,20 @@ import {
   type Logger,
   type TokenVerifier,
 } from '@rewards/infrastructure';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Dispatcher } from 'undici';
 import { SlidingWindowLimiter } from './sliding-window.limiter.js';
 import type { Instance, UpstreamRegistry } from './upstream.registry.js';
 
-const compiled = routeList.map((route) => ({ route, match: compilePath(route.path) }));
-
 type ContractRoute = (typeof routeList)[number];
+
+/** The contract routes by method, each method's in the table's order. */
+const byMethod = new Map<string, { route: ContractRoute; match: ReturnType<typeof compilePath> }[]>();
+for (const route of routeList) {
+  const list = byMethod.get(route.method) ?? [];
+  list.push({ route, match: compilePath(route.path) });
+  byMethod.set(route.method, list);
+}
 
 /**
  * The contract route for a method and a raw (still percent-encoded) path below `/api/v1`, with its
@@ -25,8 +32,7 @@ export function matchPath(
   method: string,
   path: string,
 ): { route: ContractRoute; params: Record<string, string> } | undefined {
-  for (const { route, match } of compiled) {
-    if (route.method !== method) continue;
+  for (const { route, match } of byMethod.get(method) ?? []) {
     let params: Record<string, string> | null;
     try {
       params = match(path);
@@ -58,23 +64,12 @@ export function apiPath(url: string): { raw: string; path: string | undefined } 
 /** Errors where the request never reached the instance, so another instance may take it. */
 const NOT_SENT = new Set(['ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT', 'ENOTFOUND', 'EHOSTUNREACH']);
 const PASS_REQUEST = ['content-type', 'idempotency-key', 'user-agent', 'accept'];
-const PASS_RESPONSE = ['content-type', 'retry-after', 'cache-control'];
-
+const PASS_RESPONSE = ['content-type', 'retry-after', 'cache-control', 'content-length'];
 /**
- * The parsed body, serialized again for the service. JSON.parse takes any nesting, but
- * JSON.stringify recurses and overflows the stack a few thousand levels down: such a body is the
- * caller's fault, and no route accepts anything nested that deep.
+ * The media types the proxy takes a body in: those the services parse (JSON, and the text and
+ * form types Fastify and Nest parse by default). Anything else is 415 before the handler runs.
  */
-function serializeBody(body: unknown): string {
-  try {
-    return JSON.stringify(body);
-  } catch (err) {
-    if (!(err instanceof RangeError)) throw err;
-    throw new AppError('VALIDATION_FAILED', 'Request is invalid', [
-      { path: '', code: 'too_deep', message: 'The body nests too deeply' },
-    ]);
-  }
-}
+const BODY_TYPES = ['application/json', 'text/plain', 'application/x-www-form-urlencoded'];
 
 export interface ApiProxyOptions {
   upstreams: UpstreamRegistry;
@@ -87,6 +82,27 @@ export interface ApiProxyOptions {
 }
 
 /**
+ * `/api/v1/*` in a scope of its own. There a body stays the bytes the client sent: Fastify still
+ * enforces the 1 MB limit (413) and the media type (415), and the service, which verifies every
+ * request again, parses and validates it (malformed JSON or too deep a nesting is its 400).
+ */
+export function registerApiProxy(fastify: FastifyInstance, proxy: ApiProxy): void {
+  void fastify.register((scope, _opts, done) => {
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser(BODY_TYPES, { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+    scope.all(
+      `${API_PREFIX}/*`,
+      { errorHandler: (err, req, reply) => proxy.answerRouteError(err, req, reply) },
+      (req, reply) => {
+        // Not returned: a streamed response is still being sent when this settles, and Fastify would end it.
+        void proxy.handle(req, reply);
+      },
+    );
+    done();
+  });
+}
+
+/**
  * The public edge: finds the contract route, checks the caller against its role policy,
  * and forwards to an instance of the owning service. The caller's token travels on, and the
  * service verifies it again.
@@ -94,6 +110,12 @@ export interface ApiProxyOptions {
 export class ApiProxy {
   private apiKeyTokens = new Map<string, { token: string; until: number }>();
   private readonly claimLimiter: SlidingWindowLimiter | undefined;
+  /**
+   * Errors of upstream bodies being relayed, which Fastify hands to `answerRouteError` when nothing
+   * was sent yet: the service whose body failed, or null where the body was ended because the
+   * client left.
+   */
+  private readonly bodyErrors = new WeakMap<Error, ServiceName | null>();
 
   constructor(private readonly opts: ApiProxyOptions) {
     const limit = opts.claimRateLimitPerMinute ?? 0;
@@ -116,11 +138,34 @@ export class ApiProxy {
       if (route.id === 'createClaim' && principal) this.limitClaims(principal.subject, params.id!);
       await this.forward(route, req, reply, authorization);
     } catch (err) {
-      if (err instanceof AppError && err.retryAfterSeconds !== undefined)
-        reply.header('retry-after', String(err.retryAfterSeconds));
-      const { status, body } = toErrorResponse(err, String(req.id), req.log as unknown as Logger);
-      void reply.status(status).send(body);
+      this.answerError(err, req, reply);
     }
+  }
+
+  /**
+   * Errors Fastify raises on the proxy route. An upstream body that failed before its first byte
+   * went out is a 503; anything else (the body limit, the media type) goes on to the app's one
+   * error handler, as on every other route.
+   */
+  answerRouteError(err: Error, req: FastifyRequest, reply: FastifyReply): void {
+    const service = this.bodyErrors.get(err);
+    if (service === undefined) throw err;
+    if (service === null) return; // the client left: nobody to answer
+    const { message, code } = err as Error & { code?: string };
+    req.log.warn({ err: { message, code }, service }, 'upstream failed');
+    // The upstream's headers were set for its answer, not for this one.
+    for (const h of PASS_RESPONSE) {
+      reply.removeHeader(h);
+      if (!reply.raw.headersSent) reply.raw.removeHeader(h);
+    }
+    this.answerError(new AppError('UNAVAILABLE', `The ${service} service is unavailable; retry shortly`), req, reply);
+  }
+
+  private answerError(err: unknown, req: FastifyRequest, reply: FastifyReply): void {
+    if (err instanceof AppError && err.retryAfterSeconds !== undefined)
+      reply.header('retry-after', String(err.retryAfterSeconds));
+    const { status, body } = toErrorResponse(err, String(req.id), req.log as unknown as Logger);
+    void reply.status(status).send(body);
   }
 
   /** Refuses (429, nothing forwarded) a claim request past the user's limit for the event. */
@@ -149,19 +194,13 @@ export class ApiProxy {
       if (typeof v === 'string') headers[h] = v;
     }
     if (authorization) headers.authorization = authorization;
-    const body = req.body === undefined || req.method === 'GET' ? undefined : serializeBody(req.body);
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    const candidates = this.opts.upstreams.candidates(route.service);
+    // The bytes as received (see registerApiProxy); a GET's body is never read.
+    const body = req.method === 'GET' ? undefined : (req.body as Buffer | undefined);
     let lastError: unknown;
-    for (const instance of candidates) {
+    for (const instance of this.opts.upstreams.candidates(route.service)) {
+      let res: Dispatcher.ResponseData;
       try {
-        const res = await this.send(instance, req.method, req.url, headers, body);
-        reply.status(res.statusCode);
-        for (const h of PASS_RESPONSE) {
-          const v = res.headers[h];
-          if (typeof v === 'string') reply.header(h, v);
-        }
-        return reply.send(Buffer.from(await res.body.arrayBuffer()));
+        res = await this.send(instance, req.method, req.url, headers, body);
       } catch (err) {
         lastError = err;
         const code = (err as { code?: string }).code ?? '';
@@ -171,15 +210,68 @@ export class ApiProxy {
         }
         break;
       }
+      return this.relay(res, instance, req, reply);
     }
     this.opts.logger.warn(
-      { err: { message: (lastError as Error)?.message }, service: route.service },
+      { err: { message: (lastError as Error)?.message }, service: route.service, reqId: req.id },
       'upstream failed',
     );
     throw new AppError('UNAVAILABLE', `The ${route.service} service is unavailable; retry shortly`);
   }
 
-  private send(instance: Instance, method: string, path: string, headers: Record<string, string>, body?: string) {
+  /**
+   * Streams the upstream's answer to the client as it arrives. Before its first byte is sent, a
+   * failing upstream body is still a 503 (answerRouteError); after, the client's connection is cut, as
+   * the status is out. A client that leaves mid-answer ends the upstream request. Either way
+   * Fastify never sees the response finish, so it is reported to the request's hooks (the
+   * request log, metrics) as an error of the response, with the status that went out.
+   */
+  private relay(res: Dispatcher.ResponseData, instance: Instance, req: FastifyRequest, reply: FastifyReply): void {
+    const { body } = res;
+    let upstreamError: Error | undefined;
+    let clientLeft = false;
+    body.on('error', (err: Error) => {
+      // Fastify destroys (aborts) the body of a response whose client left: no fault of the upstream.
+      if (clientLeft || (err as { code?: string }).code === 'UND_ERR_ABORTED') {
+        this.bodyErrors.set(err, null);
+        return;
+      }
+      upstreamError = err;
+      this.bodyErrors.set(err, instance.service);
+    });
+    reply.status(res.statusCode);
+    for (const h of PASS_RESPONSE) {
+      const v = res.headers[h];
+      if (typeof v === 'string') reply.header(h, v);
+    }
+    reply.send(body);
+    const { raw } = reply;
+    const onClose = () => {
+      if (raw.writableFinished) return;
+      clientLeft = !upstreamError;
+      if (upstreamError) {
+        const { message, code } = upstreamError as Error & { code?: string };
+        req.log.warn(
+          { upstream: instance.url, err: { message, code } },
+          'upstream failed mid-response; the client connection was cut',
+        );
+      } else {
+        req.log.info({ upstream: instance.url }, 'the client left before the response was complete');
+      }
+      // Fastify runs the onResponse hooks on the response's `finish` or `error`; a cut response has neither.
+      if (raw.listenerCount('error') > 0) raw.emit('error', upstreamError ?? new Error('The client left'));
+    };
+    if (raw.destroyed) process.nextTick(onClose);
+    else raw.once('close', onClose);
+  }
+
+  private send(
+    instance: Instance,
+    method: string,
+    path: string,
+    headers: Record<string, string>,
+    body?: Buffer | string,
+  ) {
     return instance.pool.request({
       path,
       method: method as 'GET',

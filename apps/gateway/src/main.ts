@@ -1,13 +1,12 @@
 import 'reflect-metadata';
 import fastifyStatic from '@fastify/static';
-import { API_PREFIX } from '@rewards/contracts';
 import { createLogger, createMetrics, createServiceApp, listen, RemoteTokenVerifier } from '@rewards/infrastructure';
 import { getAbsoluteFSPath } from 'swagger-ui-dist';
 import { GatewayModule } from './app.module.js';
 import { defaultConsoleRoot, registerConsole } from './console.site.js';
 import { loadGatewayConfig } from './config.js';
 import { MetricsServer } from './metrics.server.js';
-import { ApiProxy } from './api.proxy.js';
+import { ApiProxy, registerApiProxy } from './api.proxy.js';
 import { UpstreamRegistry } from './upstream.registry.js';
 
 const config = loadGatewayConfig();
@@ -47,7 +46,7 @@ async function main() {
   });
   // Before the API route: awaiting a plugin boots what is registered so far, and Nest's error handler comes later.
   await registerConsole(fastify, { root: config.CONSOLE_DIR ?? defaultConsoleRoot(), logger });
-  fastify.all(`${API_PREFIX}/*`, (req, reply) => proxy.handle(req, reply));
+  registerApiProxy(fastify, proxy);
   // The upstream probes, the verifier's polling and the metrics listener start and stop with the app (GatewayJobs).
   await listen(app, config.GATEWAY_PORT, config.HOST, logger);
 }

@@ -40,7 +40,7 @@ export class OpsController {
 
   @Get('readyz')
   async readyz() {
-    const [auth, event] = await Promise.all([this.upstreams.probe('auth'), this.upstreams.probe('event')]);
+    const [auth, event] = await Promise.all([this.upstreams.ready('auth'), this.upstreams.ready('event')]);
     const tokens = this.verifier.ready !== false;
     if (!auth || !event || !tokens) throw new AppError('UNAVAILABLE', 'Not ready', { auth, event, tokens });
     return { status: 'ok', auth, event, tokens };

@@ -55,8 +55,9 @@ export class UpstreamRegistry {
   }
 
   /** Instances to try, healthy ones first, starting from the next in turn. */
-  candidates(service: ServiceName): Instance[] {
+  candidates(service: ServiceName): readonly Instance[] {
     const all = this.services[service];
+    if (all.length === 1) return all;
     const start = this.cursor[service]++ % all.length;
     const ordered = [...all.slice(start), ...all.slice(0, start)];
     return [...ordered.filter((i) => i.healthy), ...ordered.filter((i) => !i.healthy)];
@@ -68,9 +69,18 @@ export class UpstreamRegistry {
     instance.healthy = false;
   }
 
-  async probe(service: ServiceName): Promise<boolean> {
-    const results = await Promise.all(this.services[service].map((i) => this.probeOne(i)));
-    return results.some(Boolean);
+  /**
+   * Whether at least one instance of the service is ready to serve: its own /readyz (its database
+   * answers, it has auth's token keys and session state), not only alive. A live instance that
+   * is still loading auth's keys answers every authenticated call 503, so it does not make the
+   * gateway ready. Routing stays on liveness: a ready instance that loses its database answers
+   * 503 in the error shape itself, and is no worse a choice than any other then.
+   */
+  async ready(service: ServiceName): Promise<boolean> {
+    const statuses = await Promise.all(
+      this.services[service].map((instance) => this.statusOf(instance, '/readyz').catch(() => 0)),
+    );
+    return statuses.includes(200);
   }
 
   private async probeAll(): Promise<void> {
@@ -81,29 +91,28 @@ export class UpstreamRegistry {
     );
   }
 
-  private async probeOne(instance: Instance): Promise<boolean> {
+  private async probeOne(instance: Instance): Promise<void> {
     try {
-      const res = await instance.pool.request({
-        path: '/healthz',
-        method: 'GET',
-        headersTimeout: 1000,
-        bodyTimeout: 1000,
-      });
-      await res.body.dump();
-      const ok = res.statusCode === 200;
+      const status = await this.statusOf(instance, '/healthz');
+      const ok = status === 200;
       if (ok && !instance.seen)
         this.logger.info({ upstream: instance.url, service: instance.service }, 'upstream answering');
       else if (ok && !instance.healthy) this.logger.info({ upstream: instance.url }, 'upstream back up');
-      if (!ok) this.markDown(instance, `health ${res.statusCode}`);
+      if (!ok) this.markDown(instance, `health ${status}`);
       else {
         instance.healthy = true;
         instance.seen = true;
       }
-      return ok;
     } catch (err) {
       this.markDown(instance, (err as Error).message);
-      return false;
     }
+  }
+
+  /** The status an instance answers a GET of one of its probe paths with, within 1 s. */
+  private async statusOf(instance: Instance, path: '/healthz' | '/readyz'): Promise<number> {
+    const res = await instance.pool.request({ path, method: 'GET', headersTimeout: 1000, bodyTimeout: 1000 });
+    await res.body.dump();
+    return res.statusCode;
   }
 }
 export type { Instance };

@@ -1,4 +1,4 @@
-import { routes } from '@rewards/contracts';
+import { routeList, routes } from '@rewards/contracts';
 import { describe, expect, it } from 'vitest';
 import { apiPath, matchPath, matchRoute } from '../../src/api.proxy.js';
 
@@ -69,5 +69,21 @@ describe(matchPath.name, () => {
     expect(matchPath('POST', '/events/./claims')).toBeUndefined();
     expect(matchPath('GET', '/events/%E0%A4%A')).toBeUndefined();
     expect(matchPath('GET', '/events/%ZZ')).toBeUndefined();
+  });
+});
+
+describe('matchPath over the whole route table', () => {
+  const id = '0b1e0c5e-5b1a-4c1e-9a51-2f1f7a3f0c11';
+
+  it('finds every contract route by its own method and path', () => {
+    for (const route of routeList) {
+      const path = route.path.replace(/\{\w+\}/g, id);
+      expect({ id: route.id, found: matchRoute(route.method, path)?.id }).toEqual({ id: route.id, found: route.id });
+    }
+  });
+
+  it('finds nothing for a method no route has', () => {
+    for (const method of ['HEAD', 'OPTIONS', 'TRACE', 'get'])
+      expect({ method, found: matchPath(method, `/events/${id}`) }).toEqual({ method, found: undefined });
   });
 });
