@@ -5,6 +5,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { ApiError } from '../src/api/session';
 import { ApiKeysScreen } from '../src/screens/api-keys.screen';
 import { QueueScreen } from '../src/screens/queue.screen';
+import { UsersScreen } from '../src/screens/users.screen';
 import { renderWith } from './render';
 
 const EVENT = '7a0c9f3e-0000-4000-8000-00000000000e';
@@ -135,5 +136,40 @@ describe('API keys', () => {
     await user.click(within(form).getByRole('button', { name: 'Create key' }));
     expect(await within(form).findByText('must be in the future')).toBeTruthy();
     expect(within(form).getByText('The key was not created')).toBeTruthy();
+  });
+});
+
+describe('users', () => {
+  it('applies the filters together on search, the email trimmed, back on the first page', async () => {
+    const user = userEvent.setup();
+    const ana = {
+      id: '3c0c9f3e-0000-4000-8000-000000000001',
+      email: 'ana@example.com',
+      displayName: 'Ana',
+      roles: ['OPERATOR'],
+      createdAt: '2026-12-01T10:00:00.000Z',
+    };
+    const queries: unknown[] = [];
+    const call = api({
+      listUsers: (opts) => {
+        queries.push((opts as { query?: unknown }).query);
+        return { items: [ana], nextCursor: 'page-2' };
+      },
+    });
+    renderWith(<UsersScreen />, { call });
+    await screen.findByText('ana@example.com');
+    await user.click(screen.getByRole('button', { name: 'Next page' }));
+    await waitFor(() => expect(queries).toHaveLength(2));
+    // Editing the filters asks nothing until they are applied.
+    await user.type(screen.getByLabelText('Email contains'), '  ana@example.com ');
+    await user.selectOptions(screen.getByLabelText('Role'), 'OPERATOR');
+    expect(queries).toHaveLength(2);
+    await user.click(screen.getByRole('button', { name: 'Search' }));
+    await waitFor(() => expect(queries).toHaveLength(3));
+    expect(queries).toEqual([
+      { limit: 25, cursor: undefined, email: undefined, role: undefined },
+      { limit: 25, cursor: 'page-2', email: undefined, role: undefined },
+      { limit: 25, cursor: undefined, email: 'ana@example.com', role: 'OPERATOR' },
+    ]);
   });
 });

@@ -4,8 +4,9 @@ import { Fragment, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { useSession } from '../api/session-context';
 import { DiffTable } from '../components/diff';
-import { DateTime, ErrorAlert, QueryState } from '../components/feedback';
-import { useCursorPages } from '../components/paging';
+import { DateTime, ErrorAlert } from '../components/feedback';
+import { FilterForm, Pager, useCursorPages, useDraftFilters } from '../components/paging';
+import { QueryTable } from '../components/query-table';
 import { viewerZone, zonedToIso } from '../format';
 
 interface Filters {
@@ -19,10 +20,9 @@ const NONE: Filters = { actorId: '', action: '', from: '', to: '' };
 export function AuditScreen() {
   const { t } = useTranslation();
   const session = useSession();
-  const [draft, setDraft] = useState<Filters>(NONE);
-  const [filters, setFilters] = useState<Filters>(NONE);
   const [open, setOpen] = useState<Set<string>>(new Set());
   const pages = useCursorPages();
+  const { draft, filters, set, apply } = useDraftFilters(NONE, pages);
   const log = useQuery({
     queryKey: ['audit', filters, pages.cursor],
     queryFn: () =>
@@ -44,8 +44,6 @@ export function AuditScreen() {
     gcTime: 0,
   });
   const items = log.data?.items ?? [];
-  const set = (k: keyof Filters) => (e: { currentTarget: { value: string } }) =>
-    setDraft({ ...draft, [k]: e.currentTarget.value });
 
   return (
     <Stack>
@@ -69,111 +67,82 @@ export function AuditScreen() {
             : t('audit.brokenDetail', { entries: verify.data.entries, id: verify.data.firstBrokenId })}
         </Alert>
       )}
-      <form
-        aria-label={t('common.filters')}
-        onSubmit={(e) => {
-          e.preventDefault();
-          pages.reset();
-          setFilters(draft);
-        }}
+      <FilterForm onApply={apply}>
+        <TextInput label={t('audit.actor')} value={draft.actorId} onChange={set('actorId')} />
+        <TextInput
+          label={t('audit.action')}
+          placeholder="claim.approve"
+          value={draft.action}
+          onChange={set('action')}
+        />
+        <TextInput type="datetime-local" label={t('common.from')} value={draft.from} onChange={set('from')} />
+        <TextInput type="datetime-local" label={t('common.to')} value={draft.to} onChange={set('to')} />
+        <Button type="submit">{t('common.apply')}</Button>
+      </FilterForm>
+      <QueryTable
+        query={log}
+        empty={items.length === 0}
+        emptyText={t('audit.empty')}
+        minWidth={800}
+        striped={false}
+        columns={[t('audit.at'), t('audit.action'), t('audit.target'), t('audit.actor'), t('audit.changes')]}
       >
-        <Group align="flex-end">
-          <TextInput label={t('audit.actor')} value={draft.actorId} onChange={set('actorId')} />
-          <TextInput
-            label={t('audit.action')}
-            placeholder="claim.approve"
-            value={draft.action}
-            onChange={set('action')}
-          />
-          <TextInput type="datetime-local" label={t('common.from')} value={draft.from} onChange={set('from')} />
-          <TextInput type="datetime-local" label={t('common.to')} value={draft.to} onChange={set('to')} />
-          <Button type="submit">{t('common.apply')}</Button>
-        </Group>
-      </form>
-      <QueryState isLoading={log.isLoading} error={log.error} empty={items.length === 0} emptyText={t('audit.empty')}>
-        <Table.ScrollContainer minWidth={800}>
-          <Table>
-            <Table.Thead>
+        {items.map((e) => {
+          const expanded = open.has(e.id);
+          const label = t('audit.changesOf', { action: e.action, target: e.targetId ?? e.targetType });
+          return (
+            <Fragment key={e.id}>
               <Table.Tr>
-                <Table.Th>{t('audit.at')}</Table.Th>
-                <Table.Th>{t('audit.action')}</Table.Th>
-                <Table.Th>{t('audit.target')}</Table.Th>
-                <Table.Th>{t('audit.actor')}</Table.Th>
-                <Table.Th>{t('audit.changes')}</Table.Th>
+                <Table.Td>
+                  <DateTime value={e.at} />
+                </Table.Td>
+                <Table.Td>
+                  <Text size="sm" ff="monospace">
+                    {e.action}
+                  </Text>
+                </Table.Td>
+                <Table.Td>
+                  <Text size="xs">
+                    {e.targetType} {e.targetId}
+                  </Text>
+                </Table.Td>
+                <Table.Td>
+                  <Text size="xs" ff="monospace">
+                    {e.actorId ?? '—'}
+                  </Text>
+                </Table.Td>
+                <Table.Td>
+                  <Button
+                    size="xs"
+                    variant="default"
+                    aria-expanded={expanded}
+                    aria-label={`${expanded ? t('audit.hide') : t('audit.show')}: ${label}`}
+                    onClick={() => {
+                      const next = new Set(open);
+                      if (expanded) next.delete(e.id);
+                      else next.add(e.id);
+                      setOpen(next);
+                    }}
+                  >
+                    {expanded ? t('audit.hide') : t('audit.show')}
+                  </Button>
+                </Table.Td>
               </Table.Tr>
-            </Table.Thead>
-            <Table.Tbody>
-              {items.map((e) => {
-                const expanded = open.has(e.id);
-                const label = t('audit.changesOf', { action: e.action, target: e.targetId ?? e.targetType });
-                return (
-                  <Fragment key={e.id}>
-                    <Table.Tr>
-                      <Table.Td>
-                        <DateTime value={e.at} />
-                      </Table.Td>
-                      <Table.Td>
-                        <Text size="sm" ff="monospace">
-                          {e.action}
-                        </Text>
-                      </Table.Td>
-                      <Table.Td>
-                        <Text size="xs">
-                          {e.targetType} {e.targetId}
-                        </Text>
-                      </Table.Td>
-                      <Table.Td>
-                        <Text size="xs" ff="monospace">
-                          {e.actorId ?? '—'}
-                        </Text>
-                      </Table.Td>
-                      <Table.Td>
-                        <Button
-                          size="xs"
-                          variant="default"
-                          aria-expanded={expanded}
-                          aria-label={`${expanded ? t('audit.hide') : t('audit.show')}: ${label}`}
-                          onClick={() => {
-                            const next = new Set(open);
-                            if (expanded) next.delete(e.id);
-                            else next.add(e.id);
-                            setOpen(next);
-                          }}
-                        >
-                          {expanded ? t('audit.hide') : t('audit.show')}
-                        </Button>
-                      </Table.Td>
-                    </Table.Tr>
-                    {expanded && (
-                      <Table.Tr>
-                        <Table.Td colSpan={5}>
-                          <DiffTable before={e.before} after={e.after} label={label} />
-                          <Text size="xs" mt={4} ff="monospace">
-                            {t('audit.hash')}: {e.hash} · {t('audit.requestId')}: {e.requestId ?? '—'}
-                          </Text>
-                        </Table.Td>
-                      </Table.Tr>
-                    )}
-                  </Fragment>
-                );
-              })}
-            </Table.Tbody>
-          </Table>
-        </Table.ScrollContainer>
-      </QueryState>
-      <Group>
-        <Button variant="default" disabled={pages.page === 1} onClick={pages.previous}>
-          {t('common.previous')}
-        </Button>
-        <Text size="sm">{t('common.page', { page: pages.page })}</Text>
-        <Button
-          variant="default"
-          disabled={!log.data?.nextCursor}
-          onClick={() => log.data?.nextCursor && pages.next(log.data.nextCursor)}
-        >
-          {t('common.next')}
-        </Button>
-      </Group>
+              {expanded && (
+                <Table.Tr>
+                  <Table.Td colSpan={5}>
+                    <DiffTable before={e.before} after={e.after} label={label} />
+                    <Text size="xs" mt={4} ff="monospace">
+                      {t('audit.hash')}: {e.hash} · {t('audit.requestId')}: {e.requestId ?? '—'}
+                    </Text>
+                  </Table.Td>
+                </Table.Tr>
+              )}
+            </Fragment>
+          );
+        })}
+      </QueryTable>
+      <Pager pages={pages} nextCursor={log.data?.nextCursor} />
     </Stack>
   );
 }

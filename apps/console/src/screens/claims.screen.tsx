@@ -1,11 +1,12 @@
-import { Button, Group, NativeSelect, Stack, Table, Text, TextInput, Title } from '@mantine/core';
+import { Button, NativeSelect, Stack, Table, Text, TextInput, Title } from '@mantine/core';
 import type { Claim, ClaimStatus } from '@rewards/contracts';
 import { useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { useSession } from '../api/session-context';
-import { DateTime, ErrorAlert, QueryState, StatusBadge } from '../components/feedback';
-import { download, useCursorPages } from '../components/paging';
+import { DateTime, ErrorAlert, StatusBadge } from '../components/feedback';
+import { download, FilterForm, Pager, useCursorPages, useDraftFilters } from '../components/paging';
+import { QueryTable } from '../components/query-table';
 import { toCsv, viewerZone, zonedToIso } from '../format';
 import { rewardsText, useEventTitles } from './queue.screen';
 
@@ -52,9 +53,8 @@ export function ClaimsScreen() {
   const { t } = useTranslation();
   const session = useSession();
   const { titles, events } = useEventTitles();
-  const [draft, setDraft] = useState<Filters>(NONE);
-  const [filters, setFilters] = useState<Filters>(NONE);
   const pages = useCursorPages();
+  const { draft, filters, set, apply } = useDraftFilters(NONE, pages);
   const [exporting, setExporting] = useState(false);
   const [exportError, setExportError] = useState<unknown>(null);
   const claims = useQuery({
@@ -62,8 +62,6 @@ export function ClaimsScreen() {
     queryFn: () => session.call('listClaims', { query: { ...toQuery(filters), limit: PAGE, cursor: pages.cursor } }),
   });
   const items = claims.data?.items ?? [];
-  const set = (k: keyof Filters) => (e: { currentTarget: { value: string } }) =>
-    setDraft({ ...draft, [k]: e.currentTarget.value });
 
   const exportCsv = async () => {
     setExporting(true);
@@ -89,101 +87,72 @@ export function ClaimsScreen() {
       <Title order={1} size="h2">
         {t('claims.title')}
       </Title>
-      <form
-        aria-label={t('common.filters')}
-        onSubmit={(e) => {
-          e.preventDefault();
-          pages.reset();
-          setFilters(draft);
-        }}
-      >
-        <Group align="flex-end">
-          <NativeSelect
-            label={t('claims.fields.event')}
-            value={draft.eventId}
-            onChange={set('eventId')}
-            data={[{ value: '', label: t('common.all') }, ...events.map((e) => ({ value: e.id, label: e.title }))]}
-          />
-          <TextInput label={t('claims.fields.userId')} value={draft.userId} onChange={set('userId')} />
-          <NativeSelect
-            label={t('claims.fields.status')}
-            value={draft.status}
-            onChange={set('status')}
-            data={[
-              { value: '', label: t('common.all') },
-              ...(['PENDING', 'APPROVED', 'REJECTED'] as const).map((s) => ({ value: s, label: t(`status.${s}`) })),
-            ]}
-          />
-          <TextInput type="datetime-local" label={t('common.from')} value={draft.from} onChange={set('from')} />
-          <TextInput type="datetime-local" label={t('common.to')} value={draft.to} onChange={set('to')} />
-          <Button type="submit">{t('common.apply')}</Button>
-          <Button variant="default" onClick={() => void exportCsv()} loading={exporting}>
-            {t('claims.exportCsv')}
-          </Button>
-        </Group>
-      </form>
+      <FilterForm onApply={apply}>
+        <NativeSelect
+          label={t('claims.fields.event')}
+          value={draft.eventId}
+          onChange={set('eventId')}
+          data={[{ value: '', label: t('common.all') }, ...events.map((e) => ({ value: e.id, label: e.title }))]}
+        />
+        <TextInput label={t('claims.fields.userId')} value={draft.userId} onChange={set('userId')} />
+        <NativeSelect
+          label={t('claims.fields.status')}
+          value={draft.status}
+          onChange={set('status')}
+          data={[
+            { value: '', label: t('common.all') },
+            ...(['PENDING', 'APPROVED', 'REJECTED'] as const).map((s) => ({ value: s, label: t(`status.${s}`) })),
+          ]}
+        />
+        <TextInput type="datetime-local" label={t('common.from')} value={draft.from} onChange={set('from')} />
+        <TextInput type="datetime-local" label={t('common.to')} value={draft.to} onChange={set('to')} />
+        <Button type="submit">{t('common.apply')}</Button>
+        <Button variant="default" onClick={() => void exportCsv()} loading={exporting}>
+          {t('claims.exportCsv')}
+        </Button>
+      </FilterForm>
       <ErrorAlert error={exportError} />
-      <QueryState
-        isLoading={claims.isLoading}
-        error={claims.error}
+      <QueryTable
+        query={claims}
         empty={items.length === 0}
         emptyText={t('claims.empty')}
+        minWidth={900}
+        columns={[
+          t('claims.fields.createdAt'),
+          t('claims.fields.event'),
+          t('claims.fields.user'),
+          t('claims.fields.status'),
+          t('claims.fields.reason'),
+          t('claims.fields.rewards'),
+          t('claims.fields.decidedAt'),
+        ]}
       >
-        <Table.ScrollContainer minWidth={900}>
-          <Table striped>
-            <Table.Thead>
-              <Table.Tr>
-                <Table.Th>{t('claims.fields.createdAt')}</Table.Th>
-                <Table.Th>{t('claims.fields.event')}</Table.Th>
-                <Table.Th>{t('claims.fields.user')}</Table.Th>
-                <Table.Th>{t('claims.fields.status')}</Table.Th>
-                <Table.Th>{t('claims.fields.reason')}</Table.Th>
-                <Table.Th>{t('claims.fields.rewards')}</Table.Th>
-                <Table.Th>{t('claims.fields.decidedAt')}</Table.Th>
-              </Table.Tr>
-            </Table.Thead>
-            <Table.Tbody>
-              {items.map((c) => (
-                <Table.Tr key={c.id}>
-                  <Table.Td>
-                    <DateTime value={c.createdAt} />
-                  </Table.Td>
-                  <Table.Td>{titles.get(c.eventId) ?? c.eventId}</Table.Td>
-                  <Table.Td>
-                    <Text size="xs" ff="monospace">
-                      {c.userId}
-                    </Text>
-                  </Table.Td>
-                  <Table.Td>
-                    <StatusBadge status={c.status} />
-                  </Table.Td>
-                  <Table.Td>
-                    {c.reason ? t(`reasons.${c.reason}`) : '—'}
-                    {c.note && <Text size="xs">{c.note}</Text>}
-                  </Table.Td>
-                  <Table.Td>{rewardsText(c)}</Table.Td>
-                  <Table.Td>
-                    <DateTime value={c.decidedAt} />
-                  </Table.Td>
-                </Table.Tr>
-              ))}
-            </Table.Tbody>
-          </Table>
-        </Table.ScrollContainer>
-      </QueryState>
-      <Group>
-        <Button variant="default" disabled={pages.page === 1} onClick={pages.previous}>
-          {t('common.previous')}
-        </Button>
-        <Text size="sm">{t('common.page', { page: pages.page })}</Text>
-        <Button
-          variant="default"
-          disabled={!claims.data?.nextCursor}
-          onClick={() => claims.data?.nextCursor && pages.next(claims.data.nextCursor)}
-        >
-          {t('common.next')}
-        </Button>
-      </Group>
+        {items.map((c) => (
+          <Table.Tr key={c.id}>
+            <Table.Td>
+              <DateTime value={c.createdAt} />
+            </Table.Td>
+            <Table.Td>{titles.get(c.eventId) ?? c.eventId}</Table.Td>
+            <Table.Td>
+              <Text size="xs" ff="monospace">
+                {c.userId}
+              </Text>
+            </Table.Td>
+            <Table.Td>
+              <StatusBadge status={c.status} />
+            </Table.Td>
+            <Table.Td>
+              {c.reason ? t(`reasons.${c.reason}`) : '—'}
+              {c.note && <Text size="xs">{c.note}</Text>}
+            </Table.Td>
+            <Table.Td>{rewardsText(c)}</Table.Td>
+            <Table.Td>
+              <DateTime value={c.decidedAt} />
+            </Table.Td>
+          </Table.Tr>
+        ))}
+      </QueryTable>
+      <Pager pages={pages} nextCursor={claims.data?.nextCursor} />
     </Stack>
   );
 }

@@ -5,7 +5,8 @@ import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { hasRole, useSession, useUser } from '../api/session-context';
 import { describeCondition } from '../components/condition-builder';
-import { DateTime, QueryState, StatusBadge } from '../components/feedback';
+import { DateTime, StatusBadge } from '../components/feedback';
+import { QueryTable } from '../components/query-table';
 import { Link } from '../router';
 
 type Period = 'any' | 'running' | 'upcoming' | 'past';
@@ -66,52 +67,47 @@ export function EventsScreen() {
           }))}
         />
       </Group>
-      <QueryState
-        isLoading={events.isLoading}
-        error={events.error}
+      <QueryTable
+        query={events}
         empty={items.length === 0}
         emptyText={t('events.empty')}
+        minWidth={700}
+        highlightOnHover
+        columns={[
+          t('events.fields.title'),
+          t('events.fields.status'),
+          t('events.fields.period'),
+          t('events.fields.approval'),
+          t('events.fields.condition'),
+        ]}
+        after={
+          events.hasNextPage && (
+            <Button variant="default" onClick={() => void events.fetchNextPage()} loading={events.isFetchingNextPage}>
+              {t('common.loadMore')}
+            </Button>
+          )
+        }
       >
-        <Table.ScrollContainer minWidth={700}>
-          <Table striped highlightOnHover>
-            <Table.Thead>
-              <Table.Tr>
-                <Table.Th>{t('events.fields.title')}</Table.Th>
-                <Table.Th>{t('events.fields.status')}</Table.Th>
-                <Table.Th>{t('events.fields.period')}</Table.Th>
-                <Table.Th>{t('events.fields.approval')}</Table.Th>
-                <Table.Th>{t('events.fields.condition')}</Table.Th>
-              </Table.Tr>
-            </Table.Thead>
-            <Table.Tbody>
-              {items.map((e) => (
-                <Table.Tr key={e.id}>
-                  <Table.Td>
-                    <Link to={`/events/${e.id}`}>{e.title}</Link>
-                  </Table.Td>
-                  <Table.Td>
-                    <StatusBadge status={e.status} />
-                  </Table.Td>
-                  <Table.Td>
-                    <DateTime value={e.startsAt} /> – <DateTime value={e.endsAt} />
-                  </Table.Td>
-                  <Table.Td>{t(`events.approval.${e.approval}`)}</Table.Td>
-                  <Table.Td>
-                    <Text size="sm" lineClamp={2}>
-                      {describeCondition(e.condition, t)}
-                    </Text>
-                  </Table.Td>
-                </Table.Tr>
-              ))}
-            </Table.Tbody>
-          </Table>
-        </Table.ScrollContainer>
-        {events.hasNextPage && (
-          <Button variant="default" onClick={() => void events.fetchNextPage()} loading={events.isFetchingNextPage}>
-            {t('common.loadMore')}
-          </Button>
-        )}
-      </QueryState>
+        {items.map((e) => (
+          <Table.Tr key={e.id}>
+            <Table.Td>
+              <Link to={`/events/${e.id}`}>{e.title}</Link>
+            </Table.Td>
+            <Table.Td>
+              <StatusBadge status={e.status} />
+            </Table.Td>
+            <Table.Td>
+              <DateTime value={e.startsAt} /> – <DateTime value={e.endsAt} />
+            </Table.Td>
+            <Table.Td>{t(`events.approval.${e.approval}`)}</Table.Td>
+            <Table.Td>
+              <Text size="sm" lineClamp={2}>
+                {describeCondition(e.condition, t)}
+              </Text>
+            </Table.Td>
+          </Table.Tr>
+        ))}
+      </QueryTable>
       <Text size="xs">{t('common.zoneNote')}</Text>
     </Stack>
   );

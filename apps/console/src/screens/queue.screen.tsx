@@ -17,7 +17,8 @@ import { useInfiniteQuery, useQuery, useQueryClient } from '@tanstack/react-quer
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { useSession } from '../api/session-context';
-import { DateTime, ErrorAlert, QueryState } from '../components/feedback';
+import { DateTime, ErrorAlert } from '../components/feedback';
+import { QueryTable } from '../components/query-table';
 import { navigate, useLocation } from '../router';
 
 /** Event titles by id, for lists of claims. */
@@ -138,93 +139,86 @@ export function QueueScreen() {
           {t('queue.rejectSelected', { count: selected.size })}
         </Button>
       </Group>
-      <QueryState
-        isLoading={pending.isLoading}
-        error={pending.error}
+      <QueryTable
+        query={pending}
         empty={items.length === 0}
         emptyText={t('queue.empty')}
+        minWidth={760}
+        columns={[
+          <Checkbox
+            key="selectAll"
+            aria-label={t('queue.selectAll')}
+            checked={allSelected}
+            indeterminate={selected.size > 0 && !allSelected}
+            onChange={() => setSelected(allSelected ? new Set() : new Set(items.map((c) => c.id)))}
+          />,
+          t('claims.fields.event'),
+          t('claims.fields.user'),
+          t('claims.fields.createdAt'),
+          t('claims.fields.rewards'),
+          t('queue.actions'),
+        ]}
+        after={
+          pending.hasNextPage && (
+            <Button variant="default" onClick={() => void pending.fetchNextPage()}>
+              {t('common.loadMore')}
+            </Button>
+          )
+        }
       >
-        <Table.ScrollContainer minWidth={760}>
-          <Table striped>
-            <Table.Thead>
-              <Table.Tr>
-                <Table.Th>
-                  <Checkbox
-                    aria-label={t('queue.selectAll')}
-                    checked={allSelected}
-                    indeterminate={selected.size > 0 && !allSelected}
-                    onChange={() => setSelected(allSelected ? new Set() : new Set(items.map((c) => c.id)))}
-                  />
-                </Table.Th>
-                <Table.Th>{t('claims.fields.event')}</Table.Th>
-                <Table.Th>{t('claims.fields.user')}</Table.Th>
-                <Table.Th>{t('claims.fields.createdAt')}</Table.Th>
-                <Table.Th>{t('claims.fields.rewards')}</Table.Th>
-                <Table.Th>{t('queue.actions')}</Table.Th>
-              </Table.Tr>
-            </Table.Thead>
-            <Table.Tbody>
-              {items.map((c) => {
-                const name = t('queue.claimName', {
-                  event: titles.get(c.eventId) ?? c.eventId,
-                  user: c.userId.slice(0, 8),
-                });
-                return (
-                  <Table.Tr key={c.id}>
-                    <Table.Td>
-                      <Checkbox
-                        aria-label={t('queue.select', { name })}
-                        checked={selected.has(c.id)}
-                        onChange={(e) => {
-                          const next = new Set(selected);
-                          if (e.currentTarget.checked) next.add(c.id);
-                          else next.delete(c.id);
-                          setSelected(next);
-                        }}
-                      />
-                    </Table.Td>
-                    <Table.Td>{titles.get(c.eventId) ?? c.eventId}</Table.Td>
-                    <Table.Td>
-                      <Text size="sm" ff="monospace">
-                        {c.userId}
-                      </Text>
-                    </Table.Td>
-                    <Table.Td>
-                      <DateTime value={c.createdAt} />
-                    </Table.Td>
-                    <Table.Td>{rewardsText(c)}</Table.Td>
-                    <Table.Td>
-                      <Group gap={4} wrap="nowrap">
-                        <Button
-                          size="xs"
-                          aria-label={t('queue.approveOne', { name })}
-                          onClick={() => void decide('APPROVE', [c.id])}
-                        >
-                          {t('queue.approve')}
-                        </Button>
-                        <Button
-                          size="xs"
-                          color="red"
-                          variant="outline"
-                          aria-label={t('queue.rejectOne', { name })}
-                          onClick={() => setRejecting([c.id])}
-                        >
-                          {t('queue.reject')}
-                        </Button>
-                      </Group>
-                    </Table.Td>
-                  </Table.Tr>
-                );
-              })}
-            </Table.Tbody>
-          </Table>
-        </Table.ScrollContainer>
-        {pending.hasNextPage && (
-          <Button variant="default" onClick={() => void pending.fetchNextPage()}>
-            {t('common.loadMore')}
-          </Button>
-        )}
-      </QueryState>
+        {items.map((c) => {
+          const name = t('queue.claimName', {
+            event: titles.get(c.eventId) ?? c.eventId,
+            user: c.userId.slice(0, 8),
+          });
+          return (
+            <Table.Tr key={c.id}>
+              <Table.Td>
+                <Checkbox
+                  aria-label={t('queue.select', { name })}
+                  checked={selected.has(c.id)}
+                  onChange={(e) => {
+                    const next = new Set(selected);
+                    if (e.currentTarget.checked) next.add(c.id);
+                    else next.delete(c.id);
+                    setSelected(next);
+                  }}
+                />
+              </Table.Td>
+              <Table.Td>{titles.get(c.eventId) ?? c.eventId}</Table.Td>
+              <Table.Td>
+                <Text size="sm" ff="monospace">
+                  {c.userId}
+                </Text>
+              </Table.Td>
+              <Table.Td>
+                <DateTime value={c.createdAt} />
+              </Table.Td>
+              <Table.Td>{rewardsText(c)}</Table.Td>
+              <Table.Td>
+                <Group gap={4} wrap="nowrap">
+                  <Button
+                    size="xs"
+                    aria-label={t('queue.approveOne', { name })}
+                    onClick={() => void decide('APPROVE', [c.id])}
+                  >
+                    {t('queue.approve')}
+                  </Button>
+                  <Button
+                    size="xs"
+                    color="red"
+                    variant="outline"
+                    aria-label={t('queue.rejectOne', { name })}
+                    onClick={() => setRejecting([c.id])}
+                  >
+                    {t('queue.reject')}
+                  </Button>
+                </Group>
+              </Table.Td>
+            </Table.Tr>
+          );
+        })}
+      </QueryTable>
       <Modal
         opened={rejecting !== null}
         onClose={() => setRejecting(null)}

@@ -4,16 +4,19 @@ import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { useSession } from '../api/session-context';
-import { DateTime, ErrorAlert, QueryState } from '../components/feedback';
-import { useCursorPages } from '../components/paging';
+import { DateTime, ErrorAlert } from '../components/feedback';
+import { FilterForm, Pager, useCursorPages, useDraftFilters } from '../components/paging';
+import { QueryTable } from '../components/query-table';
+
+const NONE = { email: '', role: '' };
 
 export function UsersScreen() {
   const { t } = useTranslation();
   const session = useSession();
-  const [email, setEmail] = useState('');
-  const [role, setRole] = useState<Role | ''>('');
-  const [search, setSearch] = useState({ email: '', role: '' as Role | '' });
   const pages = useCursorPages();
+  const { draft, filters, set, apply } = useDraftFilters(NONE, pages);
+  // An email pasted with a space around it still finds its user.
+  const search = { email: filters.email.trim(), role: filters.role as Role | '' };
   const users = useQuery({
     queryKey: ['users', search, pages.cursor],
     queryFn: () =>
@@ -27,62 +30,28 @@ export function UsersScreen() {
       <Title order={1} size="h2">
         {t('users.title')}
       </Title>
-      <form
-        aria-label={t('common.filters')}
-        onSubmit={(e) => {
-          e.preventDefault();
-          pages.reset();
-          setSearch({ email: email.trim(), role });
-        }}
-      >
-        <Group align="flex-end">
-          <TextInput label={t('users.searchEmail')} value={email} onChange={(e) => setEmail(e.currentTarget.value)} />
-          <NativeSelect
-            label={t('users.role')}
-            value={role}
-            onChange={(e) => setRole(e.currentTarget.value as Role | '')}
-            data={[{ value: '', label: t('common.all') }, ...ROLES.map((r) => ({ value: r, label: t(`roles.${r}`) }))]}
-          />
-          <Button type="submit">{t('common.search')}</Button>
-        </Group>
-      </form>
-      <QueryState
-        isLoading={users.isLoading}
-        error={users.error}
+      <FilterForm onApply={apply}>
+        <TextInput label={t('users.searchEmail')} value={draft.email} onChange={set('email')} />
+        <NativeSelect
+          label={t('users.role')}
+          value={draft.role}
+          onChange={set('role')}
+          data={[{ value: '', label: t('common.all') }, ...ROLES.map((r) => ({ value: r, label: t(`roles.${r}`) }))]}
+        />
+        <Button type="submit">{t('common.search')}</Button>
+      </FilterForm>
+      <QueryTable
+        query={users}
         empty={items.length === 0}
         emptyText={t('users.empty')}
+        minWidth={800}
+        columns={[t('users.email'), t('users.displayName'), t('users.createdAt'), t('users.roles')]}
       >
-        <Table.ScrollContainer minWidth={800}>
-          <Table striped>
-            <Table.Thead>
-              <Table.Tr>
-                <Table.Th>{t('users.email')}</Table.Th>
-                <Table.Th>{t('users.displayName')}</Table.Th>
-                <Table.Th>{t('users.createdAt')}</Table.Th>
-                <Table.Th>{t('users.roles')}</Table.Th>
-              </Table.Tr>
-            </Table.Thead>
-            <Table.Tbody>
-              {items.map((u) => (
-                <UserRow key={u.id} user={u} />
-              ))}
-            </Table.Tbody>
-          </Table>
-        </Table.ScrollContainer>
-      </QueryState>
-      <Group>
-        <Button variant="default" disabled={pages.page === 1} onClick={pages.previous}>
-          {t('common.previous')}
-        </Button>
-        <Text size="sm">{t('common.page', { page: pages.page })}</Text>
-        <Button
-          variant="default"
-          disabled={!users.data?.nextCursor}
-          onClick={() => users.data?.nextCursor && pages.next(users.data.nextCursor)}
-        >
-          {t('common.next')}
-        </Button>
-      </Group>
+        {items.map((u) => (
+          <UserRow key={u.id} user={u} />
+        ))}
+      </QueryTable>
+      <Pager pages={pages} nextCursor={users.data?.nextCursor} />
     </Stack>
   );
 }

@@ -22,10 +22,10 @@ import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { Controller, useForm } from 'react-hook-form';
 import { useTranslation } from 'react-i18next';
-import { ApiError } from '../api/session';
 import { useSession } from '../api/session-context';
-import { ConfirmButton, DateTime, ErrorAlert, QueryState, StatusBadge } from '../components/feedback';
-import { SecretOnce } from './api-keys.screen';
+import { CreateForm, SecretOnce, useCreate } from '../components/create-form';
+import { ConfirmButton, DateTime, ErrorAlert, StatusBadge } from '../components/feedback';
+import { QueryTable } from '../components/query-table';
 
 interface HookFields {
   url: string;
@@ -38,36 +38,22 @@ export function WebhooksScreen() {
   const session = useSession();
   const queryClient = useQueryClient();
   const [secret, setSecret] = useState<{ url: string; secret: string } | null>(null);
-  const [failure, setFailure] = useState<unknown>(null);
   const [selected, setSelected] = useState<string | null>(null);
   const hooks = useQuery({
     queryKey: ['webhooks'],
     queryFn: () => session.call('listWebhooks', { query: { limit: 100 } }),
   });
   const form = useForm<HookFields>({ defaultValues: { url: '', events: ['claim.approved'], description: '' } });
-  const { errors, isSubmitting } = form.formState;
   const items = hooks.data?.items ?? [];
 
-  const create = form.handleSubmit(async (v) => {
-    setFailure(null);
-    try {
-      const res = await session.call('createWebhook', {
-        body: { url: v.url.trim(), events: v.events, ...(v.description.trim() ? { description: v.description } : {}) },
-      });
-      setSecret({ url: res.webhook.url, secret: res.secret });
-      setSelected(res.webhook.id);
-      form.reset();
-      await queryClient.invalidateQueries({ queryKey: ['webhooks'] });
-    } catch (err) {
-      if (err instanceof ApiError) {
-        for (const [path, message] of Object.entries(err.fieldErrors())) {
-          const field = path.split('.')[0];
-          if (field === 'url' || field === 'events' || field === 'description')
-            form.setError(field, { type: 'server', message });
-        }
-      }
-      setFailure(err);
-    }
+  const { submit, failure, errors, isSubmitting } = useCreate(form, ['url', 'events', 'description'], async (v) => {
+    const res = await session.call('createWebhook', {
+      body: { url: v.url.trim(), events: v.events, ...(v.description.trim() ? { description: v.description } : {}) },
+    });
+    setSecret({ url: res.webhook.url, secret: res.secret });
+    setSelected(res.webhook.id);
+    form.reset();
+    await queryClient.invalidateQueries({ queryKey: ['webhooks'] });
   });
 
   return (
@@ -83,112 +69,100 @@ export function WebhooksScreen() {
           onDone={() => setSecret(null)}
         />
       )}
-      <form onSubmit={create} noValidate aria-label={t('webhooks.create')}>
-        <Stack gap="xs" maw={640}>
-          <Title order={2} size="h3">
-            {t('webhooks.create')}
-          </Title>
-          <ErrorAlert error={failure} title={t('webhooks.notCreated')} />
-          <TextInput
-            label={t('webhooks.url')}
-            required
-            placeholder="https://game.example.com/hooks/rewards"
-            error={errors.url?.message}
-            {...form.register('url')}
-          />
-          <Controller
-            control={form.control}
-            name="events"
-            render={({ field }) => (
-              <Checkbox.Group
-                label={t('webhooks.events')}
-                value={field.value}
-                onChange={field.onChange}
-                error={errors.events?.message}
-              >
-                <Group mt={4}>
-                  {WEBHOOK_MESSAGE_TYPES.filter((m) => m !== 'webhook.test').map((m) => (
-                    <Checkbox key={m} value={m} label={m} />
-                  ))}
-                </Group>
-              </Checkbox.Group>
-            )}
-          />
-          <TextInput
-            label={t('webhooks.description')}
-            error={errors.description?.message}
-            {...form.register('description')}
-          />
-          <Group>
-            <Button type="submit" loading={isSubmitting}>
-              {t('webhooks.createButton')}
-            </Button>
-          </Group>
-        </Stack>
-      </form>
+      <CreateForm
+        title={t('webhooks.create')}
+        failure={failure}
+        failureTitle={t('webhooks.notCreated')}
+        submitLabel={t('webhooks.createButton')}
+        submitting={isSubmitting}
+        onSubmit={submit}
+      >
+        <TextInput
+          label={t('webhooks.url')}
+          required
+          placeholder="https://game.example.com/hooks/rewards"
+          error={errors.url?.message}
+          {...form.register('url')}
+        />
+        <Controller
+          control={form.control}
+          name="events"
+          render={({ field }) => (
+            <Checkbox.Group
+              label={t('webhooks.events')}
+              value={field.value}
+              onChange={field.onChange}
+              error={errors.events?.message}
+            >
+              <Group mt={4}>
+                {WEBHOOK_MESSAGE_TYPES.filter((m) => m !== 'webhook.test').map((m) => (
+                  <Checkbox key={m} value={m} label={m} />
+                ))}
+              </Group>
+            </Checkbox.Group>
+          )}
+        />
+        <TextInput
+          label={t('webhooks.description')}
+          error={errors.description?.message}
+          {...form.register('description')}
+        />
+      </CreateForm>
       <Title order={2} size="h3">
         {t('webhooks.list')}
       </Title>
-      <QueryState
-        isLoading={hooks.isLoading}
-        error={hooks.error}
+      <QueryTable
+        query={hooks}
         empty={items.length === 0}
         emptyText={t('webhooks.empty')}
+        minWidth={800}
+        columns={[
+          t('webhooks.url'),
+          t('webhooks.events'),
+          t('webhooks.state'),
+          t('webhooks.createdAt'),
+          t('queue.actions'),
+        ]}
       >
-        <Table.ScrollContainer minWidth={800}>
-          <Table striped>
-            <Table.Thead>
-              <Table.Tr>
-                <Table.Th>{t('webhooks.url')}</Table.Th>
-                <Table.Th>{t('webhooks.events')}</Table.Th>
-                <Table.Th>{t('webhooks.state')}</Table.Th>
-                <Table.Th>{t('webhooks.createdAt')}</Table.Th>
-                <Table.Th>{t('queue.actions')}</Table.Th>
-              </Table.Tr>
-            </Table.Thead>
-            <Table.Tbody>
-              {items.map((h) => (
-                <Table.Tr key={h.id}>
-                  <Table.Td>
-                    <Text size="sm" style={{ wordBreak: 'break-all' }}>
-                      {h.url}
-                    </Text>
-                    {h.description && <Text size="xs">{h.description}</Text>}
-                  </Table.Td>
-                  <Table.Td>{h.events.join(', ')}</Table.Td>
-                  <Table.Td>{h.active ? t('webhooks.active') : t('webhooks.inactive')}</Table.Td>
-                  <Table.Td>
-                    <DateTime value={h.createdAt} />
-                  </Table.Td>
-                  <Table.Td>
-                    <Group gap={4}>
-                      <Button
-                        size="xs"
-                        variant="default"
-                        onClick={() => setSelected(h.id)}
-                        aria-label={t('webhooks.deliveriesOf', { url: h.url })}
-                      >
-                        {t('webhooks.deliveries')}
-                      </Button>
-                      <ConfirmButton
-                        label={t('webhooks.delete')}
-                        title={t('webhooks.deleteTitle', { url: h.url })}
-                        message={t('webhooks.deleteMessage')}
-                        color="red"
-                        onConfirm={async () => {
-                          await session.call('deleteWebhook', { params: { id: h.id } });
-                          if (selected === h.id) setSelected(null);
-                          await queryClient.invalidateQueries({ queryKey: ['webhooks'] });
-                        }}
-                      />
-                    </Group>
-                  </Table.Td>
-                </Table.Tr>
-              ))}
-            </Table.Tbody>
-          </Table>
-        </Table.ScrollContainer>
-      </QueryState>
+        {items.map((h) => (
+          <Table.Tr key={h.id}>
+            <Table.Td>
+              <Text size="sm" style={{ wordBreak: 'break-all' }}>
+                {h.url}
+              </Text>
+              {h.description && <Text size="xs">{h.description}</Text>}
+            </Table.Td>
+            <Table.Td>{h.events.join(', ')}</Table.Td>
+            <Table.Td>{h.active ? t('webhooks.active') : t('webhooks.inactive')}</Table.Td>
+            <Table.Td>
+              <DateTime value={h.createdAt} />
+            </Table.Td>
+            <Table.Td>
+              <Group gap={4}>
+                <Button
+                  size="xs"
+                  variant="default"
+                  onClick={() => setSelected(h.id)}
+                  aria-label={t('webhooks.deliveriesOf', { url: h.url })}
+                >
+                  {t('webhooks.deliveries')}
+                </Button>
+                <ConfirmButton
+                  label={t('webhooks.delete')}
+                  title={t('webhooks.deleteTitle', { url: h.url })}
+                  message={t('webhooks.deleteMessage')}
+                  color="red"
+                  onConfirm={async () => {
+                    await session.call('deleteWebhook', { params: { id: h.id } });
+                    if (selected === h.id) setSelected(null);
+                    await queryClient.invalidateQueries({ queryKey: ['webhooks'] });
+                  }}
+                />
+              </Group>
+            </Table.Td>
+          </Table.Tr>
+        ))}
+      </QueryTable>
       {selected && items.find((h) => h.id === selected) && <Deliveries hook={items.find((h) => h.id === selected)!} />}
     </Stack>
   );
@@ -254,68 +228,61 @@ function Deliveries({ hook }: { hook: Webhook }) {
             ...WEBHOOK_DELIVERY_STATUSES.map((s) => ({ value: s, label: t(`status.${s}`) })),
           ]}
         />
-        <QueryState
-          isLoading={deliveries.isLoading}
-          error={deliveries.error}
+        <QueryTable
+          query={deliveries}
           empty={items.length === 0}
           emptyText={t('webhooks.noDeliveries')}
+          minWidth={800}
+          labelledBy="deliveries-heading"
+          columns={[
+            t('webhooks.type'),
+            t('webhooks.status'),
+            t('webhooks.attempts'),
+            t('webhooks.lastAttempt'),
+            t('webhooks.nextAttempt'),
+            t('queue.actions'),
+          ]}
         >
-          <Table.ScrollContainer minWidth={800}>
-            <Table striped aria-labelledby="deliveries-heading">
-              <Table.Thead>
-                <Table.Tr>
-                  <Table.Th>{t('webhooks.type')}</Table.Th>
-                  <Table.Th>{t('webhooks.status')}</Table.Th>
-                  <Table.Th>{t('webhooks.attempts')}</Table.Th>
-                  <Table.Th>{t('webhooks.lastAttempt')}</Table.Th>
-                  <Table.Th>{t('webhooks.nextAttempt')}</Table.Th>
-                  <Table.Th>{t('queue.actions')}</Table.Th>
-                </Table.Tr>
-              </Table.Thead>
-              <Table.Tbody>
-                {items.map((d) => (
-                  <Table.Tr key={d.messageId}>
-                    <Table.Td>
-                      <Text size="sm" ff="monospace">
-                        {d.type}
-                      </Text>
-                    </Table.Td>
-                    <Table.Td>
-                      <StatusBadge status={d.status} />
-                    </Table.Td>
-                    <Table.Td>{d.attempts}</Table.Td>
-                    <Table.Td>
-                      <DateTime value={d.lastAttemptAt} />
-                      {d.lastResponseStatus !== null && <Text size="xs">HTTP {d.lastResponseStatus}</Text>}
-                      {d.lastError && <Text size="xs">{d.lastError}</Text>}
-                    </Table.Td>
-                    <Table.Td>
-                      <DateTime value={d.nextAttemptAt} />
-                    </Table.Td>
-                    <Table.Td>
-                      {d.status !== 'DELIVERED' && (
-                        <Button
-                          size="xs"
-                          variant="default"
-                          onClick={() =>
-                            void act(async () => {
-                              await session.call('retryWebhookDelivery', {
-                                params: { id: hook.id, messageId: d.messageId },
-                              });
-                              return t('webhooks.retried');
-                            })
-                          }
-                        >
-                          {t('webhooks.retry')}
-                        </Button>
-                      )}
-                    </Table.Td>
-                  </Table.Tr>
-                ))}
-              </Table.Tbody>
-            </Table>
-          </Table.ScrollContainer>
-        </QueryState>
+          {items.map((d) => (
+            <Table.Tr key={d.messageId}>
+              <Table.Td>
+                <Text size="sm" ff="monospace">
+                  {d.type}
+                </Text>
+              </Table.Td>
+              <Table.Td>
+                <StatusBadge status={d.status} />
+              </Table.Td>
+              <Table.Td>{d.attempts}</Table.Td>
+              <Table.Td>
+                <DateTime value={d.lastAttemptAt} />
+                {d.lastResponseStatus !== null && <Text size="xs">HTTP {d.lastResponseStatus}</Text>}
+                {d.lastError && <Text size="xs">{d.lastError}</Text>}
+              </Table.Td>
+              <Table.Td>
+                <DateTime value={d.nextAttemptAt} />
+              </Table.Td>
+              <Table.Td>
+                {d.status !== 'DELIVERED' && (
+                  <Button
+                    size="xs"
+                    variant="default"
+                    onClick={() =>
+                      void act(async () => {
+                        await session.call('retryWebhookDelivery', {
+                          params: { id: hook.id, messageId: d.messageId },
+                        });
+                        return t('webhooks.retried');
+                      })
+                    }
+                  >
+                    {t('webhooks.retry')}
+                  </Button>
+                )}
+              </Table.Td>
+            </Table.Tr>
+          ))}
+        </QueryTable>
       </Stack>
     </Paper>
   );
