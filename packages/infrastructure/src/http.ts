@@ -168,19 +168,42 @@ export async function createServiceApp(
  * (what follows on it cannot be parsed).
  */
 function writeClientError(err: NodeJS.ErrnoException, socket: Duplex, logger: Logger): void {
-  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  // The parser stays attached and refuses every further chunk again: the first refusal ended the socket.
+  if (err.code === 'ECONNRESET' || socket.destroyed || socket.writableEnded) return;
   const statusCode = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
   const requestId = randomUUID();
   const { status, body } = toErrorResponse({ statusCode, code: err.code }, requestId);
   logger.debug({ reqId: requestId, err: { code: err.code, message: err.message } }, 'client error');
   const text = JSON.stringify(body);
-  if (socket.writable) {
-    socket.write(
-      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
-        `Content-Length: ${Buffer.byteLength(text)}\r\nx-request-id: ${requestId}\r\nConnection: close\r\n\r\n${text}`,
-    );
-  }
-  socket.destroy();
+  if (!socket.writable) return void socket.destroy();
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+      `Content-Length: ${Buffer.byteLength(text)}\r\nx-request-id: ${requestId}\r\nConnection: close\r\n\r\n${text}`,
+  );
+  lingerThenClose(socket);
+}
+
+/** How long, and for how many bytes, a refused request's remaining input is read and dropped. */
+const LINGER_MS = 2000;
+const LINGER_BYTES = 2 * 1_048_576;
+
+/**
+ * Reads and drops what the client is still sending after its answer, then closes. Closing with
+ * unread input makes the kernel reset the connection, and a client still writing its body would
+ * lose the answer to the reset (nginx's lingering close). Bounded in time and bytes.
+ */
+function lingerThenClose(socket: Duplex): void {
+  let read = 0;
+  const close = () => socket.destroy();
+  const timer = setTimeout(close, LINGER_MS);
+  timer.unref();
+  socket.on('data', (chunk: Buffer) => {
+    read += chunk.length;
+    if (read > LINGER_BYTES) close();
+  });
+  socket.on('error', close);
+  socket.once('close', () => clearTimeout(timer));
+  socket.resume();
 }
 
 function routeLabel(req: FastifyRequest): string {

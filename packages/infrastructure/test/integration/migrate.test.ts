@@ -18,7 +18,7 @@ const AUTH_FILES = readdirSync(AUTH_MIGRATIONS)
   .sort();
 const AUTH_TABLES = [
   'api_keys',
-  'login_failures',
+  'login_throttle',
   'refresh_tokens',
   'schema_migrations',
   'session_revocations',
