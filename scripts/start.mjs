@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pinoPretty from 'pino-pretty';
 import { startEmbeddedPostgres } from './lib/embedded-postgres.mjs';
+import { serviceEnv } from './lib/service-env.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const env = { ...process.env };
@@ -59,7 +60,11 @@ function run(name, script, extra) {
     if (!stopping) {
       console.error(`${name} exited (${signal ?? code}); stopping the platform`);
       stop(1);
-    } else if (children.length === 0) void finish(exitCode);
+    } else if (children.length === 0) {
+      // Every service is down: the rest is the server's own shutdown, which the services' deadline does not cut.
+      clearTimeout(servicesDeadline);
+      void finish(exitCode);
+    }
   });
   children.push(child);
   names.set(child, name);
@@ -67,13 +72,19 @@ function run(name, script, extra) {
 
 let stopping = false;
 let exitCode = 0;
+/** Set on stop: services still running when it passes are killed. */
+let servicesDeadline;
 /** The embedded server, when this run started one; stopped after the services. */
 let server;
+let finishing = false;
 async function finish(code) {
+  if (finishing) return;
+  finishing = true;
   if (server) {
+    const t0 = Date.now();
     const stopped = await server.stop();
     if (stopped.code !== 0) console.error(`stopping the embedded PostgreSQL server failed:\n${stopped.output}`);
-    else console.error('embedded PostgreSQL stopped');
+    else console.error(`embedded PostgreSQL stopped (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
   }
   process.exit(code);
 }
@@ -84,7 +95,7 @@ function stop(code) {
   if (children.length === 0) return void finish(code);
   for (const c of children) c.kill('SIGTERM');
   // Each service finishes its requests and closes its database; one that has not stopped in 30 s is killed.
-  setTimeout(() => {
+  servicesDeadline = setTimeout(() => {
     for (const c of children) {
       console.error(`${names.get(c) ?? 'a service'} did not stop within 30 s; killing it`);
       c.kill('SIGKILL');
@@ -110,14 +121,15 @@ if (!env.AUTH_DATABASE_URL || !env.EVENT_DATABASE_URL) {
   if (stopping) await finish(exitCode);
 }
 
-run('auth', 'apps/auth/dist/main.js', {});
+run('auth', 'apps/auth/dist/main.js', serviceEnv('auth', env));
 for (let i = 0; i < instances; i++) {
   run(`event-${i + 1}`, 'apps/event/dist/main.js', {
+    ...serviceEnv('event', env),
     EVENT_PORT: String(eventPort + i),
     EVENT_INSTANCE: String(i + 1),
   });
 }
-run('gateway', 'apps/gateway/dist/main.js', {});
+run('gateway', 'apps/gateway/dist/main.js', serviceEnv('gateway', env));
 void announceWhenReady();
 
 /** One block with where everything is, once the gateway answers ready. */

@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { serviceEnv } from './service-env.mjs';
 
 export const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -40,7 +41,13 @@ export function spawnService(app, env) {
     : [];
   const child = spawn(process.execPath, [...profile, `apps/${app}/dist/main.js`], {
     cwd: root,
-    env: { PATH: process.env.PATH, LOG_LEVEL: 'warn', NODE_ENV: 'production', ...env },
+    env: {
+      PATH: process.env.PATH,
+      LOG_LEVEL: 'warn',
+      NODE_ENV: 'production',
+      ...serviceEnv(app),
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.lines = [];
@@ -69,6 +76,32 @@ export function peakRssMb(pid) {
   } catch {
     return null;
   }
+}
+
+/** CPU time a live process has used so far (user + system), in ms (Linux /proc/<pid>/stat, 100 ticks/s). */
+export function cpuMs(pid) {
+  try {
+    // The fields after the command name, which may itself hold spaces and parentheses.
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ').at(-1).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return 0;
+  }
+}
+
+/** The PostgreSQL backends serving database `name` on this machine (their titles name it). */
+export function backendsOf(name) {
+  const pids = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const title = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+      if (title.startsWith('postgres: ') && title.includes(` ${name} `)) pids.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
 }
 
 /** Current resident set size of a live process, in MB (Linux VmRSS). */

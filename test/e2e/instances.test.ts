@@ -101,7 +101,13 @@ describe('claims raced across three event instances', () => {
     expect(rewards.body.items).toEqual([expect.objectContaining({ stock: 100, remaining: 0 })]);
 
     const db = await withPg(stack.databaseUrls.event!, async (c) => ({
-      reward: (await c.query(`select stock, remaining from rewards where event_id = $1`, [eventId])).rows,
+      reward: (
+        await c.query(
+          `select r.stock, sum(s.remaining)::int as remaining, count(*)::int as counters
+           from rewards r join reward_stock s on s.reward_id = r.id where r.event_id = $1 group by r.id`,
+          [eventId],
+        )
+      ).rows,
       claims: (
         await c.query(
           `select status, reason, count(*)::int as n from claims where event_id = $1 group by 1, 2 order by 1`,
@@ -122,7 +128,8 @@ describe('claims raced across three event instances', () => {
         )
       ).rows[0].n,
     }));
-    expect(db.reward).toEqual([{ stock: 100, remaining: 0 }]);
+    // Its stock was kept on 32 counters, all spent.
+    expect(db.reward).toEqual([{ stock: 100, remaining: 0, counters: 32 }]);
     expect(db.claims).toEqual([
       { status: 'APPROVED', reason: null, n: 100 },
       { status: 'REJECTED', reason: 'OUT_OF_STOCK', n: 900 },

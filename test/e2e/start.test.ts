@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createClient } from '@rewards/contracts';
@@ -9,6 +9,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { freePort, waitFor } from '../support/stack.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
+
+/** The end of a run's output, to tell why a stop went wrong. */
+const lastLines = (output: string[]) => output.join('').split('\n').slice(-40).join('\n');
 
 const alive = (pid: number) => {
   try {
@@ -116,6 +119,25 @@ describe('the start script on the embedded PostgreSQL server', () => {
     );
     const pid = serverPid();
     expect(alive(pid)).toBe(true);
+    // What only a process's start can set (scripts/lib/service-env.mjs): a heap limit for each
+    // service, and for auth, which hashes on libuv's threads, one thread per core (at least 2).
+    const services = Object.fromEntries(
+      readFileSync(`/proc/${run.child.pid}/task/${run.child.pid}/children`, 'utf8')
+        .trim()
+        .split(' ')
+        .map((child) => {
+          const script = readFileSync(`/proc/${child}/cmdline`, 'utf8').split('\0')[1]!;
+          const env = readFileSync(`/proc/${child}/environ`, 'utf8').split('\0');
+          return [script, env.filter((e) => /^(NODE_OPTIONS|UV_THREADPOOL_SIZE)=/.test(e)).sort()];
+        })
+        .filter(([script]) => String(script).startsWith('apps/')),
+    );
+    const heap = 'NODE_OPTIONS=--max-old-space-size=1024';
+    expect(services).toEqual({
+      'apps/auth/dist/main.js': [heap, `UV_THREADPOOL_SIZE=${Math.max(2, availableParallelism())}`],
+      'apps/event/dist/main.js': [heap],
+      'apps/gateway/dist/main.js': [heap],
+    });
     // Once everything is up, one block says where it all is.
     await waitFor(async () => run.output.join('').includes('Event & Reward Platform is up'), 10_000, 'the URL block');
     const block = run.output.join('');
@@ -132,7 +154,7 @@ describe('the start script on the embedded PostgreSQL server', () => {
 
     process.kill(run.child.pid!, 'SIGINT');
 
-    expect(await run.exited).toBe(0);
+    expect(await run.exited, lastLines(run.output)).toBe(0);
     const text = run.output.join('');
     expect(text).toContain('embedded PostgreSQL stopped');
     // The server removes its pid file just before its process ends.
@@ -150,7 +172,7 @@ describe('the start script on the embedded PostgreSQL server', () => {
     expect(event.status).toBe(200);
     expect(event.body.event.title).toBe('Sign in once');
     process.kill(run.child.pid!, 'SIGINT');
-    expect(await run.exited).toBe(0);
+    expect(await run.exited, lastLines(run.output)).toBe(0);
   });
 
   it('a server left running by a killed run is stopped and started again, data kept; EVENT_INSTANCES=2 works on it', async () => {
@@ -171,12 +193,14 @@ describe('the start script on the embedded PostgreSQL server', () => {
     expect(run.output.join('')).toContain(`stopping a PostgreSQL server left running on ${pgData}`);
     const login = await run.client.call('login', { body: admin });
     expect(login.status).toBe(200);
-    const second = await fetch(`http://127.0.0.1:${run.eventPort + 1}/readyz`);
-    expect(second.status).toBe(200);
+    // The gateway is ready once one event instance is; the second loads auth's keys on its own time.
+    const secondReady = `http://127.0.0.1:${run.eventPort + 1}/readyz`;
+    await waitFor(async () => (await fetch(secondReady)).status === 200, 10_000, 'the second event instance ready');
+    expect((await fetch(secondReady)).status).toBe(200);
     expect((await run.client.call('getEvent', { token: login.body.accessToken, params: { id: eventId } })).status).toBe(
       200,
     );
     process.kill(run.child.pid!, 'SIGINT');
-    expect(await run.exited).toBe(0);
+    expect(await run.exited, lastLines(run.output)).toBe(0);
   });
 });

@@ -44,11 +44,19 @@ class Receiver {
   /** Per path: the status to answer (default 200), and how long to wait before answering. */
   readonly answer = new Map<string, (m: Received, attempt: number) => number>();
   readonly delayMs = new Map<string, number>();
+  /** Per path: requests being answered now, and the most there ever were at once. */
+  readonly inFlight = new Map<string, number>();
+  readonly maxInFlight = new Map<string, number>();
   private server!: Server;
   url = '';
 
   async start(port = 0): Promise<this> {
     this.server = createServer((req, res) => {
+      const key = req.url ?? '/';
+      const now = (this.inFlight.get(key) ?? 0) + 1;
+      this.inFlight.set(key, now);
+      this.maxInFlight.set(key, Math.max(now, this.maxInFlight.get(key) ?? 0));
+      res.on('close', () => this.inFlight.set(key, this.inFlight.get(key)! - 1));
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
@@ -127,10 +135,12 @@ describe('webhooks: signed messages for every decision, with retries', () => {
 
   beforeAll(async () => {
     receiver = await new Receiver().start();
-    stack = await startStack({ env: { WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true', WEBHOOK_RETRY_SCHEDULE: '1,1,1' } });
+    stack = await startStack({
+      env: { WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true', WEBHOOK_RETRY_SCHEDULE: '1,1,1', WEBHOOK_SENDS_PER_ENDPOINT: '4' },
+    });
     admin = await adminAccount(stack);
     operator = await createAccount(stack, admin.token, { roles: ['OPERATOR'], label: 'operator' });
-    pool = await createAccounts(stack, admin.token, 14);
+    pool = await createAccounts(stack, admin.token, 24);
     unready = await createAccount(stack, admin.token, { label: 'unready' });
     const apiKey = (await createApiKey(stack, admin.token)).key;
     await postActivities(
@@ -224,6 +234,28 @@ describe('webhooks: signed messages for every decision, with retries', () => {
     expect(receiver.on('/approved', (r) => r.id === m!.id)).toHaveLength(1);
     expect((await remove(hook.id)).status).toBe(204);
     expect(receiver.problems).toEqual([]);
+  });
+
+  it('a slow endpoint has at most WEBHOOK_SENDS_PER_ENDPOINT (4) sends in flight, and holds up no other endpoint', async () => {
+    const slow = await webhook('/slow', ['claim.approved']);
+    const fast = await webhook('/fast', ['claim.approved']);
+    receiver.delayMs.set('/slow', 1000);
+    const event = await createEvent(stack, admin.token, READY);
+    const claims = await Promise.all(Array.from({ length: 10 }, take).map((p) => claim(p, event.id)));
+    const ids = new Set(claims.map((c) => c.id));
+    const ofEvent = (m: Received) => ids.has(m.json?.data?.claim?.id);
+    const atSlow = await arrived('/slow', ofEvent, 10, 15_000);
+    const atFast = receiver.on('/fast', ofEvent);
+    expect(new Set(atSlow.map((m) => m.json.data.claim.id))).toEqual(ids);
+    expect(new Set(atFast.map((m) => m.json.data.claim.id))).toEqual(ids);
+    // Ten messages waited at the slow endpoint, so it had its four at once, and never a fifth.
+    expect(receiver.maxInFlight.get('/slow')).toBe(4);
+    // The slow endpoint's fifth message went out only when one of its first four was answered; by
+    // then every message of the fast endpoint had arrived.
+    const fifthAtSlow = atSlow.map((m) => m.at).sort((a, b) => a - b)[4]!;
+    expect(Math.max(...atFast.map((m) => m.at))).toBeLessThan(fifthAtSlow);
+    receiver.delayMs.delete('/slow');
+    for (const w of [slow, fast]) expect((await remove(w.id)).status).toBe(204);
   });
 
   it('a receiver answering 500 twice gets three attempts with the same webhook-id, then it is DELIVERED', async () => {
@@ -411,6 +443,8 @@ describe('webhooks: signed messages for every decision, with retries', () => {
     const ids = receiver.on('/decisions').map((m) => m.id);
     expect(new Set(ids).size).toBe(ids.length);
     expect(ids).toHaveLength(7);
+    // A delivery is marked DELIVERED once its receiver answered: just after the message arrived.
+    await waitFor(async () => (await deliveries(hook.id, 'DELIVERED')).length >= ids.length, 5000, 'all DELIVERED');
     const listed = await deliveries(hook.id, 'DELIVERED');
     expect(listed.map((d) => d.messageId).sort()).toEqual([...ids].sort());
     await remove(hook.id);
