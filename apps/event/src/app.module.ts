@@ -10,6 +10,7 @@ import { AuditService } from './audit/audit.service.js';
 import { ClaimDecisionsController } from './claims/claim-decisions.controller.js';
 import { ClaimDecisionsService } from './claims/claim-decisions.service.js';
 import { ClaimRepository } from './claims/claim.repository.js';
+import { ClaimWriter } from './claims/claim-writer.js';
 import { ClaimsController } from './claims/claims.controller.js';
 import { ClaimsService } from './claims/claims.service.js';
 import { EventDefinitions } from './events/event-definitions.js';
@@ -56,6 +57,7 @@ export class EventModule {
         EventRepository,
         EventDefinitions,
         ClaimRepository,
+        ClaimWriter,
         ActivityRepository,
         AuditRepository,
         AuditService,

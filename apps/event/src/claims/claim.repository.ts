@@ -6,7 +6,7 @@ import { and, desc, eq, gte, lt, lte, type SQL, sql } from 'drizzle-orm';
 import type { StockNeed } from '../domain/claim-decision.js';
 import { afterCursor } from '../keyset.js';
 import { claims, grants, idempotencyKeys, type ClaimRow, type GrantRow } from '../schema.js';
-import { subscriberMessages, type ClaimMessage } from '../webhooks/webhook-message.repository.js';
+import { messageRow, subscriberMessages, type ClaimMessage } from '../webhooks/webhook-message.repository.js';
 
 export const toClaim = (r: ClaimRow): Claim => ({
   id: r.id,
@@ -79,6 +79,9 @@ export interface ClaimWrite {
  * claim fails on ACTIVE_CLAIM_INDEX, a used Idempotency-Key on IDEMPOTENCY_KEY_INDEX.
  */
 export type WriteOutcome = { written: true; messages: number } | { written: false; why: 'stale' | 'short' | 'active' };
+
+/** What one claim of `writeMany` came to; `alone`: left out of the batch, to be written on its own. */
+export type BatchOutcome = WriteOutcome | { written: false; why: 'alone' };
 
 export const IDEMPOTENCY_KEY_INDEX = 'idempotency_keys_pkey';
 
@@ -159,7 +162,7 @@ export class ClaimRepository {
         returning *
       ),
       granted as (${insertGrantsOf(sql`claim`)}),
-      messages as (${subscriberMessages(w.message, sql`granted g`, sql`exists (select 1 from claim)`)} returning 1)
+      messages as (${subscriberMessages(messageRow(w.message), sql`granted g`, sql`exists (select 1 from claim)`)} returning 1)
       select (select ok from fresh) as fresh, (select count(*) from claim)::int as written,
              (select count(*) from messages)::int as messages`,
     );
@@ -167,6 +170,96 @@ export class ClaimRepository {
     if (!row!.fresh) return { written: false, why: 'stale' };
     if (row!.written === 1) return { written: true, messages: row!.messages };
     return { written: false, why: w.stock.length > 0 ? 'short' : 'active' };
+  }
+
+  /**
+   * Several decided claims in one statement committing on its own, for claims that reserve no stock
+   * and are not rejections (see ClaimWriter): per event and version `claim_guard` as in `write`, then
+   * for each claim on a fresh definition its Idempotency-Key (kept only where the key is new), the
+   * claim (only where its key, if any, was kept), its grants and its webhook messages. A claim whose
+   * player already holds the period's claim is left out. Rows are written in (user, event) order, so
+   * two batches wait on each other's rows in one order. A second pending/approved claim for a period
+   * committed meanwhile, or two in the batch, fail the whole statement on ACTIVE_CLAIM_INDEX: nothing
+   * is written then. Returns, in the order given, each claim's outcome: written (with its messages),
+   * stale, or `alone` (left out: its key was used, or the period's claim is held; written with
+   * `write`, it hears which).
+   */
+  async writeMany(db: Db, ws: readonly ClaimWrite[]): Promise<BatchOutcome[]> {
+    const items = ws.map(({ claim, eventVersion, idempotencyKey, message }, i) => ({
+      i,
+      id: claim.id,
+      user_id: claim.userId,
+      event_id: claim.eventId,
+      version: eventVersion,
+      period_key: claim.periodKey,
+      status: claim.status,
+      reason: claim.reason,
+      rewards: claim.rewards,
+      created_at: claim.createdAt,
+      decided_at: claim.decidedAt,
+      decided_by: claim.decidedBy,
+      key: idempotencyKey ?? null,
+      message_id: message.messageId,
+      type: message.type,
+      ts: message.timestamp,
+      claim,
+    }));
+    const result = await executePrepared(
+      db,
+      sql`
+      with b as materialized (
+        select * from json_to_recordset(${JSON.stringify(items)}::json) as b(
+          i int, id uuid, user_id uuid, event_id uuid, version int, period_key text, status text, reason text,
+          rewards jsonb, created_at timestamptz, decided_at timestamptz, decided_by text, key text,
+          message_id uuid, type text, ts text, claim json)
+      ),
+      fresh as materialized (
+        select v.event_id, v.version, claim_guard(v.event_id, v.version) as ok
+        from (select distinct event_id, version from b order by event_id, version) v
+      ),
+      ok as materialized (select b.* from b join fresh f using (event_id, version) where f.ok),
+      free as materialized (
+        select * from ok where not exists (
+          select 1 from claims a where a.user_id = ok.user_id and a.event_id = ok.event_id
+            and a.period_key = ok.period_key and a.status in ('PENDING', 'APPROVED'))
+      ),
+      idem as (
+        insert into idempotency_keys (user_id, key, event_id, status, body)
+        select user_id, key, event_id, 201, json_build_object('claim', claim)::jsonb
+        from free where key is not null
+        order by user_id, key
+        on conflict do nothing
+        returning user_id, key
+      ),
+      written as (
+        insert into claims (id, user_id, event_id, period_key, status, reason, rewards, created_at, decided_at, decided_by)
+        select id, user_id, event_id, period_key, status, reason, rewards, created_at, decided_at, decided_by
+        from free f
+        where key is null or exists (select 1 from idem k where k.user_id = f.user_id and k.key = f.key)
+        order by user_id, event_id
+        returning *
+      ),
+      granted as (${insertGrantsOf(sql`written`)}),
+      messages as (
+        ${subscriberMessages(
+          sql`(select f.message_id, f.type, f.ts, f.claim, f.id as claim_id from free f join written c on c.id = f.id) m`,
+          sql`granted g`,
+        )}
+        returning message_id
+      )
+      select (select coalesce(json_agg(i), '[]') from ok) as fresh,
+             (select coalesce(json_agg(id), '[]') from written) as written,
+             (select coalesce(json_object_agg(message_id, n), '{}')
+                from (select message_id, count(*)::int as n from messages group by message_id) t) as messages`,
+    );
+    const [row] = rowsOf<{ fresh: number[]; written: string[]; messages: Record<string, number> }>(result);
+    const fresh = new Set(row!.fresh);
+    const written = new Set(row!.written);
+    return ws.map((w, i): BatchOutcome => {
+      if (!fresh.has(i)) return { written: false, why: 'stale' };
+      if (!written.has(w.claim.id)) return { written: false, why: 'alone' };
+      return { written: true, messages: row!.messages[w.message.messageId] ?? 0 };
+    });
   }
 
   async find(tx: Db, id: string): Promise<ClaimRow | undefined> {

@@ -21,6 +21,7 @@ import { EventRepository } from '../events/event.repository.js';
 import { eventNotFound } from '../events/events.service.js';
 import type { EventRow } from '../schema.js';
 import { WebhookOutbox } from '../webhooks/webhook-outbox.service.js';
+import { ClaimWriter } from './claim-writer.js';
 import {
   ACTIVE_CLAIM_INDEX,
   ClaimRepository,
@@ -42,6 +43,7 @@ export class ClaimsService {
     private readonly events: EventRepository,
     private readonly definitions: EventDefinitions,
     private readonly claims: ClaimRepository,
+    private readonly writer: ClaimWriter,
     private readonly activities: ActivityRepository,
     private readonly audit: AuditService,
     private readonly outbox: WebhookOutbox,
@@ -109,7 +111,7 @@ export class ClaimsService {
     let outcome: WriteOutcome;
     try {
       outcome = await withRetry(() =>
-        this.claims.write(this.uow.db, {
+        this.writer.write({
           claim,
           eventVersion: event.version,
           stock,

@@ -64,25 +64,33 @@ const grantsJson = (rows: SQL) => sql`(
   from ${rows})`;
 
 /**
- * The statement writing a claim decision's message for every active webhook subscribed to its type
- * (with no subscriber it reads the few webhook rows and writes nothing). The body is built here,
- * `{"type","timestamp","data"}` in that order, and sent as is on every attempt; `claim.approved`
- * carries the claim's grants, read from `grants` (a from-item of grant rows named `g`). `when`
- * gates the whole insert, for use inside a larger statement.
+ * One decision's message as a from-item row named `m`, the shape `subscriberMessages` reads:
+ * message_id, type, ts (its timestamp), claim (the claim as JSON, its text kept) and claim_id.
  */
-export function subscriberMessages(m: ClaimMessage, grants: SQL, when: SQL = sql`true`): SQL {
-  const claim = sql`${JSON.stringify(m.claim)}::json`;
-  const data =
-    m.type === 'claim.approved'
-      ? sql`json_build_object('claim', ${claim}, 'grants', ${grantsJson(grants)})`
-      : sql`json_build_object('claim', ${claim})`;
+export const messageRow = (msg: ClaimMessage): SQL => sql`(
+  select ${msg.messageId}::uuid as message_id, ${msg.type}::text as type, ${msg.timestamp}::text as ts,
+         ${JSON.stringify(msg.claim)}::json as claim, ${msg.claim.id}::uuid as claim_id) m`;
+
+/**
+ * The statement writing each decision's message in `messages` (a from-item of rows named `m`, see
+ * `messageRow`) for every active webhook subscribed to its type (with no subscriber it reads the few
+ * webhook rows and writes nothing). The body is built here, `{"type","timestamp","data"}` in that
+ * order, and sent as is on every attempt; `claim.approved` carries the claim's grants, read from
+ * `grants` (a from-item of grant rows named `g`). `when` gates the whole insert, for use inside a
+ * larger statement. Every path that announces a decision writes its messages with this.
+ */
+export function subscriberMessages(messages: SQL, grants: SQL, when: SQL = sql`true`): SQL {
+  const ofClaim = grantsJson(sql`${grants} where g.claim_id = m.claim_id`);
   return sql`
     insert into webhook_messages (message_id, webhook_id, type, payload, next_attempt_at)
-    select ${m.messageId}::uuid, w.id, ${m.type}::text,
-           json_build_object('type', ${m.type}::text, 'timestamp', ${m.timestamp}::text, 'data', ${data})::text,
+    select m.message_id, w.id, m.type,
+           json_build_object('type', m.type, 'timestamp', m.ts, 'data',
+             case when m.type = 'claim.approved' then json_build_object('claim', m.claim, 'grants', ${ofClaim})
+                  else json_build_object('claim', m.claim) end)::text,
            now()
-    from webhooks w
-    where w.active and w.deleted_at is null and ${m.type}::text = any(w.events) and ${when}`;
+    from ${messages}
+    join webhooks w on w.active and w.deleted_at is null and m.type = any(w.events)
+    where ${when}`;
 }
 
 const rowCount = (result: unknown): number => (result as { rowCount: number | null }).rowCount ?? 0;
@@ -92,7 +100,7 @@ const rowCount = (result: unknown): number => (result as { rowCount: number | nu
 export class WebhookMessageRepository {
   /** A claim decision's messages (see `subscriberMessages`), its grants already written. Returns the rows written. */
   async insertForSubscribers(tx: Db, m: ClaimMessage): Promise<number> {
-    return rowCount(await tx.execute(subscriberMessages(m, sql`grants g where g.claim_id = ${m.claim.id}::uuid`)));
+    return rowCount(await tx.execute(subscriberMessages(messageRow(m), sql`grants g`)));
   }
 
   /** One message for one webhook (a test message), due now. */

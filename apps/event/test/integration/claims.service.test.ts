@@ -9,16 +9,19 @@ import type {
   Reward,
   UpdateEventBody,
 } from '@rewards/contracts';
-import { AppError, type Principal } from '@rewards/infrastructure';
-import { rowsOf } from '@rewards/infrastructure/persistence';
+import { AppError, METRICS, type Metrics, type Principal } from '@rewards/infrastructure';
+import { asDate, rowsOf } from '@rewards/infrastructure/persistence';
 import { type SQL, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { openTestDatabase, type TestDatabase } from '../../../../test/support/databases.js';
 import { ActivitiesService } from '../../src/activities/activities.service.js';
 import { ClaimDecisionsService } from '../../src/claims/claim-decisions.service.js';
+import { ClaimRepository } from '../../src/claims/claim.repository.js';
 import { ClaimsService } from '../../src/claims/claims.service.js';
 import { EventStatsService } from '../../src/events/event-stats.service.js';
 import { EventsService } from '../../src/events/events.service.js';
+import { WebhookOutbox } from '../../src/webhooks/webhook-outbox.service.js';
+import { WebhookRepository } from '../../src/webhooks/webhook.repository.js';
 import { contextOf, type EventApp, operator, player, startEventApp } from './event-app.js';
 
 /**
@@ -1125,6 +1128,175 @@ describe(ClaimsService.name, () => {
       expect(all.filter((c) => c.status === 'REJECTED' && c.reason === 'OUT_OF_STOCK')).toHaveLength(30);
       await expectGrants(e.id, approved);
       expect(await remaining(e.id)).toEqual({ [plenty!.id]: 40, [few!.id]: 0, [points!.id]: null });
+    });
+  });
+
+  // ---- claims that arrive together are written together ----
+
+  describe('claims written together (ClaimWriter)', () => {
+    /** Claims written so far by instance `app`, and the statements that wrote them. */
+    async function batches(app: EventApp): Promise<{ claims: number; statements: number }> {
+      const metric = await app.get<Metrics>(METRICS).registry.getSingleMetric('claim_write_batch_size')!.get();
+      const value = (name: string) => metric.values.find((v) => v.metricName === name)?.value ?? 0;
+      return { claims: value('claim_write_batch_size_sum'), statements: value('claim_write_batch_size_count') };
+    }
+    const webhookMessages = (claimIds: string[]) =>
+      query<{ message_id: string; webhook_id: string; type: string; payload: string }>(sql`
+        select message_id, webhook_id, type, payload from webhook_messages
+        where payload::json -> 'data' -> 'claim' ->> 'id' in (select jsonb_array_elements_text(${JSON.stringify(claimIds)}::jsonb))`);
+
+    it('40 players claiming at once with keys and a webhook: each claim, key, grant and message, in fewer statements', async () => {
+      const e = await newEvent({}, [POINTS]);
+      const ps = await players(40);
+      const hook = await a.get(WebhookRepository).insert(t.database.db, {
+        id: randomUUID(),
+        url: 'https://receiver.example/hook',
+        events: ['claim.approved'],
+        active: true,
+        secret: 'whsec_c2VjcmV0',
+        createdBy: 'tester',
+      });
+      const before = await batches(a);
+      const won = await Promise.all(ps.map((p, i) => claim(p, e.id, `key-${i}`)));
+      const after = await batches(a);
+      await query(sql`update webhooks set active = false where id = ${hook.id}`);
+
+      for (const [i, p] of ps.entries())
+        expectClaim(won[i]!, { p, eventId: e.id, status: 'APPROVED', rewards: e.rewards });
+      expect(after.claims - before.claims).toBe(40);
+      expect(after.statements - before.statements).toBeLessThan(40);
+      await expectOutcomes(
+        e.id,
+        ps.map((p) => [p, 'APPROVED', null]),
+      );
+      await expectGrants(e.id, won);
+      for (const [i, p] of ps.entries())
+        expect(await keyRows(p.subject)).toEqual([
+          { key: `key-${i}`, event_id: e.id, status: 201, body: { claim: won[i] } },
+        ]);
+      const messages = await webhookMessages(won.map((c) => c.id));
+      expect(messages).toHaveLength(40);
+      const grants = await query<{ id: string; claim_id: string; reward_id: string; granted_at: Date }>(
+        sql`select id, claim_id, reward_id, granted_at from grants where event_id = ${e.id}`,
+      );
+      for (const c of won) {
+        const m = messages.find((x) => JSON.parse(x.payload).data.claim.id === c.id)!;
+        const g = grants.find((x) => x.claim_id === c.id)!;
+        expect(m.webhook_id).toBe(hook.id);
+        expect(m.type).toBe('claim.approved');
+        expect(Object.keys(JSON.parse(m.payload))).toEqual(['type', 'timestamp', 'data']);
+        expect(JSON.parse(m.payload)).toEqual({
+          type: 'claim.approved',
+          timestamp: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+          data: {
+            claim: c,
+            grants: [
+              {
+                id: g.id,
+                userId: c.userId,
+                claimId: c.id,
+                eventId: e.id,
+                rewardId: e.rewards[0]!.id,
+                type: 'POINT',
+                name: POINTS.name,
+                itemCode: null,
+                quantity: POINTS.quantity,
+                grantedAt: asDate(g.granted_at).toISOString(),
+              },
+            ],
+          },
+        });
+      }
+      // A replay of every key answers the first response and writes nothing new.
+      expect(await Promise.all(ps.map((p, i) => claim(p, e.id, `key-${i}`)))).toEqual(won);
+      expect(await claimRows(e.id)).toHaveLength(40);
+      expect(await webhookMessages(won.map((c) => c.id))).toHaveLength(40);
+    });
+
+    it('a batch mixing newcomers, holders, replays, a pending claim and one player twice: each its own answer', async () => {
+      const e = await newEvent({}, [POINTS]);
+      const manual = await newEvent({ approval: 'MANUAL' }, [POINTS]);
+      const [holder, replayer, twice, waiting, ...newcomers] = await players(24);
+      const held = await claim(holder!, e.id);
+      const first = await claim(replayer!, e.id, 'again');
+
+      const settled = await Promise.allSettled([
+        ...newcomers.map((p) => claim(p, e.id, `k-${p.subject}`)),
+        claim(holder!, e.id, 'holder-key'),
+        claim(replayer!, e.id, 'again'),
+        claim(twice!, e.id),
+        claim(twice!, e.id),
+        claim(waiting!, manual.id, 'pending-key'),
+      ]);
+
+      const value = (i: number) => (settled[i] as PromiseFulfilledResult<Claim>).value;
+      const code = (i: number) => ((settled[i] as PromiseRejectedResult).reason as AppError).code;
+      for (const [i, p] of newcomers.entries())
+        expectClaim(value(i), { p, eventId: e.id, status: 'APPROVED', rewards: e.rewards });
+      const n = newcomers.length;
+      expect(code(n)).toBe('ALREADY_CLAIMED');
+      expect(value(n + 1)).toEqual(first);
+      const pair = [settled[n + 2]!, settled[n + 3]!];
+      expect(pair.map((s) => s.status).sort()).toEqual(['fulfilled', 'rejected']);
+      const won = pair.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []))[0]!;
+      expectClaim(won, { p: twice!, eventId: e.id, status: 'APPROVED', rewards: e.rewards });
+      expect(pair.flatMap((s) => (s.status === 'rejected' ? [(s.reason as AppError).code] : []))).toEqual([
+        'ALREADY_CLAIMED',
+      ]);
+      expectClaim(value(n + 4), { p: waiting!, eventId: manual.id, status: 'PENDING', rewards: manual.rewards });
+
+      await expectOutcomes(e.id, [
+        [holder!, 'APPROVED', null],
+        [replayer!, 'APPROVED', null],
+        [twice!, 'APPROVED', null],
+        ...newcomers.map((p): [Principal, ClaimStatus, null] => [p, 'APPROVED', null]),
+      ]);
+      await expectGrants(e.id, [held, first, won, ...newcomers.map((_, i) => value(i))]);
+      await expectGrants(manual.id, []);
+      expect(await keyRows(holder!.subject)).toEqual([
+        {
+          key: 'holder-key',
+          event_id: e.id,
+          status: 409,
+          body: { error: { code: 'ALREADY_CLAIMED', message: expect.any(String) } },
+        },
+      ]);
+      expect(await keyRows(replayer!.subject)).toEqual([
+        { key: 'again', event_id: e.id, status: 201, body: { claim: first } },
+      ]);
+      expect(await keyRows(waiting!.subject)).toEqual([
+        { key: 'pending-key', event_id: manual.id, status: 201, body: { claim: value(n + 4) } },
+      ]);
+    });
+
+    it('a batch decided on an event version that is no longer the event’s writes nothing and says stale', async () => {
+      const e = await newEvent({}, [POINTS]);
+      const ps = await players(3);
+      const [{ version }] = await query<{ version: number }>(sql`select version from events where id = ${e.id}`);
+      await update(e.id, { title: 'Renamed' });
+      const outbox = a.get(WebhookOutbox);
+      const writes = ps.map((p) => {
+        const c: Claim = {
+          id: randomUUID(),
+          eventId: e.id,
+          userId: p.subject,
+          periodKey: 'ONCE',
+          status: 'APPROVED',
+          reason: null,
+          note: null,
+          rewards: e.rewards.map(snapshotOf),
+          createdAt: new Date().toISOString(),
+          decidedAt: new Date().toISOString(),
+          decidedBy: 'system',
+        };
+        return { claim: c, eventVersion: version!, stock: [], waitForStock: false, message: outbox.messageOf(c) };
+      });
+      const repo = a.get(ClaimRepository);
+      expect(await repo.writeMany(t.database.db, writes)).toEqual(Array(3).fill({ written: false, why: 'stale' }));
+      expect(await claimRows(e.id)).toEqual([]);
+      const fresh = writes.map((w) => ({ ...w, eventVersion: version! + 1 }));
+      expect(await repo.writeMany(t.database.db, fresh)).toEqual(Array(3).fill({ written: true, messages: 0 }));
+      expect((await claimRows(e.id)).map((r) => r.id).sort()).toEqual(writes.map((w) => w.claim.id).sort());
     });
   });
 });
