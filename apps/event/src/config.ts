@@ -33,8 +33,8 @@ export const eventConfigShape = {
    */
   WEBHOOK_SENDS_PER_ENDPOINT: z.coerce.number().int().min(1).max(256).default(64),
   /**
-   * Claims one statement writes at most when they arrive together (claims on unlimited rewards; limited
-   * stock and rejections are written one by one). `1` writes every claim with its own statement.
+   * Claims one statement writes at most when they arrive together (rejections, and claims reserving
+   * several limited rewards, are written one by one). `1` writes every claim with its own statement.
    */
   CLAIM_WRITE_BATCH_MAX: z.coerce.number().int().min(1).max(256).default(32),
   /** `true` admits webhook URLs on loopback, private and link-local addresses (development and tests only). */

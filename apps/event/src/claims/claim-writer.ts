@@ -15,13 +15,13 @@ interface Queued {
 }
 
 /**
- * Writes decided claims, several at a time when they arrive together: a claim that reserves no stock
- * and is not a rejection waits for the next batch, and a batch is one statement and one commit
+ * Writes decided claims, several at a time when they arrive together: a claim that is not a rejection
+ * and reserves at most one limited reward waits for the next batch, and a batch is one statement and one commit
  * (ClaimRepository.writeMany) instead of one per claim. Under light load a batch holds one claim and
  * is written by `write` itself, so nothing waits. Whatever a batch left out (a used key, a period's
- * claim already held), or a batch that failed as a whole (two claims for one period, a lost connection), is written claim by
- * claim with `write`, which gives each its own outcome or error: a batch changes how many statements
- * carry the claims, never what any of them comes to.
+ * claim already held, no stock counter free), or a batch that failed as a whole (two claims for one
+ * period, a lost connection), is written claim by claim with `write`, which gives each its own outcome
+ * or error: a batch changes how many statements carry the claims, never what any of them comes to.
  */
 @Injectable()
 export class ClaimWriter {
@@ -47,7 +47,7 @@ export class ClaimWriter {
   }
 
   write(w: ClaimWrite): Promise<WriteOutcome> {
-    if (this.max === 1 || w.stock.length > 0 || w.claim.status === 'REJECTED') return this.one(w);
+    if (this.max === 1 || w.stock.length > 1 || w.waitForStock || w.claim.status === 'REJECTED') return this.one(w);
     return new Promise((resolve, reject) => {
       this.queue.push({ w, resolve, reject });
       this.schedule();

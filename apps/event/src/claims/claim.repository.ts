@@ -173,20 +173,24 @@ export class ClaimRepository {
   }
 
   /**
-   * Several decided claims in one statement committing on its own, for claims that reserve no stock
-   * and are not rejections (see ClaimWriter): per event and version `claim_guard` as in `write`, then
-   * for each claim on a fresh definition its Idempotency-Key (kept only where the key is new), the
-   * claim (only where its key, if any, was kept), its grants and its webhook messages. A claim whose
-   * player already holds the period's claim is left out. Rows are written in (user, event) order, so
-   * two batches wait on each other's rows in one order. A second pending/approved claim for a period
-   * committed meanwhile, or two in the batch, fail the whole statement on ACTIVE_CLAIM_INDEX: nothing
-   * is written then. Returns, in the order given, each claim's outcome: written (with its messages),
-   * stale, or `alone` (left out: its key was used, or the period's claim is held; written with
-   * `write`, it hears which).
+   * Several decided claims in one statement committing on its own, for claims that are not rejections
+   * and reserve at most one limited reward (see ClaimWriter). Per event and version, `claim_guard` as
+   * in `write`. A claim on a fresh definition is left out when its player already holds the period's
+   * claim or its Idempotency-Key is used. The claims on one limited reward take one counter each: as
+   * many counters with the units as there are claims are locked (skipping those others hold), the
+   * n-th claim reserves from the n-th, and a claim without a counter is left out; no counter is
+   * reserved twice, and a counter is reserved only under its lock with its units checked. Then, for
+   * each claim still in, its key, the claim, its grants and its webhook messages. Rows are written in
+   * (user, event) order, so two batches wait on each other's rows in one order. A key or a second
+   * pending/approved claim for a period committed meanwhile, or two in the batch, fail the whole
+   * statement on a unique index: nothing is written then. Returns, in the order given, each claim's
+   * outcome: written (with its messages), stale, or `alone` (left out; written with `write`, it hears why).
    */
   async writeMany(db: Db, ws: readonly ClaimWrite[]): Promise<BatchOutcome[]> {
-    const items = ws.map(({ claim, eventVersion, idempotencyKey, message }, i) => ({
+    const items = ws.map(({ claim, eventVersion, idempotencyKey, message, stock }, i) => ({
       i,
+      reward_id: stock[0]?.rewardId ?? null,
+      quantity: stock[0]?.quantity ?? null,
       id: claim.id,
       user_id: claim.userId,
       event_id: claim.eventId,
@@ -211,7 +215,7 @@ export class ClaimRepository {
         select * from json_to_recordset(${JSON.stringify(items)}::json) as b(
           i int, id uuid, user_id uuid, event_id uuid, version int, period_key text, status text, reason text,
           rewards jsonb, created_at timestamptz, decided_at timestamptz, decided_by text, key text,
-          message_id uuid, type text, ts text, claim json)
+          message_id uuid, type text, ts text, claim json, reward_id uuid, quantity integer)
       ),
       fresh as materialized (
         select v.event_id, v.version, claim_guard(v.event_id, v.version) as ok
@@ -219,30 +223,52 @@ export class ClaimRepository {
       ),
       ok as materialized (select b.* from b join fresh f using (event_id, version) where f.ok),
       free as materialized (
-        select * from ok where not exists (
-          select 1 from claims a where a.user_id = ok.user_id and a.event_id = ok.event_id
-            and a.period_key = ok.period_key and a.status in ('PENDING', 'APPROVED'))
+        select * from ok
+        where not exists (
+            select 1 from claims a where a.user_id = ok.user_id and a.event_id = ok.event_id
+              and a.period_key = ok.period_key and a.status in ('PENDING', 'APPROVED'))
+          and (key is null or not exists (
+            select 1 from idempotency_keys k where k.user_id = ok.user_id and k.key = ok.key))
       ),
+      need as (
+        select i, reward_id, quantity, row_number() over (partition by reward_id order by i) as j
+        from free where reward_id is not null
+      ),
+      held as materialized (
+        select l.reward_id, l.shard, row_number() over (partition by l.reward_id order by l.shard) as k
+        from (select reward_id, count(*)::int as n, max(quantity) as quantity from need group by reward_id) w
+        cross join lateral (
+          select s.reward_id, s.shard from reward_stock s
+          where s.reward_id = w.reward_id and s.remaining >= w.quantity
+          order by (s.shard + ${Math.floor(Math.random() * SHARDS)}::int) % ${SHARDS}::int
+          limit w.n for update skip locked
+        ) l
+      ),
+      reserved as (
+        update reward_stock s set remaining = s.remaining - n.quantity
+        from need n join held h on h.reward_id = n.reward_id and h.k = n.j
+        where s.reward_id = h.reward_id and s.shard = h.shard
+        returning n.i
+      ),
+      go as materialized (select * from free where reward_id is null or i in (select i from reserved)),
       idem as (
         insert into idempotency_keys (user_id, key, event_id, status, body)
         select user_id, key, event_id, 201, json_build_object('claim', claim)::jsonb
-        from free where key is not null
+        from go where key is not null
         order by user_id, key
-        on conflict do nothing
-        returning user_id, key
+        returning 1
       ),
       written as (
         insert into claims (id, user_id, event_id, period_key, status, reason, rewards, created_at, decided_at, decided_by)
         select id, user_id, event_id, period_key, status, reason, rewards, created_at, decided_at, decided_by
-        from free f
-        where key is null or exists (select 1 from idem k where k.user_id = f.user_id and k.key = f.key)
+        from go
         order by user_id, event_id
         returning *
       ),
       granted as (${insertGrantsOf(sql`written`)}),
       messages as (
         ${subscriberMessages(
-          sql`(select f.message_id, f.type, f.ts, f.claim, f.id as claim_id from free f join written c on c.id = f.id) m`,
+          sql`(select f.message_id, f.type, f.ts, f.claim, f.id as claim_id from go f join written c on c.id = f.id) m`,
           sql`granted g`,
         )}
         returning message_id

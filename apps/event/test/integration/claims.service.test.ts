@@ -1269,13 +1269,26 @@ describe(ClaimsService.name, () => {
       ]);
     });
 
-    it('a batch decided on an event version that is no longer the event’s writes nothing and says stale', async () => {
-      const e = await newEvent({}, [POINTS]);
-      const ps = await players(3);
-      const [{ version }] = await query<{ version: number }>(sql`select version from events where id = ${e.id}`);
-      await update(e.id, { title: 'Renamed' });
+    it('50 players at once on one instance for a stock of 20: 20 APPROVED, 30 OUT_OF_STOCK, in fewer statements', async () => {
+      const e = await newEvent({}, [limitedItem(20)]);
+      const item = e.rewards[0]!;
+      const ps = await players(50);
+      const before = await batches(a);
+      const all = await Promise.all(ps.map((p) => claim(p, e.id)));
+      const after = await batches(a);
+
+      const approved = all.filter((c) => c.status === 'APPROVED');
+      expect(approved).toHaveLength(20);
+      expect(all.filter((c) => c.status === 'REJECTED' && c.reason === 'OUT_OF_STOCK')).toHaveLength(30);
+      expect(after.statements - before.statements).toBeLessThan(after.claims - before.claims);
+      await expectGrants(e.id, approved);
+      expect(await remaining(e.id)).toEqual({ [item.id]: 0 });
+    });
+
+    /** Decided claims of these players on an event, as the service hands them to the repository. */
+    function decidedWrites(e: { id: string; rewards: Reward[] }, version: number, ps: Principal[]) {
       const outbox = a.get(WebhookOutbox);
-      const writes = ps.map((p) => {
+      return ps.map((p) => {
         const c: Claim = {
           id: randomUUID(),
           eventId: e.id,
@@ -1289,8 +1302,46 @@ describe(ClaimsService.name, () => {
           decidedAt: new Date().toISOString(),
           decidedBy: 'system',
         };
-        return { claim: c, eventVersion: version!, stock: [], waitForStock: false, message: outbox.messageOf(c) };
+        const stock = e.rewards.filter((r) => r.stock !== null).map((r) => ({ rewardId: r.id, quantity: r.quantity }));
+        return { claim: c, eventVersion: version, stock, waitForStock: false, message: outbox.messageOf(c) };
       });
+    }
+    const versionOf = async (eventId: string) =>
+      (await query<{ version: number }>(sql`select version from events where id = ${eventId}`))[0]!.version;
+
+    it('one batch of 5 claims on a stock of 3 (three counters of one): 3 written, 2 left out, no counter used twice', async () => {
+      const e = await newEvent({}, [limitedItem(3)]);
+      const item = e.rewards[0]!;
+      const counters = () =>
+        query<{ shard: number; remaining: number }>(
+          sql`select shard, remaining from reward_stock where reward_id = ${item.id} order by shard`,
+        );
+      expect(await counters()).toEqual([
+        { shard: 0, remaining: 1 },
+        { shard: 1, remaining: 1 },
+        { shard: 2, remaining: 1 },
+      ]);
+      const writes = decidedWrites(e, await versionOf(e.id), Array.from({ length: 5 }, player));
+      const outcomes = await a.get(ClaimRepository).writeMany(t.database.db, writes);
+
+      expect(outcomes.filter((o) => o.written)).toHaveLength(3);
+      expect(outcomes.filter((o) => !o.written)).toEqual(Array(2).fill({ written: false, why: 'alone' }));
+      expect(await counters()).toEqual([
+        { shard: 0, remaining: 0 },
+        { shard: 1, remaining: 0 },
+        { shard: 2, remaining: 0 },
+      ]);
+      const written = writes.filter((_, i) => outcomes[i]!.written).map((w) => w.claim);
+      expect((await claimRows(e.id)).map((r) => r.id).sort()).toEqual(written.map((c) => c.id).sort());
+      await expectGrants(e.id, written);
+    });
+
+    it('a batch decided on an event version that is no longer the event’s writes nothing and says stale', async () => {
+      const e = await newEvent({}, [POINTS]);
+      const ps = await players(3);
+      const version = await versionOf(e.id);
+      await update(e.id, { title: 'Renamed' });
+      const writes = decidedWrites(e, version, ps);
       const repo = a.get(ClaimRepository);
       expect(await repo.writeMany(t.database.db, writes)).toEqual(Array(3).fill({ written: false, why: 'stale' }));
       expect(await claimRows(e.id)).toEqual([]);
