@@ -121,23 +121,23 @@ export class ActivityRepository {
    * Per local day, the count and sum of each of `types` inside a range shorter than a day: whole
    * 15-minute buckets from the counters, the partial buckets at its ends from the facts themselves.
    */
-  private partialDays(userId: string, types: SQL, timeZone: string, range: { start: Date; end: Date }): SQL {
+  private partialDays(users: SQL, types: SQL, timeZone: string, range: { start: Date; end: Date }): SQL {
     let a = bucketCeil(range.start);
     let b = bucketFloor(range.end);
     if (a >= b) a = b = range.end;
     return sql`
-      select x.type, to_char(x.t at time zone ${timeZone}, 'YYYY-MM-DD') as day, sum(x.c)::int as count,
+      select x.user_id, x.type, to_char(x.t at time zone ${timeZone}, 'YYYY-MM-DD') as day, sum(x.c)::int as count,
              sum(x.s)::float8 as sum, false as late
       from (
-        select type, bucket as t, count as c, sum as s from activity_buckets
-        where user_id = ${userId} and type in (${types}) and bucket >= ${a.toISOString()} and bucket < ${b.toISOString()}
+        select user_id, type, bucket as t, count as c, sum as s from activity_buckets
+        where user_id = ${users} and type in (${types}) and bucket >= ${a.toISOString()} and bucket < ${b.toISOString()}
         union all
-        select type, occurred_at, 1, coalesce(value, 0) from activities
-        where user_id = ${userId} and type in (${types})
+        select user_id, type, occurred_at, 1, coalesce(value, 0) from activities
+        where user_id = ${users} and type in (${types})
           and ((occurred_at >= ${range.start.toISOString()} and occurred_at < ${a.toISOString()})
             or (occurred_at >= ${b.toISOString()} and occurred_at < ${range.end.toISOString()}))
       ) x
-      group by 1, 2`;
+      group by 1, 2, 3`;
   }
 
   /**
@@ -155,8 +155,25 @@ export class ActivityRepository {
     needed: { windowed: Set<string>; highest: Set<string> },
     now: Date = new Date(),
   ): Promise<PlayerFacts> {
-    const daily = new Map<string, { day: string; count: number; sum: number }[]>();
-    const highest = new Map<string, number>();
+    return (await this.factsOf(tx, [userId], window, needed, now)).get(userId.toLowerCase())!;
+  }
+
+  /**
+   * `facts` for several players at once, on one window (one event): the same statements, each
+   * reading every player's rows. Returns each player's facts, by the player's id in lower case.
+   */
+  async factsOf(
+    tx: Db,
+    userIds: readonly string[],
+    window: { start: Date; end: Date; timeZone: string },
+    needed: { windowed: Set<string>; highest: Set<string> },
+    now: Date = new Date(),
+  ): Promise<Map<string, PlayerFacts>> {
+    type Daily = Map<string, { day: string; count: number; sum: number }[]>;
+    const facts = new Map<string, { daily: Daily; highest: Map<string, number> }>(
+      userIds.map((id) => [id.toLowerCase(), { daily: new Map(), highest: new Map() }]),
+    );
+    const users = sql`any(array(select jsonb_array_elements_text(${JSON.stringify(userIds)}::jsonb)::uuid))`;
     const parts = [];
     let folded: WindowPlan['folded'];
     if (needed.windowed.size > 0) {
@@ -169,28 +186,37 @@ export class ActivityRepository {
         : sql`false`;
       if (plan.fullDays) {
         parts.push(sql`
-          select type, to_char(day, 'YYYY-MM-DD') as day, count, sum, ${late} as late from activity_days
-          where user_id = ${userId} and type in (${types}) and timezone = ${timeZone}
+          select user_id, type, to_char(day, 'YYYY-MM-DD') as day, count, sum, ${late} as late from activity_days
+          where user_id = ${users} and type in (${types}) and timezone = ${timeZone}
             and day >= ${plan.fullDays.from}::date and day < ${plan.fullDays.to}::date`);
       }
-      for (const range of plan.partial) parts.push(this.partialDays(userId, types, timeZone, range));
+      for (const range of plan.partial) parts.push(this.partialDays(users, types, timeZone, range));
     }
     if (needed.highest.size > 0) {
-      parts.push(sql`select type, null as day, 0 as count, value as sum, false as late from activity_highs
-        where user_id = ${userId} and type in (${inList([...needed.highest])})`);
+      parts.push(sql`select user_id, type, null as day, 0 as count, value as sum, false as late from activity_highs
+        where user_id = ${users} and type in (${inList([...needed.highest])})`);
     }
-    if (parts.length === 0) return { daily, highest };
+    if (parts.length === 0) return facts;
+    type Row = { user_id: string; type: string; day: string | null; count: number; sum: number; late: boolean };
     // One round trip: a day of null marks an all-time high.
-    let rows = rowsOf<{ type: string; day: string | null; count: number; sum: number; late: boolean }>(
-      await executePrepared(tx, sql.join(parts, sql` union all `)),
-    );
-    const lateTypes = rows.filter((r) => r.late).map((r) => r.type);
-    if (folded && lateTypes.length > 0) {
+    let rows = rowsOf<Row>(await executePrepared(tx, sql.join(parts, sql` union all `)));
+    const late = new Set(rows.filter((r) => r.late).map((r) => `${r.user_id} ${r.type}`));
+    if (folded && late.size > 0) {
       // That day holds a fact past the window's end (one the platform stamped ahead): its part inside, exactly.
-      const inside = this.partialDays(userId, inList(lateTypes), window.timeZone, folded);
-      rows = [...rows.filter((r) => !r.late), ...rowsOf<(typeof rows)[number]>(await executePrepared(tx, inside))];
+      const lateRows = rows.filter((r) => r.late);
+      const inside = this.partialDays(
+        sql`any(array(select jsonb_array_elements_text(${JSON.stringify([...new Set(lateRows.map((r) => r.user_id))])}::jsonb)::uuid))`,
+        inList([...new Set(lateRows.map((r) => r.type))]),
+        window.timeZone,
+        folded,
+      );
+      const insideRows = rowsOf<Row>(await executePrepared(tx, inside)).filter((r) =>
+        late.has(`${r.user_id} ${r.type}`),
+      );
+      rows = [...rows.filter((r) => !r.late), ...insideRows];
     }
     for (const r of rows) {
+      const { daily, highest } = facts.get(r.user_id)!;
       if (r.day === null) {
         highest.set(r.type, Number(r.sum));
         continue;
@@ -203,6 +229,6 @@ export class ActivityRepository {
       } else list.push({ day: r.day, count: Number(r.count), sum: Number(r.sum) });
       daily.set(r.type, list);
     }
-    return { daily, highest };
+    return facts;
   }
 }

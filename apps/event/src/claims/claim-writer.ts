@@ -2,17 +2,12 @@ import { Inject, Injectable } from '@nestjs/common';
 import { METRICS, type Metrics } from '@rewards/infrastructure';
 import { UnitOfWork } from '@rewards/infrastructure/persistence';
 import { Histogram } from 'prom-client';
+import { Batcher } from '../batcher.js';
 import { EVENT_CONFIG, type EventConfig } from '../config.js';
 import { ClaimRepository, type ClaimWrite, type WriteOutcome } from './claim.repository.js';
 
 /** Batches one instance has in flight at once; claims arriving meanwhile wait for the next. */
 const IN_FLIGHT = 4;
-
-interface Queued {
-  w: ClaimWrite;
-  resolve: (outcome: WriteOutcome) => void;
-  reject: (err: unknown) => void;
-}
 
 /**
  * Writes decided claims, several at a time when they arrive together: a claim that is not a rejection
@@ -25,78 +20,45 @@ interface Queued {
  */
 @Injectable()
 export class ClaimWriter {
-  private readonly max: number;
-  private readonly sizes: Histogram;
-  private queue: Queued[] = [];
-  private inFlight = 0;
-  private scheduled = false;
+  private readonly batches: Batcher<ClaimWrite, WriteOutcome>;
+  private readonly unbatched: boolean;
 
   constructor(
     private readonly uow: UnitOfWork,
     private readonly claims: ClaimRepository,
-    @Inject(EVENT_CONFIG) config: EventConfig,
+    @Inject(EVENT_CONFIG) config: Pick<EventConfig, 'CLAIM_WRITE_BATCH_MAX'>,
     @Inject(METRICS) metrics: Metrics,
   ) {
-    this.max = config.CLAIM_WRITE_BATCH_MAX;
-    this.sizes = new Histogram({
+    const sizes = new Histogram({
       name: 'claim_write_batch_size',
       help: 'Claims written by one statement (a batch of claims that arrived together)',
       buckets: [1, 2, 4, 8, 16, 32, 64, 128],
       registers: [metrics.registry],
     });
+    this.unbatched = config.CLAIM_WRITE_BATCH_MAX === 1;
+    this.batches = new Batcher((ws) => this.writeTogether(ws), {
+      max: config.CLAIM_WRITE_BATCH_MAX,
+      inFlight: IN_FLIGHT,
+      onBatch: (n) => sizes.observe(n),
+    });
   }
 
   write(w: ClaimWrite): Promise<WriteOutcome> {
-    if (this.max === 1 || w.stock.length > 1 || w.waitForStock || w.claim.status === 'REJECTED') return this.one(w);
-    return new Promise((resolve, reject) => {
-      this.queue.push({ w, resolve, reject });
-      this.schedule();
-    });
+    if (this.unbatched || w.stock.length > 1 || w.waitForStock || w.claim.status === 'REJECTED') return this.one(w);
+    return this.batches.add(w);
   }
 
-  /** The next batch goes once the claims decided in this turn of the event loop have joined it. */
-  private schedule(): void {
-    if (this.scheduled || this.inFlight >= IN_FLIGHT || this.queue.length === 0) return;
-    this.scheduled = true;
-    setImmediate(() => {
-      this.scheduled = false;
-      while (this.inFlight < IN_FLIGHT && this.queue.length > 0) {
-        const batch = this.queue.splice(0, this.max);
-        this.inFlight++;
-        void this.run(batch).finally(() => {
-          this.inFlight--;
-          this.schedule();
-        });
-      }
-    });
-  }
-
-  private async run(batch: Queued[]): Promise<void> {
-    this.sizes.observe(batch.length);
-    if (batch.length === 1) return this.settle(batch[0]!);
-    let outcomes: Awaited<ReturnType<ClaimRepository['writeMany']>>;
-    try {
-      outcomes = await this.claims.writeMany(
-        this.uow.db,
-        batch.map((q) => q.w),
-      );
-    } catch {
-      // Nothing was written: each claim on its own hears its own outcome or error.
-      await Promise.all(batch.map((q) => this.settle(q)));
-      return;
-    }
-    await Promise.all(
-      batch.map((q, i) => {
-        const outcome = outcomes[i]!;
-        if (!outcome.written && outcome.why === 'alone') return this.settle(q);
-        q.resolve(outcome as WriteOutcome);
-        return undefined;
+  private async writeTogether(ws: ClaimWrite[]): Promise<PromiseSettledResult<WriteOutcome>[]> {
+    if (ws.length === 1) return Promise.allSettled([this.one(ws[0]!)]);
+    // Nothing was written when the statement failed: each claim on its own hears its own outcome or error.
+    const outcomes = await this.claims.writeMany(this.uow.db, ws).catch(() => undefined);
+    return Promise.allSettled(
+      ws.map((w, i) => {
+        const outcome = outcomes?.[i];
+        if (outcome === undefined || (!outcome.written && outcome.why === 'alone')) return this.one(w);
+        return Promise.resolve(outcome as WriteOutcome);
       }),
     );
-  }
-
-  private settle(q: Queued): Promise<void> {
-    return this.one(q.w).then(q.resolve, q.reject);
   }
 
   private one(w: ClaimWrite): Promise<WriteOutcome> {

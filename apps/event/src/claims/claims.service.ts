@@ -14,7 +14,8 @@ import {
   type ClaimDecision,
   type StockNeed,
 } from '../domain/claim-decision.js';
-import { factsNeeded } from '../domain/condition-evaluator.js';
+import { Batcher } from '../batcher.js';
+import { factsNeeded, type PlayerFacts } from '../domain/condition-evaluator.js';
 import { canSee, canSeeClaim, isStaff } from '../domain/visibility.js';
 import { EventDefinitions, type EventDefinition } from '../events/event-definitions.js';
 import { EventRepository } from '../events/event.repository.js';
@@ -33,11 +34,21 @@ import {
 const alreadyClaimed = () =>
   new AppError('ALREADY_CLAIMED', 'A pending or approved claim exists for this event and period');
 
+/** Players whose facts one statement reads at most (claims on one event decided together). */
+const FACT_READS_MAX = 64;
+
+interface FactsRead {
+  userId: string;
+  event: EventRow;
+}
+
 /** Decisions made on a definition another instance had just changed, before giving up. */
 const STALE_ATTEMPTS = 5;
 
 @Injectable()
 export class ClaimsService {
+  private readonly factReads: Batcher<FactsRead, PlayerFacts>;
+
   constructor(
     private readonly uow: UnitOfWork,
     private readonly events: EventRepository,
@@ -47,7 +58,9 @@ export class ClaimsService {
     private readonly activities: ActivityRepository,
     private readonly audit: AuditService,
     private readonly outbox: WebhookOutbox,
-  ) {}
+  ) {
+    this.factReads = new Batcher((reads) => this.readFactsTogether(reads), { max: FACT_READS_MAX, inFlight: 4 });
+  }
 
   /**
    * One claim attempt: a read of the player's facts, then one write (ClaimRepository.write), on the
@@ -161,12 +174,35 @@ export class ClaimsService {
     return { claim, messages: await this.outbox.claimDecided(tx, claim) };
   }
 
-  private facts(userId: string, event: EventRow) {
-    return this.activities.facts(
-      this.uow.db,
-      userId,
-      { start: event.startsAt, end: event.endsAt, timeZone: event.timezone },
-      factsNeeded(event.condition),
+  /** The player's facts for the event's condition, read with those of other claims on it decided meanwhile. */
+  private facts(userId: string, event: EventRow): Promise<PlayerFacts> {
+    return this.factReads.add({ userId, event });
+  }
+
+  /** One statement per event among the reads gathered, each reading all of that event's players. */
+  private readFactsTogether(reads: FactsRead[]): Promise<PromiseSettledResult<PlayerFacts>[]> {
+    const byEvent = new Map<string, { event: EventRow; userIds: Set<string> }>();
+    for (const { userId, event } of reads) {
+      const key = `${event.id} ${event.version}`;
+      const group = byEvent.get(key) ?? { event, userIds: new Set() };
+      group.userIds.add(userId);
+      byEvent.set(key, group);
+    }
+    const groups = new Map(
+      [...byEvent].map(([key, { event, userIds }]) => [
+        key,
+        this.activities.factsOf(
+          this.uow.db,
+          [...userIds],
+          { start: event.startsAt, end: event.endsAt, timeZone: event.timezone },
+          factsNeeded(event.condition),
+        ),
+      ]),
+    );
+    return Promise.allSettled(
+      reads.map(
+        async ({ userId, event }) => (await groups.get(`${event.id} ${event.version}`)!).get(userId.toLowerCase())!,
+      ),
     );
   }
 

@@ -210,6 +210,52 @@ describe('event repositories', () => {
       }
     });
 
+    it('reads several players at once, each exactly as alone, one of them with a fact past the window’s end', async () => {
+      const [a, b, none] = [randomUUID(), randomUUID(), randomUUID()];
+      const login = (userId: string, occurredAt: string) => ({
+        id: `${userId}-${occurredAt}`,
+        userId,
+        type: 'LOGIN',
+        occurredAt,
+      });
+      await t.database.db.transaction((tx) => activities.trackZone(tx, 'UTC'));
+      await t.database.db.transaction((tx) =>
+        activities.ingest(tx, 'src', [
+          login(a, '2026-04-10T08:00:00Z'),
+          login(a, '2026-04-11T08:00:00Z'),
+          login(a, '2026-04-12T09:00:00Z'),
+          login(a, '2026-04-12T18:30:00Z'), // after the window's end, on its last day
+          login(b, '2026-04-11T12:00:00Z'),
+          login(b, '2026-04-12T12:00:00Z'),
+          { id: 'b-level', userId: b, type: 'LEVEL_UP', occurredAt: '2026-04-01T00:00:00Z', value: 30 },
+        ]),
+      );
+      const window = {
+        start: new Date('2026-04-10T05:30:00Z'),
+        end: new Date('2026-04-12T18:00:00Z'),
+        timeZone: 'UTC',
+      };
+      const needed = { windowed: new Set(['LOGIN']), highest: new Set(['LEVEL_UP']) };
+      const now = new Date('2026-04-12T10:00:00Z');
+      const together = await activities.factsOf(db, [a, b.toUpperCase(), none], window, needed, now);
+
+      expect([...together.keys()]).toEqual([a, b, none]);
+      for (const user of [a, b, none])
+        expect(together.get(user)).toEqual(await activities.facts(db, user, window, needed, now));
+      expect(
+        together
+          .get(a)!
+          .daily.get('LOGIN')!
+          .find((d) => d.day === '2026-04-12'),
+      ).toEqual({
+        day: '2026-04-12',
+        count: 1,
+        sum: 0,
+      });
+      expect(together.get(b)!.highest.get('LEVEL_UP')).toBe(30);
+      expect(together.get(none)).toEqual({ daily: new Map(), highest: new Map() });
+    });
+
     it('answers for a window shorter than one bucket from the facts alone', async () => {
       const user = randomUUID();
       await t.database.db.transaction((tx) =>
