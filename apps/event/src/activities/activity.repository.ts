@@ -19,6 +19,10 @@ const inList = (values: string[]) =>
     sql`, `,
   );
 
+/** `user_id = ${anyOf(ids)}`: one of these players (one parameter, whatever their number, for a prepared statement). */
+const anyOf = (userIds: readonly string[]) =>
+  sql`any(array(select jsonb_array_elements_text(${JSON.stringify(userIds)}::jsonb)::uuid))`;
+
 @Injectable()
 export class ActivityRepository {
   /**
@@ -173,7 +177,7 @@ export class ActivityRepository {
     const facts = new Map<string, { daily: Daily; highest: Map<string, number> }>(
       userIds.map((id) => [id.toLowerCase(), { daily: new Map(), highest: new Map() }]),
     );
-    const users = sql`any(array(select jsonb_array_elements_text(${JSON.stringify(userIds)}::jsonb)::uuid))`;
+    const users = anyOf(userIds);
     const parts = [];
     let folded: WindowPlan['folded'];
     if (needed.windowed.size > 0) {
@@ -205,7 +209,7 @@ export class ActivityRepository {
       // That day holds a fact past the window's end (one the platform stamped ahead): its part inside, exactly.
       const lateRows = rows.filter((r) => r.late);
       const inside = this.partialDays(
-        sql`any(array(select jsonb_array_elements_text(${JSON.stringify([...new Set(lateRows.map((r) => r.user_id))])}::jsonb)::uuid))`,
+        anyOf([...new Set(lateRows.map((r) => r.user_id))]),
         inList([...new Set(lateRows.map((r) => r.type))]),
         window.timeZone,
         folded,

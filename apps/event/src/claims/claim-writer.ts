@@ -10,13 +10,14 @@ import { ClaimRepository, type ClaimWrite, type WriteOutcome } from './claim.rep
 const IN_FLIGHT = 4;
 
 /**
- * Writes decided claims, several at a time when they arrive together: a claim that is not a rejection
- * and reserves at most one limited reward waits for the next batch, and a batch is one statement and one commit
- * (ClaimRepository.writeMany) instead of one per claim. Under light load a batch holds one claim and
- * is written by `write` itself, so nothing waits. Whatever a batch left out (a used key, a period's
- * claim already held, no stock counter free), or a batch that failed as a whole (two claims for one
- * period, a lost connection), is written claim by claim with `write`, which gives each its own outcome
- * or error: a batch changes how many statements carry the claims, never what any of them comes to.
+ * Writes decided claims, several at a time when they arrive together: a claim that is not a
+ * rejection and reserves at most one limited reward waits for the next batch (see Batcher), and a
+ * batch is one statement and one commit (ClaimRepository.writeMany) instead of one per claim. Under
+ * light load a batch holds one claim and is written by `write` itself, so nothing waits. Whatever a
+ * batch left out (a used key, a period's claim already held, no stock counter free), or a batch that
+ * failed as a whole (two claims for one period, a lost connection), is written claim by claim with
+ * `write`, which gives each its own outcome or error: a batch changes how many statements carry the
+ * claims, never what any of them comes to.
  */
 @Injectable()
 export class ClaimWriter {

@@ -162,7 +162,10 @@ export class ClaimRepository {
         returning *
       ),
       granted as (${insertGrantsOf(sql`claim`)}),
-      messages as (${subscriberMessages(messageRow(w.message), sql`granted g`, sql`exists (select 1 from claim)`)} returning 1)
+      messages as (
+        ${subscriberMessages(messageRow(w.message), sql`granted g`, sql`exists (select 1 from claim)`)}
+        returning 1
+      )
       select (select ok from fresh) as fresh, (select count(*) from claim)::int as written,
              (select count(*) from messages)::int as messages`,
     );
