@@ -53,6 +53,12 @@ const insertGrantsOf = (claimRows: SQL) => sql`
 /** Stock counters a claim looks at before it gives up on the ones other claims hold (at most 32, see 0006). */
 const SHARDS = 32;
 
+/**
+ * Counters of one reward a batch of claims locks at most (its claims share them), leaving the rest
+ * to the batches and claims in flight beside it.
+ */
+const COUNTERS_PER_BATCH = 8;
+
 /** A decided claim, ready to be written in one statement. */
 export interface ClaimWrite {
   /** The claim as the API shows it; its times are written as they are here. */
@@ -179,10 +185,11 @@ export class ClaimRepository {
    * Several decided claims in one statement committing on its own, for claims that are not rejections
    * and reserve at most one limited reward (see ClaimWriter). Per event and version, `claim_guard` as
    * in `write`. A claim on a fresh definition is left out when its player already holds the period's
-   * claim or its Idempotency-Key is used. The claims on one limited reward take one counter each: as
-   * many counters with the units as there are claims are locked (skipping those others hold), the
-   * n-th claim reserves from the n-th, and a claim without a counter is left out; no counter is
-   * reserved twice, and a counter is reserved only under its lock with its units checked. Then, for
+   * claim or its Idempotency-Key is used. The claims on one limited reward share a few of its counters:
+   * up to COUNTERS_PER_BATCH counters with the units are locked (skipping those others hold), the
+   * claims are dealt to them in turn, and each counter gives its claims, in order, as many units as it
+   * holds; a claim it cannot cover is left out. Each counter is reserved by one update, under its lock,
+   * of at most the units it holds. Then, for
    * each claim still in, its key, the claim, its grants and its webhook messages. Rows are written in
    * (user, event) order, so two batches wait on each other's rows in one order. A key or a second
    * pending/approved claim for a period committed meanwhile, or two in the batch, fail the whole
@@ -238,22 +245,34 @@ export class ClaimRepository {
         from free where reward_id is not null
       ),
       held as materialized (
-        select l.reward_id, l.shard, row_number() over (partition by l.reward_id order by l.shard) as k
+        select l.reward_id, l.shard, l.remaining,
+               row_number() over (partition by l.reward_id order by l.shard) as k,
+               count(*) over (partition by l.reward_id) as m
         from (select reward_id, count(*)::int as n, max(quantity) as quantity from need group by reward_id) w
         cross join lateral (
-          select s.reward_id, s.shard from reward_stock s
+          select s.reward_id, s.shard, s.remaining from reward_stock s
           where s.reward_id = w.reward_id and s.remaining >= w.quantity
           order by (s.shard + ${Math.floor(Math.random() * SHARDS)}::int) % ${SHARDS}::int
-          limit w.n for update skip locked
+          limit least(w.n, ${COUNTERS_PER_BATCH}::int) for update skip locked
         ) l
       ),
-      reserved as (
-        update reward_stock s set remaining = s.remaining - n.quantity
-        from need n join held h on h.reward_id = n.reward_id and h.k = n.j
-        where s.reward_id = h.reward_id and s.shard = h.shard
-        returning n.i
+      assigned as (
+        select n.i, n.quantity, h.reward_id, h.shard, h.remaining,
+               sum(n.quantity) over (partition by h.reward_id, h.shard order by n.j) as units
+        from need n join held h on h.reward_id = n.reward_id and h.k = (n.j - 1) % h.m + 1
       ),
-      go as materialized (select * from free where reward_id is null or i in (select i from reserved)),
+      taken as materialized (select * from assigned where units <= remaining),
+      reserved as (
+        update reward_stock s set remaining = s.remaining - t.units
+        from (select reward_id, shard, sum(quantity)::int as units from taken group by reward_id, shard) t
+        where s.reward_id = t.reward_id and s.shard = t.shard
+        returning s.reward_id, s.shard
+      ),
+      go as materialized (
+        select * from free
+        where reward_id is null
+           or i in (select t.i from taken t join reserved r on r.reward_id = t.reward_id and r.shard = t.shard)
+      ),
       idem as (
         insert into idempotency_keys (user_id, key, event_id, status, body)
         select user_id, key, event_id, 201, json_build_object('claim', claim)::jsonb

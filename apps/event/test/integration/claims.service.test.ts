@@ -1336,6 +1336,31 @@ describe(ClaimsService.name, () => {
       await expectGrants(e.id, written);
     });
 
+    it('one batch of 20 claims on a stock of 100 (32 counters of 3 or 4) shares 8 counters and writes all 20', async () => {
+      const e = await newEvent({}, [limitedItem(100)]);
+      const item = e.rewards[0]!;
+      const counters = () =>
+        query<{ shard: number; remaining: number }>(
+          sql`select shard, remaining from reward_stock where reward_id = ${item.id} order by shard`,
+        );
+      const before = await counters();
+      expect(before).toHaveLength(32);
+      const writes = decidedWrites(e, await versionOf(e.id), Array.from({ length: 20 }, player));
+      const outcomes = await a.get(ClaimRepository).writeMany(t.database.db, writes);
+
+      expect(outcomes).toEqual(Array(20).fill({ written: true, messages: 0 }));
+      const after = await counters();
+      const taken = after.map((c, i) => before[i]!.remaining - c.remaining).filter((units) => units > 0);
+      expect(taken).toHaveLength(8);
+      expect(taken.every((units) => units === 2 || units === 3)).toBe(true);
+      expect(after.reduce((sum, c) => sum + c.remaining, 0)).toBe(80);
+      expect(await remaining(e.id)).toEqual({ [item.id]: 80 });
+      await expectGrants(
+        e.id,
+        writes.map((w) => w.claim),
+      );
+    });
+
     it('a batch decided on an event version that is no longer the event’s writes nothing and says stale', async () => {
       const e = await newEvent({}, [POINTS]);
       const ps = await players(3);
