@@ -204,10 +204,10 @@ export class ActivityRepository {
     type Row = { user_id: string; type: string; day: string | null; count: number; sum: number; late: boolean };
     // One round trip: a day of null marks an all-time high.
     let rows = rowsOf<Row>(await executePrepared(tx, sql.join(parts, sql` union all `)));
-    const late = new Set(rows.filter((r) => r.late).map((r) => `${r.user_id} ${r.type}`));
-    if (folded && late.size > 0) {
+    const lateRows = rows.filter((r) => r.late);
+    if (folded && lateRows.length > 0) {
       // That day holds a fact past the window's end (one the platform stamped ahead): its part inside, exactly.
-      const lateRows = rows.filter((r) => r.late);
+      const late = new Set(lateRows.map((r) => `${r.user_id} ${r.type}`));
       const inside = this.partialDays(
         anyOf([...new Set(lateRows.map((r) => r.user_id))]),
         inList([...new Set(lateRows.map((r) => r.type))]),

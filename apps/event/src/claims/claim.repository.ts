@@ -50,6 +50,11 @@ const insertGrantsOf = (claimRows: SQL) => sql`
   on conflict (claim_id, reward_id) do nothing
   returning *`;
 
+/** The columns a claim is written with, by the single write and the batch alike (a constant, never input). */
+const CLAIM_COLUMNS = sql.raw(
+  'id, user_id, event_id, period_key, status, reason, rewards, created_at, decided_at, decided_by',
+);
+
 /** Stock counters a claim looks at before it gives up on the ones other claims hold (at most 32, see 0006). */
 const SHARDS = 32;
 
@@ -160,7 +165,7 @@ export class ClaimRepository {
         returning 1
       ),
       claim as (
-        insert into claims (id, user_id, event_id, period_key, status, reason, rewards, created_at, decided_at, decided_by)
+        insert into claims (${CLAIM_COLUMNS})
         select ${claim.id}::uuid, ${claim.userId}::uuid, ${claim.eventId}::uuid, ${claim.periodKey}, ${claim.status},
                ${claim.reason}, ${JSON.stringify(claim.rewards)}::jsonb, ${claim.createdAt}::timestamptz,
                ${claim.decidedAt}::timestamptz, ${claim.decidedBy}
@@ -281,8 +286,8 @@ export class ClaimRepository {
         returning 1
       ),
       written as (
-        insert into claims (id, user_id, event_id, period_key, status, reason, rewards, created_at, decided_at, decided_by)
-        select id, user_id, event_id, period_key, status, reason, rewards, created_at, decided_at, decided_by
+        insert into claims (${CLAIM_COLUMNS})
+        select ${CLAIM_COLUMNS}
         from go
         order by user_id, event_id
         returning *
