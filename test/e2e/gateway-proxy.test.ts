@@ -12,20 +12,10 @@ import { type AddressInfo, connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { adminAccount, createEvent, errorBody } from '../support/fixtures.js';
-import { expectError, UUID } from '../support/expect-api.js';
+import { expectError, type LogLine, parseLogs, UUID } from '../support/expect-api.js';
 import { freePort, startStack, waitFor, type Stack } from '../support/stack.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-type LogLine = Record<string, any>;
-
-const parseLogs = (lines: string[]): LogLine[] =>
-  lines.flatMap((line) => {
-    try {
-      return [JSON.parse(line) as LogLine];
-    } catch {
-      return [];
-    }
-  });
 
 interface Raw {
   status: number;

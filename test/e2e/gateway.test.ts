@@ -6,20 +6,19 @@ import { fileURLToPath } from 'node:url';
 import { routeList } from '@rewards/contracts';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { adminAccount, createAccount, createEvent, errorBody, type Account } from '../support/fixtures.js';
-import { decodeJwtPart, expectError, logsText, Secrets, sleep, UUID } from '../support/expect-api.js';
+import {
+  decodeJwtPart,
+  expectError,
+  type LogLine,
+  logsText,
+  parseLogs,
+  Secrets,
+  sleep,
+  UUID,
+} from '../support/expect-api.js';
 import { freePort, startStack, waitFor, type Stack } from '../support/stack.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-type LogLine = Record<string, any>;
-
-const parseLogs = (lines: string[]): LogLine[] =>
-  lines.flatMap((line) => {
-    try {
-      return [JSON.parse(line) as LogLine];
-    } catch {
-      return [];
-    }
-  });
 
 /** A second gateway process, configured apart from the stack's, in front of the same auth and event. */
 interface ExtraGateway {

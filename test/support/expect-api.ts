@@ -111,3 +111,16 @@ export class Secrets {
 export function logsText(logs: Record<string, string[]>): Record<string, string> {
   return Object.fromEntries(Object.entries(logs).map(([name, lines]) => [name, lines.join('\n')]));
 }
+
+/** One parsed JSON log line of a service. */
+export type LogLine = Record<string, any>;
+
+/** A service's output lines that are JSON log records, parsed (anything else it printed is skipped). */
+export const parseLogs = (lines: string[]): LogLine[] =>
+  lines.flatMap((line) => {
+    try {
+      return [JSON.parse(line) as LogLine];
+    } catch {
+      return [];
+    }
+  });

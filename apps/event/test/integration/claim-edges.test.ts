@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type { Claim, CreateEventBody, CreateRewardBody } from '@rewards/contracts';
-import { AppError, type Principal } from '@rewards/infrastructure';
+import type { Principal } from '@rewards/infrastructure';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTestDatabase, type TestDatabase } from '../../../../test/support/databases.js';
 import { ActivitiesService } from '../../src/activities/activities.service.js';
 import { ClaimsService } from '../../src/claims/claims.service.js';
 import { EventsService } from '../../src/events/events.service.js';
-import { contextOf, type EventApp, operator, player, startEventApp } from './event-app.js';
+import { contextOf, type EventApp, operator, player, refusal, startEventApp } from './event-app.js';
 
 /**
  * Review of the two-statement claim path: cases where its answer differs from the contract
@@ -20,18 +20,6 @@ const migrations = fileURLToPath(new URL('../../migrations', import.meta.url));
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 const POINTS: CreateRewardBody = { type: 'POINT', name: '100 points', quantity: 100 };
-
-async function refusal(call: Promise<unknown>): Promise<{ code: string; status: number }> {
-  const err = await call.then(
-    (value) => {
-      throw new Error(`expected a refusal, got ${JSON.stringify(value)}`);
-    },
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(AppError);
-  const { code, status } = err as AppError;
-  return { code, status };
-}
 
 describe('claims at the edges', () => {
   let t: TestDatabase;

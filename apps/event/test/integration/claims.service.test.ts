@@ -22,7 +22,7 @@ import { EventStatsService } from '../../src/events/event-stats.service.js';
 import { EventsService } from '../../src/events/events.service.js';
 import { WebhookOutbox } from '../../src/webhooks/webhook-outbox.service.js';
 import { WebhookRepository } from '../../src/webhooks/webhook.repository.js';
-import { contextOf, type EventApp, operator, player, startEventApp } from './event-app.js';
+import { contextOf, type EventApp, operator, player, refusal, startEventApp } from './event-app.js';
 
 /**
  * The claim path through the services' public methods, on a real database, with two instances of the
@@ -70,19 +70,6 @@ function isoWeek(instant: Date, timeZone: string): string {
   const year = thursday.getUTCFullYear();
   const week = 1 + Math.floor((thursday.getTime() - Date.UTC(year, 0, 1)) / (7 * DAY));
   return `${year}-W${String(week).padStart(2, '0')}`;
-}
-
-/** The AppError a call failed with (a call that succeeds fails the test). */
-async function refusal(call: Promise<unknown>): Promise<{ code: string; status: number }> {
-  const err = await call.then(
-    (value) => {
-      throw new Error(`expected a refusal, got ${JSON.stringify(value)}`);
-    },
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(AppError);
-  const { code, status } = err as AppError;
-  return { code, status };
 }
 
 interface Grant {

@@ -2,8 +2,9 @@ import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
 import type { INestApplicationContext, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { createMetrics, type Principal, type TokenVerifier } from '@rewards/infrastructure';
+import { AppError, createMetrics, type Principal, type TokenVerifier } from '@rewards/infrastructure';
 import { openDatabase, type Database } from '@rewards/infrastructure/persistence';
+import { expect } from 'vitest';
 import { silentLogger } from '../../../../test/support/databases.js';
 import { EventModule } from '../../src/app.module.js';
 import { loadEventConfig } from '../../src/config.js';
@@ -55,3 +56,16 @@ export const player = (): Principal => ({ kind: 'user', subject: randomUUID(), r
 export const operator = (): Principal => ({ kind: 'user', subject: randomUUID(), roles: ['OPERATOR'] });
 /** What an operator's or admin's request carries into a service: who, and the request id for the audit log. */
 export const contextOf = (actor: Principal) => ({ actor, requestId: randomUUID() });
+
+/** The AppError a call failed with (a call that succeeds fails the test). */
+export async function refusal(call: Promise<unknown>): Promise<{ code: string; status: number }> {
+  const err = await call.then(
+    (value) => {
+      throw new Error(`expected a refusal, got ${JSON.stringify(value)}`);
+    },
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(AppError);
+  const { code, status } = err as AppError;
+  return { code, status };
+}
