@@ -663,7 +663,8 @@ async function main() {
     });
     const sql = await sqlCeiling(eventDb.url, eventDb.name, players, ceilingEvents, EVENT_POOL, 64);
     row(
-      `SQL ceiling: the claim's facts read and write, with key and webhook, straight to PostgreSQL (64 in flight, ${EVENT_POOL} connections)`,
+      "SQL ceiling: the claim's facts read and write, with key and webhook, straight to PostgreSQL " +
+        `(64 in flight, ${EVENT_POOL} connections)`,
       `${sql.rps} (p99 ${sql.p99} ms; CPU ms per claim: PostgreSQL ${sql.postgresMsPerClaim}, the bench's Node ${sql.nodeMsPerClaim})`,
     );
     log('bare Fastify route doing one insert, 64 connections …');
