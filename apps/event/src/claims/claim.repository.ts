@@ -238,10 +238,13 @@ export class ClaimRepository {
       ),
       ok as materialized (select b.* from b join fresh f using (event_id, version) where f.ok),
       free as materialized (
+        -- "offset 0" keeps each check a lookup of that claim's own row (a subplan on the claim's
+        -- values): as an anti-join, a plan cached while the claims table was small reads every
+        -- pending and approved claim once per claim of the batch.
         select * from ok
         where not exists (
             select 1 from claims a where a.user_id = ok.user_id and a.event_id = ok.event_id
-              and a.period_key = ok.period_key and a.status in ('PENDING', 'APPROVED'))
+              and a.period_key = ok.period_key and a.status in ('PENDING', 'APPROVED') offset 0)
           and (key is null or not exists (
             select 1 from idempotency_keys k where k.user_id = ok.user_id and k.key = ok.key))
       ),
