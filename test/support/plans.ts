@@ -65,7 +65,8 @@ export function fullScans(plan: PlanNode): string[] {
   const visit = (node: PlanNode) => {
     const type = node['Node Type'];
     const reads = type === 'Seq Scan' || (/Index/.test(type) && type.endsWith('Scan') && !node['Index Cond']);
-    if (reads) found.push(`${type} on ${node['Relation Name'] ?? '?'}${node['Index Name'] ? ` (${node['Index Name']})` : ''}`);
+    if (reads)
+      found.push(`${type} on ${node['Relation Name'] ?? '?'}${node['Index Name'] ? ` (${node['Index Name']})` : ''}`);
     for (const child of node.Plans ?? []) visit(child);
   };
   visit(plan);

@@ -104,10 +104,18 @@ describe('the claim path’s generic plans', () => {
     const points = await newEvent(level, { type: 'POINT', name: '100 points', quantity: 100 });
     const sword = await newEvent(level, { type: 'ITEM', name: 'Sword', itemCode: 'SWORD', quantity: 1, stock: 50 });
     const ps = Array.from({ length: 6 }, player).map((p) => p.subject);
-    await app.get(ActivitiesService).ingest(contextOf({ kind: 'user', subject: randomUUID(), roles: ['ADMIN'] }), [
-      ...ps.map((userId) => ({ id: `level-${userId}`, userId, type: 'LEVEL_UP', occurredAt: at(-HOUR / 2), value: 10 })),
-      ...ps.map((userId) => ({ id: `login-${userId}`, userId, type: 'LOGIN', occurredAt: at(-HOUR / 2) })),
-    ]);
+    await app
+      .get(ActivitiesService)
+      .ingest(contextOf({ kind: 'user', subject: randomUUID(), roles: ['ADMIN'] }), [
+        ...ps.map((userId) => ({
+          id: `level-${userId}`,
+          userId,
+          type: 'LEVEL_UP',
+          occurredAt: at(-HOUR / 2),
+          value: 10,
+        })),
+        ...ps.map((userId) => ({ id: `login-${userId}`, userId, type: 'LOGIN', occurredAt: at(-HOUR / 2) })),
+      ]);
 
     const conn = await planningConnection(t.url);
     try {
@@ -120,7 +128,10 @@ describe('the claim path’s generic plans', () => {
       }
       const batch = [decided(points, ps[0]!, randomUUID()), decided(points, ps[1]!), decided(sword, ps[2]!)];
       expect(await claims.writeMany(conn.db, batch)).toEqual(Array(3).fill({ written: true, messages: 0 }));
-      expect(await claims.write(conn.db, decided(points, ps[3]!, randomUUID()))).toEqual({ written: true, messages: 0 });
+      expect(await claims.write(conn.db, decided(points, ps[3]!, randomUUID()))).toEqual({
+        written: true,
+        messages: 0,
+      });
       expect(await claims.write(conn.db, decided(sword, ps[4]!))).toEqual({ written: true, messages: 0 });
       const rejected = decided(points, ps[0]!);
       rejected.claim = { ...rejected.claim, status: 'REJECTED', reason: 'CONDITION_NOT_MET', rewards: [] };
