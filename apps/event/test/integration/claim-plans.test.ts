@@ -104,18 +104,16 @@ describe('the claim path’s generic plans', () => {
     const points = await newEvent(level, { type: 'POINT', name: '100 points', quantity: 100 });
     const sword = await newEvent(level, { type: 'ITEM', name: 'Sword', itemCode: 'SWORD', quantity: 1, stock: 50 });
     const ps = Array.from({ length: 6 }, player).map((p) => p.subject);
-    await app
-      .get(ActivitiesService)
-      .ingest(contextOf({ kind: 'user', subject: randomUUID(), roles: ['ADMIN'] }), [
-        ...ps.map((userId) => ({
-          id: `level-${userId}`,
-          userId,
-          type: 'LEVEL_UP',
-          occurredAt: at(-HOUR / 2),
-          value: 10,
-        })),
-        ...ps.map((userId) => ({ id: `login-${userId}`, userId, type: 'LOGIN', occurredAt: at(-HOUR / 2) })),
-      ]);
+    await app.get(ActivitiesService).ingest(contextOf({ kind: 'user', subject: randomUUID(), roles: ['ADMIN'] }), [
+      ...ps.map((userId) => ({
+        id: `level-${userId}`,
+        userId,
+        type: 'LEVEL_UP',
+        occurredAt: at(-HOUR / 2),
+        value: 10,
+      })),
+      ...ps.map((userId) => ({ id: `login-${userId}`, userId, type: 'LOGIN', occurredAt: at(-HOUR / 2) })),
+    ]);
 
     const conn = await planningConnection(t.url);
     try {
