@@ -17,8 +17,8 @@ import { openDatabase, UnitOfWork } from '@rewards/infrastructure/persistence';
 import { ActivityRepository } from '../../apps/event/dist/activities/activity.repository.js';
 import { ClaimRepository } from '../../apps/event/dist/claims/claim.repository.js';
 import { ClaimWriter } from '../../apps/event/dist/claims/claim-writer.js';
+import { FactsReader } from '../../apps/event/dist/claims/facts-reader.js';
 import { claimOf, decideClaim } from '../../apps/event/dist/domain/claim-decision.js';
-import { factsNeeded } from '../../apps/event/dist/domain/condition-evaluator.js';
 import { EventRepository } from '../../apps/event/dist/events/event.repository.js';
 import { seedPlayers, withPg as withClient } from '../lib/seed.mjs';
 import { authThreadpoolSize } from '../lib/service-env.mjs';
@@ -351,14 +351,15 @@ async function measureLogins(platform, row, { authDb, eventDb, password, passwor
 /**
  * The least SQL a correct claim needs, with the event service's pool size and as many claims in flight
  * as the end-to-end run: the event service's own code (from its build) doing the player's facts read
- * and the claim's write, with an Idempotency-Key, on a definition read once, written as the service
- * writes it (ClaimWriter: claims in flight together share a statement); no HTTP, no Nest, no token checks.
+ * and the claim's write, with an Idempotency-Key, on a definition read once, both as the service makes
+ * them (FactsReader and ClaimWriter: claims in flight together share a statement); no HTTP, no Nest,
+ * no token checks.
  */
 async function sqlCeiling(eventDb, dbName, players, eventIds, connections, inFlight) {
   const silent = { warn: () => undefined, debug: () => undefined, info: () => undefined };
   const database = await openDatabase({ url: eventDb, poolSize: connections, logger: silent });
   const { db } = database;
-  const activities = new ActivityRepository();
+  const reader = new FactsReader(new UnitOfWork(database), new ActivityRepository());
   const writer = new ClaimWriter(
     new UnitOfWork(database),
     new ClaimRepository(),
@@ -378,12 +379,7 @@ async function sqlCeiling(eventDb, dbName, players, eventIds, connections, inFli
       const { event, rewards } = definitions[Math.floor(k / players.length) % definitions.length];
       const t0 = performance.now();
       const now = new Date();
-      const facts = await activities.facts(
-        db,
-        userId,
-        { start: event.startsAt, end: event.endsAt, timeZone: event.timezone },
-        factsNeeded(event.condition),
-      );
+      const facts = await reader.read(userId, event);
       const d = decideClaim(event, rewards, facts, now);
       const at = now.toISOString();
       const claim = claimOf(d, { id: randomUUID(), eventId: event.id, userId, now });

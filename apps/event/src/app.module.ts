@@ -11,6 +11,7 @@ import { ClaimDecisionsController } from './claims/claim-decisions.controller.js
 import { ClaimDecisionsService } from './claims/claim-decisions.service.js';
 import { ClaimRepository } from './claims/claim.repository.js';
 import { ClaimWriter } from './claims/claim-writer.js';
+import { FactsReader } from './claims/facts-reader.js';
 import { ClaimsController } from './claims/claims.controller.js';
 import { ClaimsService } from './claims/claims.service.js';
 import { EventDefinitions } from './events/event-definitions.js';
@@ -58,6 +59,7 @@ export class EventModule {
         EventDefinitions,
         ClaimRepository,
         ClaimWriter,
+        FactsReader,
         ActivityRepository,
         AuditRepository,
         AuditService,

@@ -3,7 +3,6 @@ import { Injectable } from '@nestjs/common';
 import type { Claim, ClaimsQuery } from '@rewards/contracts';
 import { AppError, isUniqueViolation, withRetry, type Principal } from '@rewards/infrastructure';
 import { UnitOfWork, type Db } from '@rewards/infrastructure/persistence';
-import { ActivityRepository } from '../activities/activity.repository.js';
 import { AuditService, type AuditContext } from '../audit/audit.service.js';
 import {
   byRewardId,
@@ -14,8 +13,7 @@ import {
   type ClaimDecision,
   type StockNeed,
 } from '../domain/claim-decision.js';
-import { Batcher } from '../batcher.js';
-import { factsNeeded, type PlayerFacts } from '../domain/condition-evaluator.js';
+import type { PlayerFacts } from '../domain/condition-evaluator.js';
 import { canSee, canSeeClaim, isStaff } from '../domain/visibility.js';
 import { EventDefinitions, type EventDefinition } from '../events/event-definitions.js';
 import { EventRepository } from '../events/event.repository.js';
@@ -23,6 +21,7 @@ import { eventNotFound } from '../events/events.service.js';
 import type { EventRow } from '../schema.js';
 import { WebhookOutbox } from '../webhooks/webhook-outbox.service.js';
 import { ClaimWriter } from './claim-writer.js';
+import { FactsReader } from './facts-reader.js';
 import {
   ACTIVE_CLAIM_INDEX,
   ClaimRepository,
@@ -34,33 +33,21 @@ import {
 const alreadyClaimed = () =>
   new AppError('ALREADY_CLAIMED', 'A pending or approved claim exists for this event and period');
 
-/** Players whose facts one statement reads at most (claims on one event decided together). */
-const FACT_READS_MAX = 64;
-
-interface FactsRead {
-  userId: string;
-  event: EventRow;
-}
-
 /** Decisions made on a definition another instance had just changed, before giving up. */
 const STALE_ATTEMPTS = 5;
 
 @Injectable()
 export class ClaimsService {
-  private readonly factReads: Batcher<FactsRead, PlayerFacts>;
-
   constructor(
     private readonly uow: UnitOfWork,
     private readonly events: EventRepository,
     private readonly definitions: EventDefinitions,
     private readonly claims: ClaimRepository,
     private readonly writer: ClaimWriter,
-    private readonly activities: ActivityRepository,
+    private readonly factsReader: FactsReader,
     private readonly audit: AuditService,
     private readonly outbox: WebhookOutbox,
-  ) {
-    this.factReads = new Batcher((reads) => this.readFactsTogether(reads), { max: FACT_READS_MAX, inFlight: 4 });
-  }
+  ) {}
 
   /**
    * One claim attempt: a read of the player's facts, then one write (ClaimRepository.write), on the
@@ -176,34 +163,7 @@ export class ClaimsService {
 
   /** The player's facts for the event's condition, read with those of other claims on it decided meanwhile. */
   private facts(userId: string, event: EventRow): Promise<PlayerFacts> {
-    return this.factReads.add({ userId, event });
-  }
-
-  /** One statement per event among the reads gathered, each reading all of that event's players. */
-  private readFactsTogether(reads: FactsRead[]): Promise<PromiseSettledResult<PlayerFacts>[]> {
-    const byEvent = new Map<string, { event: EventRow; userIds: Set<string> }>();
-    for (const { userId, event } of reads) {
-      const key = `${event.id} ${event.version}`;
-      const group = byEvent.get(key) ?? { event, userIds: new Set() };
-      group.userIds.add(userId);
-      byEvent.set(key, group);
-    }
-    const groups = new Map(
-      [...byEvent].map(([key, { event, userIds }]) => [
-        key,
-        this.activities.factsOf(
-          this.uow.db,
-          [...userIds],
-          { start: event.startsAt, end: event.endsAt, timeZone: event.timezone },
-          factsNeeded(event.condition),
-        ),
-      ]),
-    );
-    return Promise.allSettled(
-      reads.map(
-        async ({ userId, event }) => (await groups.get(`${event.id} ${event.version}`)!).get(userId.toLowerCase())!,
-      ),
-    );
+    return this.factsReader.read(userId, event);
   }
 
   /**
