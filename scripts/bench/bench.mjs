@@ -359,12 +359,13 @@ async function sqlCeiling(eventDb, dbName, players, eventIds, connections, inFli
   const silent = { warn: () => undefined, debug: () => undefined, info: () => undefined };
   const database = await openDatabase({ url: eventDb, poolSize: connections, logger: silent });
   const { db } = database;
-  const reader = new FactsReader(new UnitOfWork(database), new ActivityRepository());
+  const metrics = createMetrics('bench');
+  const reader = new FactsReader(new UnitOfWork(database), new ActivityRepository(), metrics);
   const writer = new ClaimWriter(
     new UnitOfWork(database),
     new ClaimRepository(),
     { CLAIM_WRITE_BATCH_MAX: 32 },
-    createMetrics('bench'),
+    metrics,
   );
   const events = new EventRepository();
   const definitions = await Promise.all(eventIds.map((id) => events.withRewards(db, id)));

@@ -1,5 +1,7 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import { METRICS, type Metrics } from '@rewards/infrastructure';
 import { UnitOfWork } from '@rewards/infrastructure/persistence';
+import { Histogram } from 'prom-client';
 import { ActivityRepository } from '../activities/activity.repository.js';
 import { Batcher } from '../batcher.js';
 import { factsNeeded, type PlayerFacts } from '../domain/condition-evaluator.js';
@@ -27,8 +29,19 @@ export class FactsReader {
   constructor(
     private readonly uow: UnitOfWork,
     private readonly activities: ActivityRepository,
+    @Inject(METRICS) metrics: Metrics,
   ) {
-    this.reads = new Batcher((reads) => this.readTogether(reads), { max: READS_MAX, inFlight: IN_FLIGHT });
+    const sizes = new Histogram({
+      name: 'claim_facts_read_batch_size',
+      help: 'Claims whose facts one batch of reads carried (one statement per event among them)',
+      buckets: [1, 2, 4, 8, 16, 32, 64],
+      registers: [metrics.registry],
+    });
+    this.reads = new Batcher((reads) => this.readTogether(reads), {
+      max: READS_MAX,
+      inFlight: IN_FLIGHT,
+      onBatch: (n) => sizes.observe(n),
+    });
   }
 
   /** The player's facts for the event's condition. */

@@ -1118,6 +1118,50 @@ describe(ClaimsService.name, () => {
     });
   });
 
+  // ---- claims that arrive together read their facts together ----
+
+  describe('facts read together (FactsReader)', () => {
+    /** Claims whose facts instance `app` has read so far, and the batches that read them. */
+    async function reads(app: EventApp): Promise<{ claims: number; batches: number }> {
+      const metric = await app.get<Metrics>(METRICS).registry.getSingleMetric('claim_facts_read_batch_size')!.get();
+      const value = (name: string) => metric.values.find((v) => v.metricName === name)?.value ?? 0;
+      return { claims: value('claim_facts_read_batch_size_sum'), batches: value('claim_facts_read_batch_size_count') };
+    }
+
+    it('40 players claiming on two events at once, half below the level: each decided on their own facts, in fewer reads', async () => {
+      const [first, second] = [await newEvent({}, [POINTS]), await newEvent({}, [POINTS])];
+      const high = await players(20);
+      const low = await players(20, LEVEL - 1);
+      const attempts = [...high, ...low].map((p, i) => [p, i % 2 === 0 ? first! : second!] as const);
+      const before = await reads(a);
+      const decided = await Promise.all(attempts.map(([p, e]) => claim(p, e.id)));
+      const after = await reads(a);
+
+      for (const [i, [p, e]] of attempts.entries()) {
+        const eligible = high.includes(p);
+        expectClaim(decided[i]!, {
+          p,
+          eventId: e.id,
+          status: eligible ? 'APPROVED' : 'REJECTED',
+          reason: eligible ? undefined : 'CONDITION_NOT_MET',
+          rewards: e.rewards,
+        });
+      }
+      expect(after.claims - before.claims).toBe(40);
+      expect(after.batches - before.batches).toBeLessThan(40);
+      for (const e of [first!, second!]) {
+        await expectOutcomes(
+          e.id,
+          attempts
+            .filter(([, on]) => on === e)
+            .map(([p]): [Principal, ClaimStatus, ClaimReason | null] =>
+              high.includes(p) ? [p, 'APPROVED', null] : [p, 'REJECTED', 'CONDITION_NOT_MET'],
+            ),
+        );
+      }
+    });
+  });
+
   // ---- claims that arrive together are written together ----
 
   describe('claims written together (ClaimWriter)', () => {
