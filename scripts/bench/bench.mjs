@@ -343,7 +343,40 @@ async function measureLogins(platform, row, { authDb, eventDb, password, passwor
     'CPU ms per login: gateway / auth / event / PostgreSQL / load',
     `${c.gateway} / ${c.auth} / ${c.event} / ${c.postgres} / ${c.load}`,
   );
-  return { loginsPerSec, hashesPerSec, cpuPerLogin: c };
+  // What a request costs on the same path at the same rate without a password check: refreshes with
+  // a token that does not exist (gateway, auth, one transaction that finds no row). A login's CPU
+  // beyond its argon2id is at least this; with it, logins/s can come to at most the ratio below.
+  log('refused refreshes at the logins rate …');
+  const floorBefore = cpuSnapshot(platform, authDb.name, eventDb.name);
+  const refused = await load({
+    url: platform.gatewayUrl,
+    connections: 8,
+    duration: 5,
+    overallRate: Math.max(1, Math.round(loginsPerSec)),
+    requests: [
+      {
+        method: 'POST',
+        setupRequest: (req) => ({
+          ...req,
+          path: '/api/v1/auth/refresh',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ refreshToken: randomBytes(32).toString('base64url') }),
+        }),
+      },
+    ],
+  });
+  const f = cpuPer(floorBefore, cpuSnapshot(platform, authDb.name, eventDb.name), refused.requests.total);
+  const floorMs = f.gateway + f.auth + f.event + f.postgres + f.load;
+  const hashMs = (1000 * Number(authThreadpoolSize())) / hashesPerSec;
+  row(
+    `CPU ms per refused refresh at ${round(refused.requests.average, 0)}/s (401: ${refused['4xx']}): gateway / auth / event / PostgreSQL / load`,
+    `${f.gateway} / ${f.auth} / ${f.event} / ${f.postgres} / ${f.load} = ${round(floorMs, 2)}`,
+  );
+  row(
+    'logins / raw argon2id if a login cost one hash plus a refused refresh',
+    `${round((100 * hashMs) / (hashMs + floorMs))} %`,
+  );
+  return { loginsPerSec, hashesPerSec, cpuPerLogin: c, cpuPerRefusedRefresh: f };
 }
 
 // ---- ceilings -----------------------------------------------------------------------------------
