@@ -22,7 +22,8 @@ export interface PlannedStatement {
  * connection does once a statement's custom plans stop looking cheaper (from its sixth run on), and
  * that hands back each plan (auto_explain, sent to the client as a notice). A generic plan is made
  * from what the planner knows of the tables at that moment: on a new or freshly grown table, next to
- * nothing. A statement on the hot path must find its rows by index even then.
+ * nothing. A statement on the hot path must find its rows by index even then. Loading auto_explain
+ * takes a superuser, as the test servers' users are.
  */
 export async function planningConnection(
   url: string,
