@@ -317,24 +317,32 @@ async function measureLogins(platform, row, { authDb, eventDb, password, passwor
   const loginUsers = await seedPlayers(authDb.url, 2000, 'login', passwordHash);
   let li = 0;
   log('logins/s …');
-  const cpuBefore = cpuSnapshot(platform, authDb.name, eventDb.name);
-  const logins = await load({
-    url: platform.gatewayUrl,
-    connections: 8,
-    duration: 5,
-    requests: [
-      {
-        method: 'POST',
-        setupRequest: (req) => ({
-          ...req,
-          path: '/api/v1/auth/login',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ email: loginUsers[li++ % loginUsers.length].email, password }),
-        }),
-      },
-    ],
-  });
-  const c = cpuPer(cpuBefore, cpuSnapshot(platform, authDb.name, eventDb.name), logins.requests.total);
+  /** 8 connections for 5 s of POSTs to `path` with the bodies `body()` makes, and the CPU per request. */
+  const authLoad = async (path, body, extra = {}) => {
+    const before = cpuSnapshot(platform, authDb.name, eventDb.name);
+    const result = await load({
+      url: platform.gatewayUrl,
+      connections: 8,
+      duration: 5,
+      ...extra,
+      requests: [
+        {
+          method: 'POST',
+          setupRequest: (req) => ({
+            ...req,
+            path,
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify(body()),
+          }),
+        },
+      ],
+    });
+    return { result, cpu: cpuPer(before, cpuSnapshot(platform, authDb.name, eventDb.name), result.requests.total) };
+  };
+  const { result: logins, cpu: c } = await authLoad('/api/v1/auth/login', () => ({
+    email: loginUsers[li++ % loginUsers.length].email,
+    password,
+  }));
   const loginsPerSec = round(logins.requests.average, 0);
   row('logins/s through the gateway', `${loginsPerSec} (non-2xx ${logins.non2xx})`);
   row(`raw argon2id verifications/s (same parameters, auth's ${authThreadpoolSize()} libuv threads)`, hashesPerSec);
@@ -347,25 +355,11 @@ async function measureLogins(platform, row, { authDb, eventDb, password, passwor
   // a token that does not exist (gateway, auth, one transaction that finds no row). A login's CPU
   // beyond its argon2id is at least this; with it, logins/s can come to at most the ratio below.
   log('refused refreshes at the logins rate …');
-  const floorBefore = cpuSnapshot(platform, authDb.name, eventDb.name);
-  const refused = await load({
-    url: platform.gatewayUrl,
-    connections: 8,
-    duration: 5,
-    overallRate: Math.max(1, Math.round(loginsPerSec)),
-    requests: [
-      {
-        method: 'POST',
-        setupRequest: (req) => ({
-          ...req,
-          path: '/api/v1/auth/refresh',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ refreshToken: randomBytes(32).toString('base64url') }),
-        }),
-      },
-    ],
-  });
-  const f = cpuPer(floorBefore, cpuSnapshot(platform, authDb.name, eventDb.name), refused.requests.total);
+  const { result: refused, cpu: f } = await authLoad(
+    '/api/v1/auth/refresh',
+    () => ({ refreshToken: randomBytes(32).toString('base64url') }),
+    { overallRate: Math.max(1, Math.round(loginsPerSec)) },
+  );
   const floorMs = f.gateway + f.auth + f.event + f.postgres + f.load;
   const hashMs = (1000 * Number(authThreadpoolSize())) / hashesPerSec;
   row(
