@@ -5,7 +5,7 @@
 // against raw argon2id, the gateway's added latency, claim latency against history size, history
 // queries over a million claims, and each service's peak memory. Prints a table, then the figures
 // as one JSON object on the last line.
-import { spawn } from 'node:child_process';
+import { fork, spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -148,36 +148,48 @@ async function startPlatform({ authDb, eventDb, internalSecret, admin }) {
 }
 
 /** A webhook receiver on 127.0.0.1 that answers at once (200, or 500 while `failing`) and notes each message. */
+/** The webhook receiver (webhook-receiver.mjs) in its own process, and what it has received. */
 async function startReceiver() {
-  const { createServer } = await import('node:http');
-  const state = { failing: false, attempts: 0, delivered: new Map(), delays: [] };
-  const server = createServer((req, res) => {
-    const chunks = [];
-    req.on('data', (c) => chunks.push(c));
-    req.on('end', () => {
-      state.attempts++;
-      if (state.failing) return void res.writeHead(500).end();
-      const id = req.headers['webhook-id'];
-      if (!state.delivered.has(id)) {
-        state.delivered.set(id, performance.now());
-        const body = JSON.parse(Buffer.concat(chunks).toString());
-        state.delays.push(Date.now() - Date.parse(body.timestamp));
-      }
-      res.writeHead(204).end();
+  const child = fork(join(root, 'scripts/bench/webhook-receiver.mjs'), [], {
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
+  const port = await new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.on('message', function ready(m) {
+      if (m.ready === undefined) return;
+      child.off('message', ready);
+      resolve(m.ready);
     });
   });
-  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  let next = 0;
+  const ask = (msg) =>
+    new Promise((resolve) => {
+      const id = next++;
+      child.on('message', function answer(m) {
+        if (m.id !== id) return;
+        child.off('message', answer);
+        resolve(m);
+      });
+      child.send({ ...msg, id });
+    });
   return {
-    state,
-    url: `http://127.0.0.1:${server.address().port}/hook`,
-    close: () => new Promise((r) => server.close(r)),
+    url: `http://127.0.0.1:${port}/hook`,
+    /** `{ attempts, delivered }`; with `delays`, each message's delay; with `timesFrom: n`, arrival times from the n-th on. */
+    state: (opts = {}) => ask({ op: 'state', ...opts }),
+    failing: (value) => ask({ op: 'failing', value }),
+    reset: () => ask({ op: 'reset' }),
+    close: () =>
+      new Promise((resolve) => {
+        child.once('exit', resolve);
+        child.disconnect();
+      }),
   };
 }
 
 async function waitUntil(check, timeoutMs) {
   const end = Date.now() + timeoutMs;
   while (Date.now() < end) {
-    if (check()) return true;
+    if (await check()) return true;
     await new Promise((r) => setTimeout(r, 50));
   }
   return false;
@@ -606,14 +618,12 @@ async function main() {
       accepted.push(...warm.ids);
       let seen = -1;
       let quietSince = Date.now();
-      await waitUntil(() => {
-        const n = receiver.state.delivered.size;
+      await waitUntil(async () => {
+        const n = (await receiver.state()).delivered;
         if (n !== seen) [seen, quietSince] = [n, Date.now()];
         return n >= summary(warm).ok && Date.now() - quietSince >= 500;
       }, 60_000);
-      receiver.state.delivered.clear();
-      receiver.state.delays.length = 0;
-      receiver.state.attempts = 0;
+      await receiver.reset();
       log(`claims with an Idempotency-Key each and a webhook subscribed, 64 connections, ${DURATION}s …`);
       const cpuBefore = cpuSnapshot(platform, eventDb.name);
       const r = await claimLoad(gw, players, unlimited, cursor, 64, { idempotent: true });
@@ -636,10 +646,11 @@ async function main() {
         `${s.rps} / ${figures.c64.rps} = ${round((100 * s.rps) / figures.c64.rps)} %`,
         '≥ 90 %',
       );
-      await waitUntil(() => receiver.state.delivered.size >= s.ok, 60_000);
-      const delays = [...receiver.state.delays].sort((a, b) => a - b);
+      await waitUntil(async () => (await receiver.state()).delivered >= s.ok, 60_000);
+      const received = await receiver.state({ delays: true });
+      const delays = received.delays.sort((a, b) => a - b);
       figures.webhookDelayP99 = round(pct(delays, 99), 0);
-      row('webhook messages delivered / approved claims', `${receiver.state.delivered.size} / ${s.ok}`);
+      row('webhook messages delivered / approved claims', `${received.delivered} / ${s.ok}`);
       row(
         'delay from decision to delivery, p50 / p99',
         `${round(pct(delays, 50), 0)} / ${figures.webhookDelayP99} ms`,
@@ -663,15 +674,14 @@ async function main() {
         '≥ 80 %',
       );
       // Drain rate: a backlog of messages that failed once, delivered when their retry comes due.
-      receiver.state.failing = true;
-      const before = receiver.state.delivered.size;
+      const before = (await receiver.failing(true)).delivered;
       const backlog = await claimLoad(gw, players, unlimited, cursor, 64, { duration: 0, amount: 3000 });
       accepted.push(...backlog.ids);
       const expected = summary(backlog).ok;
-      await waitUntil(() => receiver.state.attempts >= before + expected, 60_000);
-      receiver.state.failing = false;
-      await waitUntil(() => receiver.state.delivered.size >= before + expected, 120_000);
-      const times = [...receiver.state.delivered.values()].slice(before).sort((a, b) => a - b);
+      await waitUntil(async () => (await receiver.state()).attempts >= before + expected, 60_000);
+      await receiver.failing(false);
+      await waitUntil(async () => (await receiver.state()).delivered >= before + expected, 120_000);
+      const times = (await receiver.state({ timesFrom: before })).times.sort((a, b) => a - b);
       const drainPerSec = round((times.length - 1) / ((times.at(-1) - times[0]) / 1000), 0);
       figures.webhookDeliveriesPerSec = drainPerSec;
       row(`webhook deliveries/s draining a backlog of ${times.length}`, drainPerSec, '≥ 1,000');
