@@ -109,7 +109,8 @@ async function pool(concurrency, items, fn) {
 
 // ---- the platform -------------------------------------------------------------------------------
 
-async function startPlatform({ authDb, eventDb, internalSecret, admin }) {
+/** The three services; `eventPool` null leaves the event service's pool at its default, as `pnpm start` does. */
+async function startPlatform({ authDb, eventDb, internalSecret, admin, eventPool = EVENT_POOL }) {
   const [gatewayPort, authPort, eventPort, metricsPort] = await Promise.all([
     freePort(),
     freePort(),
@@ -132,7 +133,7 @@ async function startPlatform({ authDb, eventDb, internalSecret, admin }) {
     ...common,
     EVENT_PORT: String(eventPort),
     EVENT_DATABASE_URL: eventDb,
-    EVENT_DB_POOL_SIZE: String(EVENT_POOL),
+    ...(eventPool === null ? {} : { EVENT_DB_POOL_SIZE: String(eventPool) }),
     // The bench's webhook receiver runs on this machine; its first retry comes 2 s after a failure.
     WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
     WEBHOOK_RETRY_SCHEDULE: '2,2,2,2,2',
@@ -147,7 +148,6 @@ async function startPlatform({ authDb, eventDb, internalSecret, admin }) {
   return { auth, event, gateway, authUrl, eventUrl, gatewayUrl: `http://127.0.0.1:${gatewayPort}` };
 }
 
-/** A webhook receiver on 127.0.0.1 that answers at once (200, or 500 while `failing`) and notes each message. */
 /** The webhook receiver (webhook-receiver.mjs) in its own process, and what it has received. */
 async function startReceiver() {
   const child = fork(join(root, 'scripts/bench/webhook-receiver.mjs'), [], {
@@ -912,6 +912,7 @@ async function main() {
       eventDb: server.url('event'),
       internalSecret,
       admin: { ...admin },
+      eventPool: null,
     });
     const stackMb = () => {
       const services = [embedded.gateway, embedded.auth, embedded.event].map((p) => rssMb(p.pid) ?? 0);
