@@ -58,10 +58,23 @@ export async function planningConnection(
 }
 
 /**
+ * Each planned statement (those with a text) with the full scans its plan makes, but for those
+ * `allowed` by name: a test expects every list empty, and its failure names the statement.
+ */
+export function fullScansByStatement(
+  planned: readonly PlannedStatement[],
+  allowed: readonly string[] = [],
+): { statement: string; fullScans: string[] }[] {
+  return planned
+    .filter((p) => p.text.length > 0)
+    .map((p) => ({ statement: p.text, fullScans: fullScans(p.plan).filter((scan) => !allowed.includes(scan)) }));
+}
+
+/**
  * The scans in a plan that read a table, or an index, from end to end: a sequential scan, or an
  * index scan with no condition on the index. Each as `node on relation (index)`.
  */
-export function fullScans(plan: PlanNode): string[] {
+function fullScans(plan: PlanNode): string[] {
   const found: string[] = [];
   const visit = (node: PlanNode) => {
     const type = node['Node Type'];

@@ -13,7 +13,6 @@ import {
   type ClaimDecision,
   type StockNeed,
 } from '../domain/claim-decision.js';
-import type { PlayerFacts } from '../domain/condition-evaluator.js';
 import { canSee, canSeeClaim, isStaff } from '../domain/visibility.js';
 import { EventDefinitions, type EventDefinition } from '../events/event-definitions.js';
 import { EventRepository } from '../events/event.repository.js';
@@ -79,7 +78,7 @@ export class ClaimsService {
   ): Promise<Claim | undefined> {
     const userId = player.subject;
     const now = new Date();
-    const facts = needsFacts(event, now) ? await this.facts(userId, event) : undefined;
+    const facts = needsFacts(event, now) ? await this.factsReader.read(userId, event) : undefined;
     const decision = decideClaim(event, rewards, facts, now);
     const write = (d: ClaimDecision, waitForStock: boolean) =>
       this.write(event, claimOf(d, { id: randomUUID(), eventId: event.id, userId, now }), d.stock, waitForStock, key);
@@ -159,11 +158,6 @@ export class ClaimsService {
   /** The decision's webhook messages, in its transaction. */
   private async announce(tx: Db, claim: Claim): Promise<{ claim: Claim; messages: number }> {
     return { claim, messages: await this.outbox.claimDecided(tx, claim) };
-  }
-
-  /** The player's facts for the event's condition, read with those of other claims on it decided meanwhile. */
-  private facts(userId: string, event: EventRow): Promise<PlayerFacts> {
-    return this.factsReader.read(userId, event);
   }
 
   /**

@@ -5,7 +5,7 @@ import { rowsOf } from '@rewards/infrastructure/persistence';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTestDatabase, type TestDatabase } from '../../../../test/support/databases.js';
-import { fullScans, planningConnection } from '../../../../test/support/plans.js';
+import { fullScansByStatement, planningConnection } from '../../../../test/support/plans.js';
 import { ActivitiesService } from '../../src/activities/activities.service.js';
 import { ActivityRepository } from '../../src/activities/activity.repository.js';
 import { ClaimRepository, type ClaimWrite } from '../../src/claims/claim.repository.js';
@@ -136,13 +136,9 @@ describe('the claim path’s generic plans', () => {
       expect(await claims.write(conn.db, rejected)).toEqual({ written: false, why: 'active' });
 
       // Two facts reads, the batch and three single writes: each planned once, generically.
-      const prepared = conn.planned.filter((p) => p.text.length > 0);
-      expect(prepared.length).toBeGreaterThanOrEqual(6);
-      const scans = prepared.map((p) => ({
-        statement: p.text,
-        fullScans: fullScans(p.plan).filter((scan) => !READ_THROUGH_BY_DESIGN.includes(scan)),
-      }));
-      expect(scans).toEqual(prepared.map((p) => ({ statement: p.text, fullScans: [] })));
+      const scans = fullScansByStatement(conn.planned, READ_THROUGH_BY_DESIGN);
+      expect(scans.length).toBeGreaterThanOrEqual(6);
+      expect(scans).toEqual(scans.map(({ statement }) => ({ statement, fullScans: [] })));
     } finally {
       await conn.close();
     }
