@@ -307,6 +307,16 @@ function cpuPer(before, after, requests) {
  * 8 at a time; and where a login's CPU goes (each service, both databases' backends, the load).
  */
 async function measureLogins(platform, row, { authDb, eventDb, password, passwordHash }) {
+  // What the platform burns with nothing to do (its timers and polls): every request measured below
+  // shares the two cores with it.
+  log('idle CPU, 10 s …');
+  const idleBefore = cpuSnapshot(platform, authDb.name, eventDb.name);
+  await new Promise((r) => setTimeout(r, 10_000));
+  const idle = cpuPer(idleBefore, cpuSnapshot(platform, authDb.name, eventDb.name), 10);
+  row(
+    'CPU ms/s with no load: gateway / auth / event / PostgreSQL',
+    `${idle.gateway} / ${idle.auth} / ${idle.event} / ${idle.postgres} = ${round(idle.gateway + idle.auth + idle.event + idle.postgres, 1)}`,
+  );
   log('raw argon2id verifications/s …');
   const raw = await new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['scripts/bench/argon2-rate.mjs'], {

@@ -418,6 +418,27 @@ describe('gateway', () => {
     );
     expect(ok.status).toBe(200);
     expect(Object.keys(ok.body as object).sort()).toEqual(['items', 'next']);
+    // A long poll waits at most 30 s, given in whole seconds.
+    for (const wait of ['31', '-1', '1.5', 'soon', '']) {
+      expectError(
+        await raw(
+          `/internal/revocations?wait=${wait}`,
+          { headers: { 'x-internal-secret': stack.internalSecret } },
+          stack.authUrl,
+        ),
+        400,
+        'VALIDATION_FAILED',
+      );
+    }
+    const { next } = ok.body as { next: string };
+    const asked = Date.now();
+    const held = await raw(
+      `/internal/revocations?after=${next}&wait=1`,
+      { headers: { 'x-internal-secret': stack.internalSecret } },
+      stack.authUrl,
+    );
+    expect(held.status).toBe(200);
+    expect(Date.now() - asked).toBeGreaterThanOrEqual(900);
   });
 
   // ---- ops endpoints --------------------------------------------------------------------------

@@ -2,13 +2,20 @@ import { Body, Controller, Get, HttpCode, Post, Query, UseGuards } from '@nestjs
 import { InternalGuard, ZodPipe } from '@rewards/infrastructure';
 import { z } from 'zod';
 import { ApiKeysService } from './api-keys/api-keys.service.js';
-import { SessionsService } from './sessions/sessions.service.js';
+import { REVOCATIONS_MAX_WAIT_SECONDS, SessionsService } from './sessions/sessions.service.js';
 
 const RevocationsQuery = z
   .object({
     after: z
       .string()
       .regex(/^\d{1,15}\.\d{1,15}$/)
+      .optional(),
+    /** Seconds to wait for a revocation when there is none to send (a long poll); 0 answers at once. */
+    wait: z
+      .string()
+      .regex(/^\d{1,2}$/)
+      .transform(Number)
+      .pipe(z.number().max(REVOCATIONS_MAX_WAIT_SECONDS))
       .optional(),
   })
   .strict();
@@ -26,7 +33,7 @@ export class InternalController {
   /** See SessionsService.revocations: every revocation reaches a reader that sends back `next` as `after`. */
   @Get('revocations')
   revocations(@Query(new ZodPipe(RevocationsQuery)) query: z.infer<typeof RevocationsQuery>) {
-    return this.sessions.revocations(query.after);
+    return this.sessions.revocations(query.after, query.wait);
   }
 
   @Post('api-keys/exchange')

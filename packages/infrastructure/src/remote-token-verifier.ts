@@ -9,12 +9,19 @@ export interface RemoteVerifierOptions {
   authUrls: string[];
   internalSecret: string;
   logger: Logger;
-  /** How often revoked sessions are fetched; a replaced session's tokens are refused within this (plus one request). */
+  /**
+   * The least time between two reads of the revocation feed. Each read waits at auth until a
+   * revocation commits, so a replaced session's tokens are refused within one request of its commit,
+   * or within this when revocations follow each other closer than this.
+   */
   revocationPollMs?: number;
   keyRefreshMs?: number;
 }
 
 type Key = Awaited<ReturnType<typeof importJWK>>;
+
+/** How long auth may hold a revocation read that finds nothing new (auth allows up to 30). */
+const LONG_POLL_SECONDS = 20;
 
 /** Verified tokens remembered at most; past this the memory starts over. */
 const VERIFIED_CACHE_SIZE = 50_000;
@@ -56,29 +63,35 @@ export class RemoteTokenVerifier implements TokenVerifier {
   private since: string | undefined;
   private revocationsSynced = false;
   private timers: NodeJS.Timeout[] = [];
-  private polling = false;
+  private running = false;
+  /** False once auth refused the `wait` parameter (an older auth): then every read answers at once. */
+  private longPoll = true;
+  private pollAbort: AbortController | undefined;
+  private wakeFollower: (() => void) | undefined;
 
   constructor(private readonly opts: RemoteVerifierOptions) {}
 
   start(): void {
+    this.running = true;
     void this.refreshKeys();
-    void this.pollRevocations();
-    const poll = setInterval(() => {
-      void this.pollRevocations();
-      // Until auth has answered once (it may start after us), keep asking for its keys.
+    void this.followRevocations();
+    // Until auth has answered once (it may start after us), keep asking for its keys.
+    const keysMissing = setInterval(() => {
       if (this.keys.size === 0) void this.refreshKeys();
     }, this.opts.revocationPollMs ?? 250);
     const keys = setInterval(() => void this.refreshKeys(), this.opts.keyRefreshMs ?? 300_000);
-    poll.unref();
+    keysMissing.unref();
     keys.unref();
-    this.timers.push(poll, keys);
+    this.timers.push(keysMissing, keys);
   }
 
   stop(): void {
+    this.running = false;
     this.timers.forEach(clearInterval);
     this.timers = [];
+    this.pollAbort?.abort();
+    this.wakeFollower?.();
   }
-
   get ready(): boolean {
     return this.keys.size > 0 && this.revocationsSynced;
   }
@@ -164,39 +177,92 @@ export class RemoteTokenVerifier implements TokenVerifier {
     return this.keyFetch;
   }
 
-  private async fromAuth<T>(path: string, headers: Record<string, string>): Promise<T> {
+  private async fromAuth<T>(
+    path: string,
+    headers: Record<string, string>,
+    { timeoutMs = 2000, signal }: { timeoutMs?: number; signal?: AbortSignal } = {},
+  ): Promise<T> {
     let lastError: unknown;
     for (const base of this.opts.authUrls) {
       try {
-        const res = await fetch(new URL(path, base), { headers, signal: AbortSignal.timeout(2000) });
+        const timeout = AbortSignal.timeout(timeoutMs);
+        const res = await fetch(new URL(path, base), {
+          headers,
+          signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+        });
         if (res.ok) return (await res.json()) as T;
-        lastError = new Error(`${path} answered ${res.status}`);
+        await res.body?.cancel();
+        lastError = new FeedError(path, res.status);
       } catch (err) {
+        if (signal?.aborted) throw err;
         lastError = err;
       }
     }
     throw lastError;
   }
 
+  /**
+   * Reads the revocation feed for as long as the verifier runs. Once in step, each read is a long
+   * poll: auth answers when a revocation commits, or after LONG_POLL_SECONDS with nothing. Reads
+   * start at least `revocationPollMs` apart, which bounds the load when revocations come thick and
+   * fast, and the delay when auth cannot hold a read (it then answers at once).
+   */
+  private async followRevocations(): Promise<void> {
+    const spacing = this.opts.revocationPollMs ?? 250;
+    while (this.running) {
+      const started = Date.now();
+      await this.pollRevocations();
+      const rest = started + spacing - Date.now();
+      if (rest > 0 && this.running) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, rest);
+          timer.unref();
+          this.wakeFollower = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        this.wakeFollower = undefined;
+      }
+    }
+  }
+
   private async pollRevocations(): Promise<void> {
-    if (this.polling) return;
-    this.polling = true;
+    // The first read answers at once, so the verifier is ready as soon as auth is.
+    const wait = this.longPoll && this.revocationsSynced ? LONG_POLL_SECONDS : 0;
+    const query = new URLSearchParams();
+    if (this.since) query.set('after', this.since);
+    if (wait > 0) query.set('wait', String(wait));
+    const path = `/internal/revocations${query.size > 0 ? `?${query}` : ''}`;
+    this.pollAbort = new AbortController();
     try {
-      const path = this.since
-        ? `/internal/revocations?after=${encodeURIComponent(this.since)}`
-        : '/internal/revocations';
-      const body = await this.fromAuth<{ items: { sessionId: string; expiresAt: string }[]; next: string }>(path, {
-        'x-internal-secret': this.opts.internalSecret,
-      });
+      const body = await this.fromAuth<{ items: { sessionId: string; expiresAt: string }[]; next: string }>(
+        path,
+        { 'x-internal-secret': this.opts.internalSecret },
+        { timeoutMs: (wait + 5) * 1000, signal: this.pollAbort.signal },
+      );
       for (const r of body.items) this.revoked.set(r.sessionId, Date.parse(r.expiresAt));
       this.since = body.next;
       this.revocationsSynced = true;
       const now = Date.now();
       if (this.revoked.size > 1000) for (const [sid, exp] of this.revoked) if (exp < now) this.revoked.delete(sid);
     } catch (err) {
+      if (wait > 0 && err instanceof FeedError && err.status === 400) {
+        this.longPoll = false;
+        this.opts.logger.info('auth does not hold revocation reads; reading its feed every poll interval');
+      }
       this.opts.logger.debug({ err: { message: (err as Error).message } }, 'revocation poll failed');
     } finally {
-      this.polling = false;
+      this.pollAbort = undefined;
     }
+  }
+}
+
+class FeedError extends Error {
+  constructor(
+    path: string,
+    readonly status: number,
+  ) {
+    super(`${path} answered ${status}`);
   }
 }

@@ -51,13 +51,27 @@ class FakeAuth {
   keys: JWK[] = [];
   revoked: { sessionId: string; expiresAt: string }[] = [];
   feedStatus = 200;
+  /**
+   * What it does with `wait` (a long poll): 'ignore' answers at once (as an auth that cannot listen
+   * for commits does), 'hold' keeps the read until `answerHeld`, 'refuse' answers 400 (an auth that
+   * predates the parameter).
+   */
+  waitMode: 'ignore' | 'hold' | 'refuse' = 'ignore';
   jwksFetches: number[] = [];
-  feedRequests: { after: string | null; next: string }[] = [];
+  feedRequests: { after: string | null; next: string; wait: string | null }[] = [];
+  held: (() => void)[] = [];
+  /** Held reads whose connection the caller closed before an answer. */
+  abandoned = 0;
   private server: Server = createServer((req, res) => this.handle(req, res));
 
   async start(): Promise<string> {
     await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
     return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  /** Answers every held read with the feed as it now is. */
+  answerHeld(): void {
+    for (const answer of this.held.splice(0)) answer();
   }
 
   async stop(): Promise<void> {
@@ -80,17 +94,31 @@ class FakeAuth {
       if (req.headers['x-internal-secret'] !== SECRET)
         return json(401, { error: { code: 'UNAUTHENTICATED', message: 'no' } });
       if (this.feedStatus !== 200) return json(this.feedStatus, { error: { code: 'UNAVAILABLE', message: 'down' } });
+      const wait = url.searchParams.get('wait');
+      if (wait !== null && this.waitMode === 'refuse')
+        return json(400, { error: { code: 'VALIDATION_FAILED', message: 'unknown parameter' } });
       const next = `${1000 + this.feedRequests.length}.0`;
-      this.feedRequests.push({ after: url.searchParams.get('after'), next });
+      this.feedRequests.push({ after: url.searchParams.get('after'), next, wait });
+      if (wait !== null && this.waitMode === 'hold') {
+        let answered = false;
+        this.held.push(() => {
+          answered = true;
+          json(200, { items: this.revoked, next });
+        });
+        res.on('close', () => {
+          if (!answered) this.abandoned++;
+        });
+        return;
+      }
       return json(200, { items: this.revoked, next });
     }
     return json(404, { error: { code: 'NOT_FOUND', message: 'Not found' } });
   }
 }
 
-async function until(condition: () => boolean, timeoutMs = 3000): Promise<void> {
+async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 3000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
+  while (!(await condition())) {
     if (Date.now() > deadline) throw new Error('condition not met in time');
     await new Promise((r) => setTimeout(r, 10));
   }
@@ -406,6 +434,78 @@ describe(RemoteTokenVerifier.name, () => {
     await expect(sut.verify(await sign(key1, 'user-1', 'session-1'))).resolves.toMatchObject({ subject: 'user-1' });
     await until(() => auth.feedRequests.length >= 3);
     expect((await rejection(sut.verify(await sign(key1, 'user-2', 'session-gone')))).message).toBe('Session has ended');
+  });
+
+  it('once in step, waits at auth for the next revocation instead of asking again, and refuses its token as soon as it is answered', async () => {
+    auth.waitMode = 'hold';
+    await startReady();
+    await until(() => auth.held.length === 1);
+    const token = await sign(key1, 'user-1', 'session-1');
+    await expect(sut.verify(token)).resolves.toMatchObject({ subject: 'user-1' });
+    await sleep(800);
+    // The first read answers at once (to get in step); the second is held, and nothing else is asked.
+    expect(auth.feedRequests).toEqual([
+      { after: null, next: '1000.0', wait: null },
+      { after: '1000.0', next: '1001.0', wait: '20' },
+    ]);
+
+    auth.revoked.push({ sessionId: 'session-1', expiresAt: new Date(Date.now() + 600_000).toISOString() });
+    const answeredAt = Date.now();
+    auth.answerHeld();
+    await until(() =>
+      sut.verify(token).then(
+        () => false,
+        () => true,
+      ),
+    );
+    expect(Date.now() - answeredAt).toBeLessThan(200);
+    expect((await rejection(sut.verify(token))).message).toBe('Session has ended');
+    // The next read carries the new position and waits again.
+    await until(() => auth.held.length === 1);
+    expect(auth.feedRequests.at(-1)).toEqual({ after: '1001.0', next: '1002.0', wait: '20' });
+  });
+
+  it('spaces reads revocationPollMs apart when auth answers each at once, held or not', async () => {
+    await startVerifier({ revocationPollMs: 200 });
+    await until(() => sut.ready);
+    const from = auth.feedRequests.length;
+    await sleep(1000);
+
+    const reads = auth.feedRequests.length - from;
+    expect(reads).toBeGreaterThanOrEqual(3);
+    expect(reads).toBeLessThanOrEqual(6);
+    expect(auth.feedRequests.slice(from).every((r) => r.wait === '20')).toBe(true);
+  });
+
+  it('falls back to reading at every interval when auth refuses the wait parameter, and still refuses revoked sessions', async () => {
+    auth.waitMode = 'refuse';
+    await startVerifier({ revocationPollMs: 50 });
+    await until(() => sut.ready);
+    await until(() => auth.feedRequests.length >= 4);
+    auth.revoked.push({ sessionId: 'session-gone', expiresAt: new Date(Date.now() + 600_000).toISOString() });
+
+    const token = await sign(key1, 'user-2', 'session-gone');
+    await until(
+      () =>
+        sut.verify(token).then(
+          () => false,
+          () => true,
+        ),
+      1000,
+    );
+    expect(auth.feedRequests.every((r) => r.wait === null)).toBe(true);
+  });
+
+  it('abandons a held read when stopped, so the process can exit', async () => {
+    auth.waitMode = 'hold';
+    await startReady();
+    await until(() => auth.held.length === 1);
+
+    sut.stop();
+
+    await until(() => auth.abandoned === 1);
+    await sleep(300);
+    expect(auth.feedRequests).toHaveLength(2);
   });
 
   it('fetches the JWKS again when a token carries a new kid, and accepts the rotated key', async () => {

@@ -1,7 +1,8 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { UnitOfWork } from '@rewards/infrastructure/persistence';
+import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import type { Logger } from '@rewards/infrastructure';
+import { PgNotifications, UnitOfWork } from '@rewards/infrastructure/persistence';
 import { API_KEY_TOKEN_TTL_SECONDS } from '../api-keys/api-keys.service.js';
-import { AUTH_CONFIG, type AuthConfig } from '../config.js';
+import { AUTH_CONFIG, AUTH_LOGGER, type AuthConfig } from '../config.js';
 import { type FeedPosition, SessionRepository } from './session.repository.js';
 
 export const encodeFeedPosition = (p: FeedPosition) => `${p.tx}.${p.seq}`;
@@ -10,19 +11,52 @@ export function decodeFeedPosition(raw: string): FeedPosition | undefined {
   return m ? { tx: Number(m[1]), seq: Number(m[2]) } : undefined;
 }
 
+/** The longest a revocation feed read may wait for a revocation (`wait`, in seconds). */
+export const REVOCATIONS_MAX_WAIT_SECONDS = 30;
+
 @Injectable()
-export class SessionsService {
+export class SessionsService implements OnModuleInit, OnModuleDestroy {
+  /** Commits of revocations (migration 0010's trigger), on every instance. */
+  private readonly committed: PgNotifications;
+
   constructor(
     private readonly uow: UnitOfWork,
     private readonly sessions: SessionRepository,
     @Inject(AUTH_CONFIG) private readonly config: AuthConfig,
-  ) {}
+    @Inject(AUTH_LOGGER) logger: Logger,
+  ) {
+    this.committed = new PgNotifications(config.AUTH_DATABASE_URL, 'session_revocations', logger);
+  }
+
+  async onModuleInit(): Promise<void> {
+    await this.committed.start();
+  }
+
+  /** Waiting reads answer (with what they have) before the server closes. */
+  async onModuleDestroy(): Promise<void> {
+    await this.committed.stop();
+  }
 
   /**
    * The feed of ended sessions and revoked API keys, paged by a commit-safe cursor: a reader that
    * sends back `next` as `after` sees every revocation, including ones committed late.
+   *
+   * With `waitSeconds`, a read that finds nothing waits up to that long for a revocation to commit
+   * (a long poll), so the gateway and the event service hear of one at once without asking several
+   * times a second. While this instance cannot listen for commits, it answers at once and the
+   * reader's own spacing between reads bounds the delay.
    */
-  async revocations(after?: string) {
+  async revocations(after?: string, waitSeconds = 0) {
+    const deadline = Date.now() + waitSeconds * 1000;
+    for (;;) {
+      const since = this.committed.version;
+      const page = await this.readRevocations(after);
+      if (page.items.length > 0) return page;
+      if (!(await this.committed.changedSince(since, deadline - Date.now()))) return page;
+    }
+  }
+
+  private async readRevocations(after: string | undefined) {
     // An entry matters while a token it refuses can still be unexpired.
     const keep = (Math.max(this.config.ACCESS_TOKEN_TTL_SECONDS, API_KEY_TOKEN_TTL_SECONDS) + 60) * 1000;
     const from = after ? decodeFeedPosition(after) : undefined;

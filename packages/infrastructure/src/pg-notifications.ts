@@ -1,0 +1,132 @@
+import pg from 'pg';
+import type { Logger } from 'pino';
+
+const CONNECT_TIMEOUT_MS = 3000;
+/** Between attempts to get the listening connection back: doubling from the first to the last. */
+const RECONNECT_MS = [500, 10_000] as const;
+
+/**
+ * One channel's NOTIFYs, on a connection of its own (a pooled one would go back to the pool and stop
+ * listening): a count that moves on each notification, and a wait for it to move. Notifications
+ * arrive after the notifying transaction committed, so a reader that takes `version`, then reads,
+ * then waits for a newer version misses nothing: a commit its read did not see notifies after it.
+ *
+ * While the connection is down, `wait` answers at once: a caller then asks again later rather than
+ * sleeping through a notification it cannot get. Getting the connection back counts as a change, as
+ * notifications in the gap are lost.
+ */
+export class PgNotifications {
+  private client: pg.Client | undefined;
+  private seen = 0;
+  private live = false;
+  private closed = false;
+  private attempt = 0;
+  private retry: NodeJS.Timeout | undefined;
+  private readonly waiters = new Set<() => void>();
+
+  constructor(
+    private readonly url: string,
+    private readonly channel: string,
+    private readonly logger: Logger,
+  ) {
+    if (!/^[a-z_][a-z0-9_]*$/.test(channel)) throw new Error(`not a plain channel name: ${channel}`);
+  }
+
+  /** Connects and listens; on failure keeps trying in the background (waits answer at once meanwhile). */
+  async start(): Promise<void> {
+    await this.connect();
+  }
+
+  /** Stops listening and ends every wait. */
+  async stop(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.retry);
+    this.wakeAll();
+    const client = this.client;
+    this.client = undefined;
+    this.live = false;
+    await client?.end().catch(() => undefined);
+  }
+
+  get listening(): boolean {
+    return this.live;
+  }
+
+  /** Moves on each notification, and when the connection comes back. */
+  get version(): number {
+    return this.seen;
+  }
+
+  /**
+   * Whether there is reason to read again: true once `version` is no longer `since` (at once if it
+   * already is not) or the connection was lost; false after `ms` with no change, and at once while
+   * not listening or stopped.
+   */
+  changedSince(since: number, ms: number): Promise<boolean> {
+    if (this.seen !== since) return Promise.resolve(true);
+    if (!this.live || this.closed || ms <= 0) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const done = (changed: boolean) => {
+        clearTimeout(timer);
+        this.waiters.delete(wake);
+        resolve(changed);
+      };
+      const wake = () => done(true);
+      const timer = setTimeout(() => done(false), ms);
+      this.waiters.add(wake);
+    });
+  }
+
+  private async connect(): Promise<void> {
+    if (this.closed) return;
+    const client = new pg.Client({ connectionString: this.url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
+    this.client = client;
+    client.on('notification', (msg) => {
+      if (msg.channel !== this.channel) return;
+      this.seen++;
+      this.wakeAll();
+    });
+    client.on('error', (err) => this.lost(client, err));
+    client.on('end', () => this.lost(client));
+    try {
+      await client.connect();
+      await client.query(`listen ${this.channel}`);
+    } catch (err) {
+      this.lost(client, err as Error);
+      await client.end().catch(() => undefined);
+      return;
+    }
+    if (this.client !== client) {
+      // Stopped, or lost while listening began.
+      await client.end().catch(() => undefined);
+      return;
+    }
+    this.live = true;
+    this.attempt = 0;
+    // Notifications sent while no connection listened are gone: readers must look again.
+    this.seen++;
+    this.wakeAll();
+  }
+
+  /** The connection `client` failed or ended: waits answer at once, and a new one is tried later. */
+  private lost(client: pg.Client, err?: Error): void {
+    if (this.closed || this.client !== client) return;
+    this.client = undefined;
+    const wasLive = this.live;
+    this.live = false;
+    this.wakeAll();
+    if (wasLive || this.attempt === 0) {
+      this.logger.warn(
+        { channel: this.channel, err: err ? { message: err.message } : undefined },
+        'notification connection lost; waits answer at once until it is back',
+      );
+    }
+    const delay = Math.min(RECONNECT_MS[1], RECONNECT_MS[0] * 2 ** this.attempt++);
+    this.retry = setTimeout(() => void this.connect(), delay);
+    this.retry.unref();
+  }
+
+  private wakeAll(): void {
+    for (const wake of [...this.waiters]) wake();
+  }
+}
