@@ -12,8 +12,14 @@ import { signatureHeader } from './webhook.signature.js';
 const LEASE_SECONDS = 30;
 /** Messages leased by one instance, all endpoints together. */
 const LEASED_MAX = 512;
-/** Between polls when nothing is due (plus up to 50 ms, so instances do not poll in step). */
-const IDLE_POLL_MS = 200;
+/**
+ * Between polls when nothing is due: the first, doubled after each poll that finds nothing, up to the
+ * last (plus up to 50 ms, so instances do not poll in step). This instance's own decisions and
+ * retries wake it at once or when due; polling only finds what other instances left behind.
+ */
+const IDLE_POLL_MS = [200, 1000] as const;
+/** A retry's poll comes this long after it is due: its outcome (and due time) is written just after the send. */
+const RETRY_MARGIN_MS = 50;
 const OUTCOMES_PER_WRITE = 500;
 /**
  * The least time between two polls: under load, each lease then takes the messages of many
@@ -30,8 +36,9 @@ interface Endpoint {
 /**
  * Sends the outbox, on every instance: leases due messages (SKIP LOCKED, so instances share the work),
  * sends each as a signed POST outside any transaction, and writes the outcomes back in batches:
- * delivered on a 2xx, else retried on the schedule (WEBHOOK_RETRY_SCHEDULE), then FAILED. Polls every
- * ~200 ms, and at once when a decision on this instance committed messages (`wake`).
+ * delivered on a 2xx, else retried on the schedule (WEBHOOK_RETRY_SCHEDULE), then FAILED. Polls at once
+ * when a decision on this instance committed messages (`wake`), when one of its retries comes due, and
+ * otherwise every 200 ms to 1 s (see IDLE_POLL_MS).
  * Each endpoint has its own bounded share of sends, so a slow or dead one delays only its own messages.
  */
 @Injectable()
@@ -53,6 +60,10 @@ export class WebhookDeliveryWorker {
   private pollAgain = false;
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
+  private timerAt = Infinity;
+  /** When the earliest retry this instance scheduled comes due (Infinity: none). */
+  private retryAt = Infinity;
+  private emptyPolls = 0;
   private lastPollAt = 0;
   private lastFailureLog = 0;
 
@@ -124,18 +135,33 @@ export class WebhookDeliveryWorker {
     this.timer = undefined;
     this.pollAgain = false;
     this.lastPollAt = Date.now();
+    if (this.lastPollAt >= this.retryAt) this.retryAt = Infinity;
     this.polling = this.leaseDue().then((leased) => {
       this.polling = undefined;
       // A poll that found work may have left some (other endpoints, the total): look again at once.
-      this.later(leased > 0 || this.pollAgain ? 0 : IDLE_POLL_MS + Math.random() * 50);
+      this.emptyPolls = leased > 0 ? 0 : this.emptyPolls + 1;
+      if (leased > 0 || this.pollAgain) return this.later(0);
+      const idle = Math.min(IDLE_POLL_MS[1], IDLE_POLL_MS[0] * 2 ** (this.emptyPolls - 1)) + Math.random() * 50;
+      this.later(Math.max(0, Math.min(idle, this.retryAt - Date.now())));
     });
   }
 
   private later(ms: number): void {
     if (!this.running) return;
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.wake(), ms);
+    this.timerAt = Date.now() + ms;
+    this.timer = setTimeout(() => {
+      this.timerAt = Infinity;
+      this.wake();
+    }, ms);
     this.timer.unref();
+  }
+
+  /** Polls no later than `ms` from now: a retry of this instance's comes due then. */
+  private by(ms: number): void {
+    const at = Date.now() + ms;
+    this.retryAt = Math.min(this.retryAt, at);
+    if (this.polling === undefined && at < this.timerAt) this.later(ms);
   }
 
   private async leaseDue(): Promise<number> {
@@ -198,6 +224,7 @@ export class WebhookDeliveryWorker {
       .catch((err: unknown) => ({ status: null, error: err instanceof Error ? err.message : 'request failed' }));
     const delivered = result.error === null;
     const retryInMs = delivered ? null : retryDelayMs(this.schedule, m.attempts);
+    if (retryInMs !== null) this.by(retryInMs + RETRY_MARGIN_MS);
     this.deliveries.inc({ outcome: delivered ? 'delivered' : retryInMs === null ? 'failed' : 'retry' });
     this.outcomes.push({
       webhookId: m.webhookId,
