@@ -102,6 +102,7 @@ export class PgNotifications {
       return;
     }
     this.live = true;
+    if (this.attempt > 0) this.logger.info({ channel: this.channel }, 'notification connection back');
     this.attempt = 0;
     // Notifications sent while no connection listened are gone: readers must look again.
     this.seen++;

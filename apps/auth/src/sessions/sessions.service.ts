@@ -1,6 +1,7 @@
 import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
-import type { Logger } from '@rewards/infrastructure';
+import { type Logger, METRICS, type Metrics } from '@rewards/infrastructure';
 import { PgNotifications, UnitOfWork } from '@rewards/infrastructure/persistence';
+import { Gauge } from 'prom-client';
 import { API_KEY_TOKEN_TTL_SECONDS } from '../api-keys/api-keys.service.js';
 import { AUTH_CONFIG, AUTH_LOGGER, type AuthConfig } from '../config.js';
 import { type FeedPosition, SessionRepository } from './session.repository.js';
@@ -24,8 +25,18 @@ export class SessionsService implements OnModuleInit, OnModuleDestroy {
     private readonly sessions: SessionRepository,
     @Inject(AUTH_CONFIG) private readonly config: AuthConfig,
     @Inject(AUTH_LOGGER) logger: Logger,
+    @Inject(METRICS) metrics: Metrics,
   ) {
-    this.committed = new PgNotifications(config.AUTH_DATABASE_URL, 'session_revocations', logger);
+    const committed = new PgNotifications(config.AUTH_DATABASE_URL, 'session_revocations', logger);
+    this.committed = committed;
+    new Gauge({
+      name: 'revocation_feed_listening',
+      help: 'Whether this instance hears revocations commit (1), so feed reads wait for them; 0: they answer at once',
+      registers: [metrics.registry],
+      collect() {
+        this.set(committed.listening ? 1 : 0);
+      },
+    });
   }
 
   async onModuleInit(): Promise<void> {

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { createMetrics } from '@rewards/infrastructure';
 import { UnitOfWork } from '@rewards/infrastructure/persistence';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authDatabase, silentLogger } from '../../../../test/support/databases.js';
@@ -26,6 +27,7 @@ describe(SessionsService.name, () => {
         sessions,
         authConfig({ AUTH_DATABASE_URL: ctx.url! }),
         silentLogger,
+        createMetrics('auth'),
       );
       await sut.onModuleInit();
     });
@@ -108,14 +110,20 @@ describe(SessionsService.name, () => {
       expect(at - replacedAt).toBeLessThan(1000);
     });
 
-    it('ends held reads when the service stops, answering with what it has', async () => {
+    it('ends held reads when the service stops, answering with what it has; a gauge tells whether it listens', async () => {
+      const metrics = createMetrics('auth');
+      const listening = async () =>
+        (await metrics.registry.getSingleMetric('revocation_feed_listening')!.get()).values[0]!.value;
       const other = new SessionsService(
         new UnitOfWork(ctx.database),
         sessions,
         authConfig({ AUTH_DATABASE_URL: ctx.url! }),
         silentLogger,
+        metrics,
       );
+      expect(await listening()).toBe(0);
       await other.onModuleInit();
+      expect(await listening()).toBe(1);
       const after = await position();
       const read = timed(other.revocations(after, 20));
       await sleep(200);
@@ -125,6 +133,7 @@ describe(SessionsService.name, () => {
       const { value, at } = await read;
       expect(value).toEqual({ items: [], next: after });
       expect(at - stoppedAt).toBeLessThan(1000);
+      expect(await listening()).toBe(0);
     });
   });
 });

@@ -40,7 +40,11 @@ describe('dependency-injection metadata of the built auth service', () => {
       'ApiKeysService',
       ['ApiKeyRepository', 'SessionRepository', 'SigningKeyStore', 'UnitOfWork', 'OutboxRepository', 'OutboxRelay'],
     ],
-    ['sessions/sessions.service.js', 'SessionsService', ['UnitOfWork', 'SessionRepository', 'Object', 'Object']],
+    [
+      'sessions/sessions.service.js',
+      'SessionsService',
+      ['UnitOfWork', 'SessionRepository', 'Object', 'Object', 'Object'],
+    ],
     ['keys/local-token.verifier.js', 'LocalTokenVerifier', ['SigningKeyStore', 'UnitOfWork', 'SessionRepository']],
     ['keys/signing-key.store.js', 'SigningKeyStore', ['UnitOfWork', 'SigningKeyRepository', 'Object']],
     ['outbox/outbox.relay.js', 'OutboxRelay', ['UnitOfWork', 'OutboxRepository', 'Object', 'Object']],
