@@ -59,6 +59,20 @@ describe(WebhookDeliveryWorker.name, () => {
     await t?.dispose();
   });
 
+  /** A new active webhook on the receiver, subscribed to claim.approved; its id. */
+  async function subscribed(): Promise<string> {
+    const id = randomUUID();
+    await new WebhookRepository().insert(db, {
+      id,
+      url: receiverUrl,
+      events: ['claim.approved'],
+      active: true,
+      secret: 'whsec_c2VjcmV0',
+      createdBy: 'tester',
+    });
+    return id;
+  }
+
   function start(messages: WebhookMessageRepository): WebhookDeliveryWorker {
     const config = loadEventConfig({
       NODE_ENV: 'test',
@@ -83,15 +97,7 @@ describe(WebhookDeliveryWorker.name, () => {
     expect(polls).toBeGreaterThanOrEqual(2);
     expect(polls).toBeLessThanOrEqual(4);
     // A decision committed on this instance is sent at once, idle or not.
-    const webhookId = randomUUID();
-    await new WebhookRepository().insert(db, {
-      id: webhookId,
-      url: receiverUrl,
-      events: ['claim.approved'],
-      active: true,
-      secret: 'whsec_c2VjcmV0',
-      createdBy: 'tester',
-    });
+    const webhookId = await subscribed();
     await messages.insertOne(db, { messageId: randomUUID(), webhookId, type: 'claim.approved', payload: '{}' });
     const committed = Date.now();
     worker!.wake();
@@ -104,15 +110,7 @@ describe(WebhookDeliveryWorker.name, () => {
     const messages = new CountingMessages();
     start(messages);
     await sleep(1600);
-    const webhookId = randomUUID();
-    await new WebhookRepository().insert(db, {
-      id: webhookId,
-      url: receiverUrl,
-      events: ['claim.approved'],
-      active: true,
-      secret: 'whsec_c2VjcmV0',
-      createdBy: 'tester',
-    });
+    const webhookId = await subscribed();
     const messageId = randomUUID();
     await messages.insertOne(db, { messageId, webhookId, type: 'claim.approved', payload: '{}' });
     failFirst = 1;
