@@ -439,6 +439,12 @@ describe('gateway', () => {
     );
     expect(held.status).toBe(200);
     expect(Date.now() - asked).toBeGreaterThanOrEqual(900);
+    // Auth hears revocations commit; held reads are counted, but kept out of the latency histogram.
+    const metrics = (await raw('/metrics', {}, stack.authUrl)).text;
+    expect(metrics).toMatch(/^revocation_feed_listening\{service="auth"\} 1$/m);
+    expect(metrics).toMatch(/^http_requests_total\{[^}]*route="\/internal\/revocations"[^}]*\} \d+$/m);
+    expect(metrics).not.toMatch(/^http_request_duration_seconds_count\{[^}]*route="\/internal\/revocations"/m);
+    expect(metrics).toMatch(/^http_request_duration_seconds_count\{[^}]*route="\/readyz"/m);
   });
 
   // ---- ops endpoints --------------------------------------------------------------------------

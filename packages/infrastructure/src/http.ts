@@ -136,7 +136,7 @@ export async function createServiceApp(
   });
   fastify.addHook('onResponse', async (req, reply) => {
     const labels = { method: req.method, route: routeLabel(req), status: String(reply.statusCode) };
-    metrics.duration.observe(labels, reply.elapsedTime / 1000);
+    if (!LONG_POLLS.has(labels.route)) metrics.duration.observe(labels, reply.elapsedTime / 1000);
     metrics.requests.inc(labels);
     const probe = /^\/(internal\/revocations|healthz|readyz|metrics)/.test(req.url);
     // Probes answer 503 while a dependency starts or is down: the outage itself is logged where it is
@@ -208,6 +208,9 @@ function lingerThenClose(socket: Duplex): void {
   socket.once('close', () => clearTimeout(timer));
   socket.resume();
 }
+
+/** Routes held open on purpose (long polls): counted, but their duration says nothing of latency. */
+const LONG_POLLS = new Set(['/internal/revocations']);
 
 function routeLabel(req: FastifyRequest): string {
   return req.routeOptions.url ?? 'unmatched';

@@ -1,9 +1,24 @@
+import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import type { Logger } from 'pino';
 
 const CONNECT_TIMEOUT_MS = 3000;
 /** Between attempts to get the listening connection back: doubling from the first to the last. */
 const RECONNECT_MS = [500, 10_000] as const;
+/** Ending a connection waits for the server this long at most; then the socket is dropped. */
+const END_TIMEOUT_MS = 1000;
+/** Heartbeats whose payload starts so are the instances' own; they never count as a change. */
+const HEARTBEAT_PREFIX = 'heartbeat:';
+
+export interface PgNotificationsOptions {
+  /**
+   * How often the connection notifies itself, and how long the notification may take to come back
+   * before the connection counts as lost: a connection that died without an error (a half-open
+   * socket after a failover, a dropped NAT entry) would otherwise look alive while hearing nothing.
+   */
+  heartbeatMs?: number;
+  heartbeatTimeoutMs?: number;
+}
 
 /**
  * One channel's NOTIFYs, on a connection of its own (a pooled one would go back to the pool and stop
@@ -11,9 +26,10 @@ const RECONNECT_MS = [500, 10_000] as const;
  * arrive after the notifying transaction committed, so a reader that takes `version`, then reads,
  * then waits for a newer version misses nothing: a commit its read did not see notifies after it.
  *
- * While the connection is down, `wait` answers at once: a caller then asks again later rather than
- * sleeping through a notification it cannot get. Getting the connection back counts as a change, as
- * notifications in the gap are lost.
+ * While the connection is down, `changedSince` answers at once: a caller then asks again later
+ * rather than sleeping through a notification it cannot get. Getting the connection back counts as a
+ * change, as notifications in the gap are lost. The connection proves itself alive with a heartbeat
+ * (a notification to itself) every few seconds.
  */
 export class PgNotifications {
   private client: pg.Client | undefined;
@@ -22,14 +38,22 @@ export class PgNotifications {
   private closed = false;
   private attempt = 0;
   private retry: NodeJS.Timeout | undefined;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private heartbeatDue: NodeJS.Timeout | undefined;
+  private readonly heartbeatPayload = `${HEARTBEAT_PREFIX}${randomUUID()}`;
+  private readonly heartbeatMs: number;
+  private readonly heartbeatTimeoutMs: number;
   private readonly waiters = new Set<() => void>();
 
   constructor(
     private readonly url: string,
     private readonly channel: string,
     private readonly logger: Logger,
+    opts: PgNotificationsOptions = {},
   ) {
     if (!/^[a-z_][a-z0-9_]*$/.test(channel)) throw new Error(`not a plain channel name: ${channel}`);
+    this.heartbeatMs = opts.heartbeatMs ?? 5000;
+    this.heartbeatTimeoutMs = opts.heartbeatTimeoutMs ?? 2000;
   }
 
   /** Connects and listens; on failure keeps trying in the background (waits answer at once meanwhile). */
@@ -41,11 +65,12 @@ export class PgNotifications {
   async stop(): Promise<void> {
     this.closed = true;
     clearTimeout(this.retry);
+    this.stopHeartbeat();
     this.wakeAll();
     const client = this.client;
     this.client = undefined;
     this.live = false;
-    await client?.end().catch(() => undefined);
+    if (client) await endWithin(client);
   }
 
   get listening(): boolean {
@@ -79,10 +104,23 @@ export class PgNotifications {
 
   private async connect(): Promise<void> {
     if (this.closed) return;
-    const client = new pg.Client({ connectionString: this.url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
+    const client = new pg.Client({
+      connectionString: this.url,
+      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+      query_timeout: CONNECT_TIMEOUT_MS,
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
+    });
     this.client = client;
     client.on('notification', (msg) => {
       if (msg.channel !== this.channel) return;
+      if (msg.payload?.startsWith(HEARTBEAT_PREFIX)) {
+        if (msg.payload === this.heartbeatPayload) {
+          clearTimeout(this.heartbeatDue);
+          this.heartbeatDue = undefined;
+        }
+        return;
+      }
       this.seen++;
       this.wakeAll();
     });
@@ -93,29 +131,52 @@ export class PgNotifications {
       await client.query(`listen ${this.channel}`);
     } catch (err) {
       this.lost(client, err as Error);
-      await client.end().catch(() => undefined);
       return;
     }
     if (this.client !== client) {
       // Stopped, or lost while listening began.
-      await client.end().catch(() => undefined);
+      await endWithin(client);
       return;
     }
     this.live = true;
     if (this.attempt > 0) this.logger.info({ channel: this.channel }, 'notification connection back');
     this.attempt = 0;
+    this.startHeartbeat(client);
     // Notifications sent while no connection listened are gone: readers must look again.
     this.seen++;
     this.wakeAll();
   }
 
-  /** The connection `client` failed or ended: waits answer at once, and a new one is tried later. */
+  private startHeartbeat(client: pg.Client): void {
+    this.heartbeat = setInterval(() => {
+      if (this.heartbeatDue !== undefined) return; // the last one is still on its way
+      this.heartbeatDue = setTimeout(
+        () => this.lost(client, new Error(`no heartbeat within ${this.heartbeatTimeoutMs} ms`)),
+        this.heartbeatTimeoutMs,
+      );
+      this.heartbeatDue.unref();
+      client
+        .query('select pg_notify($1, $2)', [this.channel, this.heartbeatPayload])
+        .catch((err: Error) => this.lost(client, err));
+    }, this.heartbeatMs);
+    this.heartbeat.unref();
+  }
+
+  private stopHeartbeat(): void {
+    clearInterval(this.heartbeat);
+    clearTimeout(this.heartbeatDue);
+    this.heartbeatDue = undefined;
+  }
+
+  /** The connection `client` failed, ended or fell silent: waits answer at once, and a new one is tried later. */
   private lost(client: pg.Client, err?: Error): void {
     if (this.closed || this.client !== client) return;
     this.client = undefined;
+    this.stopHeartbeat();
     const wasLive = this.live;
     this.live = false;
     this.wakeAll();
+    void endWithin(client);
     if (wasLive || this.attempt === 0) {
       this.logger.warn(
         { channel: this.channel, err: err ? { message: err.message } : undefined },
@@ -130,4 +191,21 @@ export class PgNotifications {
   private wakeAll(): void {
     for (const wake of [...this.waiters]) wake();
   }
+}
+
+/** Ends a connection, dropping its socket if the server does not answer in time (a dead peer never does). */
+async function endWithin(client: pg.Client): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const ended = client.end().then(
+    () => true,
+    () => true,
+  );
+  const late = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), END_TIMEOUT_MS);
+    timer.unref();
+  });
+  if (!(await Promise.race([ended, late]))) {
+    (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+  }
+  clearTimeout(timer);
 }

@@ -20,8 +20,14 @@ export interface RemoteVerifierOptions {
 
 type Key = Awaited<ReturnType<typeof importJWK>>;
 
-/** How long auth may hold a revocation read that finds nothing new (auth allows up to 30). */
-const LONG_POLL_SECONDS = 20;
+/**
+ * How long auth may hold a revocation read that finds nothing new (auth allows up to 30). A held read
+ * to an instance that vanished without closing the connection fails only at its timeout (this plus
+ * 3 s); the next read then starts at another instance.
+ */
+const LONG_POLL_SECONDS = 10;
+/** After auth refused `wait` (an older auth), how long reads answer at once before `wait` is tried again. */
+const LONG_POLL_RETRY_MS = 5 * 60_000;
 
 /** Verified tokens remembered at most; past this the memory starts over. */
 const VERIFIED_CACHE_SIZE = 50_000;
@@ -64,8 +70,12 @@ export class RemoteTokenVerifier implements TokenVerifier {
   private revocationsSynced = false;
   private timers: NodeJS.Timeout[] = [];
   private running = false;
-  /** False once auth refused the `wait` parameter (an older auth): then every read answers at once. */
-  private longPoll = true;
+  /** When auth last refused the `wait` parameter (an older auth): reads answer at once for a while. */
+  private longPollRefusedAt = -Infinity;
+  /** The auth instance that answered last: the next call starts there. */
+  private preferred = 0;
+  /** Which start() the feed loop belongs to: a loop of an earlier one ends. */
+  private generation = 0;
   private pollAbort: AbortController | undefined;
   private wakeFollower: (() => void) | undefined;
 
@@ -74,7 +84,7 @@ export class RemoteTokenVerifier implements TokenVerifier {
   start(): void {
     this.running = true;
     void this.refreshKeys();
-    void this.followRevocations();
+    void this.followRevocations(++this.generation);
     // Until auth has answered once (it may start after us), keep asking for its keys.
     const keysMissing = setInterval(() => {
       if (this.keys.size === 0) void this.refreshKeys();
@@ -183,14 +193,21 @@ export class RemoteTokenVerifier implements TokenVerifier {
     { timeoutMs = 2000, signal }: { timeoutMs?: number; signal?: AbortSignal } = {},
   ): Promise<T> {
     let lastError: unknown;
-    for (const base of this.opts.authUrls) {
+    const urls = this.opts.authUrls;
+    for (let i = 0; i < urls.length; i++) {
+      const at = (this.preferred + i) % urls.length;
+      const base = urls[at]!;
       try {
         const timeout = AbortSignal.timeout(timeoutMs);
         const res = await fetch(new URL(path, base), {
           headers,
           signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
         });
-        if (res.ok) return (await res.json()) as T;
+        if (res.ok) {
+          const body = (await res.json()) as T;
+          this.preferred = at;
+          return body;
+        }
         await res.body?.cancel();
         lastError = new FeedError(path, res.status);
       } catch (err) {
@@ -207,9 +224,9 @@ export class RemoteTokenVerifier implements TokenVerifier {
    * start at least `revocationPollMs` apart, which bounds the load when revocations come thick and
    * fast, and the delay when auth cannot hold a read (it then answers at once).
    */
-  private async followRevocations(): Promise<void> {
+  private async followRevocations(generation: number): Promise<void> {
     const spacing = this.opts.revocationPollMs ?? 250;
-    while (this.running) {
+    while (this.running && generation === this.generation) {
       const started = Date.now();
       await this.pollRevocations();
       const rest = started + spacing - Date.now();
@@ -229,17 +246,19 @@ export class RemoteTokenVerifier implements TokenVerifier {
 
   private async pollRevocations(): Promise<void> {
     // The first read answers at once, so the verifier is ready as soon as auth is.
-    const wait = this.longPoll && this.revocationsSynced ? LONG_POLL_SECONDS : 0;
+    const longPoll = Date.now() - this.longPollRefusedAt > LONG_POLL_RETRY_MS;
+    const wait = longPoll && this.revocationsSynced ? LONG_POLL_SECONDS : 0;
     const query = new URLSearchParams();
     if (this.since) query.set('after', this.since);
     if (wait > 0) query.set('wait', String(wait));
     const path = `/internal/revocations${query.size > 0 ? `?${query}` : ''}`;
-    this.pollAbort = new AbortController();
+    const abort = new AbortController();
+    this.pollAbort = abort;
     try {
       const body = await this.fromAuth<{ items: { sessionId: string; expiresAt: string }[]; next: string }>(
         path,
         { 'x-internal-secret': this.opts.internalSecret },
-        { timeoutMs: (wait + 5) * 1000, signal: this.pollAbort.signal },
+        { timeoutMs: wait > 0 ? (wait + 3) * 1000 : 2000, signal: abort.signal },
       );
       for (const r of body.items) this.revoked.set(r.sessionId, Date.parse(r.expiresAt));
       this.since = body.next;
@@ -248,12 +267,12 @@ export class RemoteTokenVerifier implements TokenVerifier {
       if (this.revoked.size > 1000) for (const [sid, exp] of this.revoked) if (exp < now) this.revoked.delete(sid);
     } catch (err) {
       if (wait > 0 && err instanceof FeedError && err.status === 400) {
-        this.longPoll = false;
-        this.opts.logger.info('auth does not hold revocation reads; reading its feed every poll interval');
+        this.longPollRefusedAt = Date.now();
+        this.opts.logger.info('auth does not hold revocation reads; reading its feed every poll interval for now');
       }
       this.opts.logger.debug({ err: { message: (err as Error).message } }, 'revocation poll failed');
     } finally {
-      this.pollAbort = undefined;
+      if (this.pollAbort === abort) this.pollAbort = undefined;
     }
   }
 }

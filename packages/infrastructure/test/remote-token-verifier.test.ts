@@ -51,6 +51,7 @@ class FakeAuth {
   keys: JWK[] = [];
   revoked: { sessionId: string; expiresAt: string }[] = [];
   feedStatus = 200;
+  jwksStatus = 200;
   /**
    * What it does with `wait` (a long poll): 'ignore' answers at once (as an auth that cannot listen
    * for commits does), 'hold' keeps the read until `answerHeld`, 'refuse' answers 400 (an auth that
@@ -62,6 +63,8 @@ class FakeAuth {
   held: (() => void)[] = [];
   /** Held reads whose connection the caller closed before an answer. */
   abandoned = 0;
+  /** Every read of the feed, answered or not. */
+  feedHits = 0;
   private server: Server = createServer((req, res) => this.handle(req, res));
 
   async start(): Promise<string> {
@@ -88,15 +91,19 @@ class FakeAuth {
     };
     if (req.method === 'GET' && url.pathname === '/.well-known/jwks.json') {
       this.jwksFetches.push(Date.now());
+      if (this.jwksStatus !== 200) return json(this.jwksStatus, { error: { code: 'UNAVAILABLE', message: 'down' } });
       return json(200, { keys: this.keys });
     }
     if (req.method === 'GET' && url.pathname === '/internal/revocations') {
+      this.feedHits++;
       if (req.headers['x-internal-secret'] !== SECRET)
         return json(401, { error: { code: 'UNAUTHENTICATED', message: 'no' } });
       if (this.feedStatus !== 200) return json(this.feedStatus, { error: { code: 'UNAVAILABLE', message: 'down' } });
       const wait = url.searchParams.get('wait');
-      if (wait !== null && this.waitMode === 'refuse')
+      if (wait !== null && this.waitMode === 'refuse') {
+        this.feedRequests.push({ after: url.searchParams.get('after'), next: 'refused', wait });
         return json(400, { error: { code: 'VALIDATION_FAILED', message: 'unknown parameter' } });
+      }
       const next = `${1000 + this.feedRequests.length}.0`;
       this.feedRequests.push({ after: url.searchParams.get('after'), next, wait });
       if (wait !== null && this.waitMode === 'hold') {
@@ -446,7 +453,7 @@ describe(RemoteTokenVerifier.name, () => {
     // The first read answers at once (to get in step); the second is held, and nothing else is asked.
     expect(auth.feedRequests).toEqual([
       { after: null, next: '1000.0', wait: null },
-      { after: '1000.0', next: '1001.0', wait: '20' },
+      { after: '1000.0', next: '1001.0', wait: '10' },
     ]);
 
     auth.revoked.push({ sessionId: 'session-1', expiresAt: new Date(Date.now() + 600_000).toISOString() });
@@ -462,7 +469,7 @@ describe(RemoteTokenVerifier.name, () => {
     expect((await rejection(sut.verify(token))).message).toBe('Session has ended');
     // The next read carries the new position and waits again.
     await until(() => auth.held.length === 1);
-    expect(auth.feedRequests.at(-1)).toEqual({ after: '1001.0', next: '1002.0', wait: '20' });
+    expect(auth.feedRequests.at(-1)).toEqual({ after: '1001.0', next: '1002.0', wait: '10' });
   });
 
   it('spaces reads revocationPollMs apart when auth answers each at once, held or not', async () => {
@@ -474,7 +481,7 @@ describe(RemoteTokenVerifier.name, () => {
     const reads = auth.feedRequests.length - from;
     expect(reads).toBeGreaterThanOrEqual(3);
     expect(reads).toBeLessThanOrEqual(6);
-    expect(auth.feedRequests.slice(from).every((r) => r.wait === '20')).toBe(true);
+    expect(auth.feedRequests.slice(from).every((r) => r.wait === '10')).toBe(true);
   });
 
   it('falls back to reading at every interval when auth refuses the wait parameter, and still refuses revoked sessions', async () => {
@@ -493,7 +500,28 @@ describe(RemoteTokenVerifier.name, () => {
         ),
       1000,
     );
-    expect(auth.feedRequests.every((r) => r.wait === null)).toBe(true);
+    // It asked to wait once, was refused, and has not asked again since.
+    const asked = auth.feedRequests.filter((r) => r.wait !== null);
+    expect(asked).toEqual([{ after: '1000.0', next: 'refused', wait: '10' }]);
+    expect(auth.feedRequests.length).toBeGreaterThanOrEqual(5);
+  });
+
+  it('starts each read at the auth instance that answered last, not always at the first', async () => {
+    const failing = new FakeAuth();
+    failing.feedStatus = 503;
+    failing.jwksStatus = 503;
+    const failingUrl = await failing.start();
+    try {
+      await startVerifier({ authUrls: [failingUrl, authUrl], revocationPollMs: 50 });
+      await until(() => sut.ready);
+      const hits = failing.feedHits;
+      await until(() => auth.feedRequests.length >= 6);
+
+      expect(hits).toBeGreaterThanOrEqual(1);
+      expect(failing.feedHits).toBe(hits);
+    } finally {
+      await failing.stop();
+    }
   });
 
   it('abandons a held read when stopped, so the process can exit', async () => {

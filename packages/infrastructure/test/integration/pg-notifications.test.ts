@@ -1,3 +1,5 @@
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { sql } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { openFreshDatabase, silentLogger, type TestDatabase } from '../../../../test/support/databases.js';
@@ -12,6 +14,47 @@ async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 50
     if (Date.now() > deadline) throw new Error('condition not met in time');
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/**
+ * A TCP relay to the database server that can stop passing bytes without closing anything: the
+ * path of a connection whose peer vanished (a failover, a dropped NAT entry) with no error to see.
+ */
+async function silenceableRelay(target: string) {
+  const to = new URL(target);
+  let silent = false;
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((inbound) => {
+    const outbound = connect(Number(to.port || 5432), to.hostname);
+    for (const [from, into] of [
+      [inbound, outbound],
+      [outbound, inbound],
+    ] as const) {
+      sockets.add(from);
+      from.on('data', (chunk) => {
+        if (!silent) into.write(chunk);
+      });
+      from.on('error', () => undefined);
+      from.on('close', () => {
+        sockets.delete(from);
+        into.destroy();
+      });
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = new URL(target);
+  url.hostname = '127.0.0.1';
+  url.port = String((server.address() as AddressInfo).port);
+  return {
+    url: url.toString(),
+    silence: (on: boolean) => {
+      silent = on;
+    },
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
 }
 
 describe(PgNotifications.name, () => {
@@ -136,6 +179,54 @@ describe(PgNotifications.name, () => {
     const waited = Date.now();
     expect(await sut.changedSince(sut.version, 10_000)).toBe(false);
     expect(Date.now() - waited).toBeLessThan(50);
+  });
+
+  it('counts a connection that falls silent as lost (no heartbeat back), and listens again once the path is back', async () => {
+    const relay = await silenceableRelay(t.url);
+    try {
+      sut = new PgNotifications(relay.url, CHANNEL, silentLogger, { heartbeatMs: 200, heartbeatTimeoutMs: 300 });
+      await sut.start();
+      expect(sut.listening).toBe(true);
+      const wait = sut.changedSince(sut.version, 30_000);
+      relay.silence(true);
+
+      const silencedAt = Date.now();
+      expect(await wait).toBe(true);
+      expect(Date.now() - silencedAt).toBeLessThan(1500);
+      expect(sut.listening).toBe(false);
+      const asked = Date.now();
+      expect(await sut.changedSince(sut.version, 10_000)).toBe(false);
+      expect(Date.now() - asked).toBeLessThan(50);
+
+      relay.silence(false);
+      await until(() => sut.listening, 15_000);
+      const next = sut.changedSince(sut.version, 10_000);
+      await notify();
+      expect(await next).toBe(true);
+      // Its own heartbeats (and other instances') never count as a change.
+      const since = sut.version;
+      expect(await sut.changedSince(since, 700)).toBe(false);
+      expect(sut.version).toBe(since);
+    } finally {
+      await sut.stop();
+      await relay.close();
+    }
+  });
+
+  it('stops within about a second even when the server no longer answers', async () => {
+    const relay = await silenceableRelay(t.url);
+    try {
+      sut = new PgNotifications(relay.url, CHANNEL, silentLogger);
+      await sut.start();
+      expect(sut.listening).toBe(true);
+      relay.silence(true);
+
+      const stopping = Date.now();
+      await sut.stop();
+      expect(Date.now() - stopping).toBeLessThan(2000);
+    } finally {
+      await relay.close();
+    }
   });
 
   it('stop ends waits and closes its connection', async () => {
