@@ -47,6 +47,14 @@ describe(SessionsService.name, () => {
       });
       return { userId, sessionId };
     }
+    /**
+     * A page with nothing to send, at or past `after`: the position is the cluster's oldest running
+     * transaction, which writes elsewhere may move on meanwhile.
+     */
+    const expectEmptyFrom = (after: string, page: { items: unknown[]; next: string }) => {
+      expect(page.items).toEqual([]);
+      expect(Number(page.next.split('.')[0])).toBeGreaterThanOrEqual(Number(after.split('.')[0]));
+    };
     /** The feed's position now, past everything already revoked. */
     const position = async () => (await sut.revocations()).next;
 
@@ -71,7 +79,7 @@ describe(SessionsService.name, () => {
 
       const { value, at } = await timed(sut.revocations(after, 1));
 
-      expect(value).toEqual({ items: [], next: after });
+      expectEmptyFrom(after, value);
       expect(at - asked).toBeGreaterThanOrEqual(950);
       expect(at - asked).toBeLessThan(2500);
     });
@@ -79,7 +87,7 @@ describe(SessionsService.name, () => {
     it('answers at once without a wait, and at once when there is something to send', async () => {
       const after = await position();
       const asked = Date.now();
-      expect(await sut.revocations(after)).toEqual({ items: [], next: after });
+      expectEmptyFrom(after, await sut.revocations(after));
       expect(Date.now() - asked).toBeLessThan(500);
 
       const { userId, sessionId } = await signedIn();
@@ -131,7 +139,7 @@ describe(SessionsService.name, () => {
       await other.onModuleDestroy();
 
       const { value, at } = await read;
-      expect(value).toEqual({ items: [], next: after });
+      expectEmptyFrom(after, value);
       expect(at - stoppedAt).toBeLessThan(1000);
       expect(await listening()).toBe(0);
     });

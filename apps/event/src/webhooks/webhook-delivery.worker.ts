@@ -18,8 +18,8 @@ const LEASED_MAX = 512;
  * retries wake it at once or when due; polling only finds what other instances left behind.
  */
 const IDLE_POLL_MS = [200, 1000] as const;
-/** A retry's poll comes this long after it is due: its outcome (and due time) is written just after the send. */
-const RETRY_MARGIN_MS = 50;
+/** Retry due times this instance keeps to wake for (the earliest of each outcome write); later ones wait for a poll. */
+const RETRY_TIMES_KEPT = 64;
 const OUTCOMES_PER_WRITE = 500;
 /**
  * The least time between two polls: under load, each lease then takes the messages of many
@@ -61,8 +61,8 @@ export class WebhookDeliveryWorker {
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
   private timerAt = Infinity;
-  /** When the earliest retry this instance scheduled comes due (Infinity: none). */
-  private retryAt = Infinity;
+  /** When retries this instance scheduled come due, soonest first (as the database has them). */
+  private retryTimes: number[] = [];
   private emptyPolls = 0;
   private lastPollAt = 0;
   private lastFailureLog = 0;
@@ -135,14 +135,14 @@ export class WebhookDeliveryWorker {
     this.timer = undefined;
     this.pollAgain = false;
     this.lastPollAt = Date.now();
-    if (this.lastPollAt >= this.retryAt) this.retryAt = Infinity;
+    while (this.retryTimes.length > 0 && this.retryTimes[0]! <= this.lastPollAt) this.retryTimes.shift();
     this.polling = this.leaseDue().then((leased) => {
       this.polling = undefined;
       // A poll that found work may have left some (other endpoints, the total): look again at once.
       this.emptyPolls = leased > 0 ? 0 : this.emptyPolls + 1;
       if (leased > 0 || this.pollAgain) return this.later(0);
       const idle = Math.min(IDLE_POLL_MS[1], IDLE_POLL_MS[0] * 2 ** (this.emptyPolls - 1)) + Math.random() * 50;
-      this.later(Math.max(0, Math.min(idle, this.retryAt - Date.now())));
+      this.later(Math.max(0, Math.min(idle, (this.retryTimes[0] ?? Infinity) - Date.now())));
     });
   }
 
@@ -159,9 +159,12 @@ export class WebhookDeliveryWorker {
 
   /** Polls no later than `ms` from now: a retry of this instance's comes due then. */
   private by(ms: number): void {
-    const at = Date.now() + ms;
-    this.retryAt = Math.min(this.retryAt, at);
-    if (this.polling === undefined && at < this.timerAt) this.later(ms);
+    const at = Date.now() + Math.max(0, ms);
+    const i = this.retryTimes.findIndex((t) => t >= at);
+    if (i === -1) this.retryTimes.push(at);
+    else if (this.retryTimes[i] !== at) this.retryTimes.splice(i, 0, at);
+    if (this.retryTimes.length > RETRY_TIMES_KEPT) this.retryTimes.pop();
+    if (this.polling === undefined && at < this.timerAt) this.later(at - Date.now());
   }
 
   private async leaseDue(): Promise<number> {
@@ -224,7 +227,6 @@ export class WebhookDeliveryWorker {
       .catch((err: unknown) => ({ status: null, error: err instanceof Error ? err.message : 'request failed' }));
     const delivered = result.error === null;
     const retryInMs = delivered ? null : retryDelayMs(this.schedule, m.attempts);
-    if (retryInMs !== null) this.by(retryInMs + RETRY_MARGIN_MS);
     this.deliveries.inc({ outcome: delivered ? 'delivered' : retryInMs === null ? 'failed' : 'retry' });
     this.outcomes.push({
       webhookId: m.webhookId,
@@ -251,7 +253,10 @@ export class WebhookDeliveryWorker {
   private async flush(): Promise<void> {
     while (this.outcomes.length > 0) {
       const batch = this.outcomes.splice(0, OUTCOMES_PER_WRITE);
-      await this.messages.recordOutcomes(this.uow.db, batch).catch((err: unknown) => this.failed('record', err));
+      const dueInMs = await this.messages
+        .recordOutcomes(this.uow.db, batch)
+        .catch((err: unknown) => this.failed('record', err));
+      if (typeof dueInMs === 'number') this.by(dueInMs);
     }
   }
 

@@ -176,9 +176,10 @@ export class WebhookMessageRepository {
    * Writes attempts' outcomes back, in one statement. A delivery always counts; a failure only while
    * the message is still PENDING under the same lease (the attempt count), so a late answer from an
    * instance whose lease ran out never reschedules a message another instance has taken since.
+   * Returns the milliseconds until the earliest retry it scheduled (null: none).
    */
-  async recordOutcomes(db: Db, outcomes: Outcome[]): Promise<void> {
-    if (outcomes.length === 0) return;
+  async recordOutcomes(db: Db, outcomes: Outcome[]): Promise<number | null> {
+    if (outcomes.length === 0) return null;
     const rows = outcomes.map((o) => ({
       webhook_id: o.webhookId,
       message_id: o.messageId,
@@ -188,20 +189,28 @@ export class WebhookMessageRepository {
       response_status: o.responseStatus,
       error: o.error,
     }));
-    await db.execute(sql`
-      update webhook_messages m
-      set status = case when o.delivered then 'DELIVERED' when o.retry_in_ms is null then 'FAILED' else 'PENDING' end,
-          delivered_at = case when o.delivered then now() end,
-          next_attempt_at = case when not o.delivered and o.retry_in_ms is not null
-                                 then now() + o.retry_in_ms * interval '1 millisecond' end,
-          lease_until = null,
-          last_response_status = o.response_status,
-          last_error = o.error
-      from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as o(
-        webhook_id uuid, message_id uuid, attempts int, delivered boolean, retry_in_ms int, response_status int,
-        error text)
-      where m.webhook_id = o.webhook_id and m.message_id = o.message_id
-        and (o.delivered or (m.status = 'PENDING' and m.attempts = o.attempts))`);
+    const [row] = rowsOf<{ due_in_ms: number | null }>(
+      await db.execute(sql`
+        with recorded as (
+          update webhook_messages m
+          set status = case when o.delivered then 'DELIVERED' when o.retry_in_ms is null then 'FAILED' else 'PENDING' end,
+              delivered_at = case when o.delivered then now() end,
+              next_attempt_at = case when not o.delivered and o.retry_in_ms is not null
+                                     then now() + o.retry_in_ms * interval '1 millisecond' end,
+              lease_until = null,
+              last_response_status = o.response_status,
+              last_error = o.error
+          from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as o(
+            webhook_id uuid, message_id uuid, attempts int, delivered boolean, retry_in_ms int, response_status int,
+            error text)
+          where m.webhook_id = o.webhook_id and m.message_id = o.message_id
+            and (o.delivered or (m.status = 'PENDING' and m.attempts = o.attempts))
+          returning m.status, m.next_attempt_at
+        )
+        select round(extract(epoch from min(next_attempt_at) - now()) * 1000)::int as due_in_ms
+        from recorded where status = 'PENDING'`),
+    );
+    return row?.due_in_ms ?? null;
   }
 
   /** Gives back leases this instance took but did not use (it is stopping): due again at once, for any instance. */

@@ -141,13 +141,15 @@ describe('webhook outbox', () => {
       error: 'HTTP 500',
       ...over,
     });
-    await messages.recordOutcomes(db, [
+    const dueInMs = await messages.recordOutcomes(db, [
       outcome(ok, { delivered: true, responseStatus: 200, error: null }),
       outcome(retry, { retryInMs: 60_000 }),
       outcome(failed, {}),
       // An answer from an older lease of the retried message: ignored.
       outcome(retry, { attempts: 0, retryInMs: 0 }),
     ]);
+    // The earliest retry it scheduled, from the statement's own now(): the worker wakes for it.
+    expect(dueInMs).toBe(60_000);
     const page = await messages.list(db, hook.id, { limit: 10 });
     const byId = Object.fromEntries(page.items.map((d) => [d.messageId, d]));
     expect(byId[ok.messageId]).toMatchObject({ status: 'DELIVERED', attempts: 1, lastResponseStatus: 200 });
@@ -165,6 +167,10 @@ describe('webhook outbox', () => {
     await messages.release(db, [again!]);
     const [third] = await leaseAll();
     expect(third).toMatchObject({ messageId: failed.messageId, attempts: 2 });
+    // Outcomes that schedule no retry (here a delivery) say so.
+    expect(
+      await messages.recordOutcomes(db, [outcome(third!, { delivered: true, responseStatus: 200, error: null })]),
+    ).toBeNull();
     await drain();
   });
 
