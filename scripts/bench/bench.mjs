@@ -89,7 +89,7 @@ async function expectOk(promise, what) {
 /**
  * Runs autocannon with a progress bar on stderr. `perSecond` is the requests over the run's own wall
  * time: autocannon's average is per whole second, and a run of a fixed number of requests ends inside
- * its last one (10,000 requests in 5.2 s came out as 10,000 / 6).
+ * its last one (7,000 requests in 2.6 s came out as 7,000 / 3).
  */
 function load(opts) {
   return new Promise((resolve, reject) => {
@@ -309,6 +309,10 @@ function cpuPer(before, after, requests) {
   };
 }
 
+/** The platform's part of a `cpuPer` (gateway, auth, event, PostgreSQL); `allCpu` adds the load generator's. */
+const platformCpu = (c) => c.gateway + c.auth + c.event + c.postgres;
+const allCpu = (c) => platformCpu(c) + c.load;
+
 /**
  * Logins through the gateway against raw argon2id verifications with the same parameters, both
  * 8 at a time; and where a login's CPU goes (each service, both databases' backends, the load).
@@ -322,7 +326,7 @@ async function measureLogins(platform, row, { authDb, eventDb, password, passwor
   const idle = cpuPer(idleBefore, cpuSnapshot(platform, authDb.name, eventDb.name), 10);
   row(
     'CPU ms/s with no load: gateway / auth / event / PostgreSQL',
-    `${idle.gateway} / ${idle.auth} / ${idle.event} / ${idle.postgres} = ${round(idle.gateway + idle.auth + idle.event + idle.postgres, 1)}`,
+    `${idle.gateway} / ${idle.auth} / ${idle.event} / ${idle.postgres} = ${round(platformCpu(idle), 1)}`,
   );
   const rawRate = () =>
     new Promise((resolve, reject) => {
@@ -391,7 +395,7 @@ async function measureLogins(platform, row, { authDb, eventDb, password, passwor
   );
   // With the two cores busy, logins/raw comes to about the hash's share of what a login costs in all.
   const hashCpuMs = (1000 * Number(authThreadpoolSize())) / hashesPerSec;
-  const loginCpuMs = c.gateway + c.auth + c.event + c.postgres + c.load;
+  const loginCpuMs = allCpu(c);
   row(
     "argon2id's share of a login's CPU: one hash (from the raw rate) / all of a login",
     `${round(hashCpuMs, 2)} / ${round(loginCpuMs, 2)} ms = ${round((100 * hashCpuMs) / loginCpuMs)} %`,
@@ -405,7 +409,7 @@ async function measureLogins(platform, row, { authDb, eventDb, password, passwor
     () => ({ refreshToken: randomBytes(32).toString('base64url') }),
     { overallRate: Math.max(1, Math.round(loginsPerSec)) },
   );
-  const floorMs = f.gateway + f.auth + f.event + f.postgres + f.load;
+  const floorMs = allCpu(f);
   row(
     `CPU ms per refused refresh at ${round(refused.perSecond, 0)}/s (401: ${refused['4xx']}): ` +
       'gateway / auth / event / PostgreSQL / load',

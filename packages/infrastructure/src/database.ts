@@ -51,7 +51,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
 }
 
 /** Opening one connection to the server: past this, the server counts as unreachable. */
-const CONNECT_TIMEOUT_MS = 3000;
+export const CONNECT_TIMEOUT_MS = 3000;
 /**
  * Waiting for a free pooled connection while the pool is busy. Longer than the gateway's upstream
  * budget (UPSTREAM_TIMEOUT_MS, 5 s), so a burst on a healthy database queues instead of failing as

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import type { Logger } from 'pino';
+import { CONNECT_TIMEOUT_MS } from './database.js';
 
-const CONNECT_TIMEOUT_MS = 3000;
 /** Between attempts to get the listening connection back: doubling from the first to the last. */
 const RECONNECT_MS = [500, 10_000] as const;
 /** Ending a connection waits for the server this long at most; then the socket is dropped. */

@@ -26,6 +26,8 @@ type Key = Awaited<ReturnType<typeof importJWK>>;
  * 3 s); the next read then starts at another instance.
  */
 const LONG_POLL_SECONDS = 10;
+/** A call to auth that does not wait on purpose (keys, a plain feed read) fails after this. */
+const AUTH_TIMEOUT_MS = 2000;
 /** After auth refused `wait` (an older auth), how long reads answer at once before `wait` is tried again. */
 const LONG_POLL_RETRY_MS = 5 * 60_000;
 
@@ -69,12 +71,11 @@ export class RemoteTokenVerifier implements TokenVerifier {
   private since: string | undefined;
   private revocationsSynced = false;
   private timers: NodeJS.Timeout[] = [];
-  private running = false;
   /** When auth last refused the `wait` parameter (an older auth): reads answer at once for a while. */
   private longPollRefusedAt = -Infinity;
   /** The auth instance that answered last: the next call starts there. */
   private preferred = 0;
-  /** Which start() the feed loop belongs to: a loop of an earlier one ends. */
+  /** Moves on each start() and stop(): a feed loop runs while it holds the value it started with. */
   private generation = 0;
   private pollAbort: AbortController | undefined;
   private wakeFollower: (() => void) | undefined;
@@ -82,7 +83,6 @@ export class RemoteTokenVerifier implements TokenVerifier {
   constructor(private readonly opts: RemoteVerifierOptions) {}
 
   start(): void {
-    this.running = true;
     void this.refreshKeys();
     void this.followRevocations(++this.generation);
     // Until auth has answered once (it may start after us), keep asking for its keys.
@@ -96,12 +96,13 @@ export class RemoteTokenVerifier implements TokenVerifier {
   }
 
   stop(): void {
-    this.running = false;
+    this.generation++;
     this.timers.forEach(clearInterval);
     this.timers = [];
     this.pollAbort?.abort();
     this.wakeFollower?.();
   }
+
   get ready(): boolean {
     return this.keys.size > 0 && this.revocationsSynced;
   }
@@ -190,7 +191,7 @@ export class RemoteTokenVerifier implements TokenVerifier {
   private async fromAuth<T>(
     path: string,
     headers: Record<string, string>,
-    { timeoutMs = 2000, signal }: { timeoutMs?: number; signal?: AbortSignal } = {},
+    { timeoutMs = AUTH_TIMEOUT_MS, signal }: { timeoutMs?: number; signal?: AbortSignal } = {},
   ): Promise<T> {
     let lastError: unknown;
     const urls = this.opts.authUrls;
@@ -209,7 +210,7 @@ export class RemoteTokenVerifier implements TokenVerifier {
           return body;
         }
         await res.body?.cancel();
-        lastError = new FeedError(path, res.status);
+        lastError = new AuthStatusError(path, res.status);
       } catch (err) {
         if (signal?.aborted) throw err;
         lastError = err;
@@ -226,11 +227,12 @@ export class RemoteTokenVerifier implements TokenVerifier {
    */
   private async followRevocations(generation: number): Promise<void> {
     const spacing = this.opts.revocationPollMs ?? 250;
-    while (this.running && generation === this.generation) {
+    const current = () => generation === this.generation;
+    while (current()) {
       const started = Date.now();
       await this.pollRevocations();
       const rest = started + spacing - Date.now();
-      if (rest > 0 && this.running) {
+      if (rest > 0 && current()) {
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, rest);
           timer.unref();
@@ -258,7 +260,7 @@ export class RemoteTokenVerifier implements TokenVerifier {
       const body = await this.fromAuth<{ items: { sessionId: string; expiresAt: string }[]; next: string }>(
         path,
         { 'x-internal-secret': this.opts.internalSecret },
-        { timeoutMs: wait > 0 ? (wait + 3) * 1000 : 2000, signal: abort.signal },
+        { timeoutMs: wait > 0 ? (wait + 3) * 1000 : AUTH_TIMEOUT_MS, signal: abort.signal },
       );
       for (const r of body.items) this.revoked.set(r.sessionId, Date.parse(r.expiresAt));
       this.since = body.next;
@@ -266,7 +268,7 @@ export class RemoteTokenVerifier implements TokenVerifier {
       const now = Date.now();
       if (this.revoked.size > 1000) for (const [sid, exp] of this.revoked) if (exp < now) this.revoked.delete(sid);
     } catch (err) {
-      if (wait > 0 && err instanceof FeedError && err.status === 400) {
+      if (wait > 0 && err instanceof AuthStatusError && err.status === 400) {
         this.longPollRefusedAt = Date.now();
         this.opts.logger.info('auth does not hold revocation reads; reading its feed every poll interval for now');
       }
@@ -277,7 +279,8 @@ export class RemoteTokenVerifier implements TokenVerifier {
   }
 }
 
-class FeedError extends Error {
+/** Auth answered, with a status other than 2xx. */
+class AuthStatusError extends Error {
   constructor(
     path: string,
     readonly status: number,

@@ -443,7 +443,7 @@ describe(RemoteTokenVerifier.name, () => {
     expect((await rejection(sut.verify(await sign(key1, 'user-2', 'session-gone')))).message).toBe('Session has ended');
   });
 
-  it('once in step, waits at auth for the next revocation instead of asking again, and refuses its token as soon as it is answered', async () => {
+  it('once in step, waits at auth for the next revocation, and refuses its token as soon as it is answered', async () => {
     auth.waitMode = 'hold';
     await startReady();
     await until(() => auth.held.length === 1);
