@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // `pnpm bench`: claims through the gateway on a PostgreSQL server, judged against the least SQL a
 // claim needs (the event service's own repositories, straight to PostgreSQL) and a bare one-insert
-// route; then the embedded server, logins
-// against raw argon2id, the gateway's added latency, claim latency against history size, history
+// route; then the embedded server, logins against raw argon2id and against bare routes that only
+// verify or do a login's least, the gateway's added latency, claim latency against history size, history
 // queries over a million claims, and each service's peak memory. Prints a table, then the figures
 // as one JSON object on the last line.
 import { fork, spawn } from 'node:child_process';
@@ -380,6 +380,7 @@ async function measureLogins(platform, row, { authDb, eventDb, password, passwor
     password,
   }));
   const loginsPerSec = round(logins.perSecond, 0);
+  const bare = await bareLoginFloors(authDb, loginUsers, password, passwordHash);
   log('raw argon2id verifications/s again …');
   const rawAfter = await rawRate();
   const hashesPerSec = round((rawBefore + rawAfter) / 2, 0);
@@ -389,6 +390,17 @@ async function measureLogins(platform, row, { authDb, eventDb, password, passwor
     `${hashesPerSec} (${rawBefore} / ${rawAfter})`,
   );
   row('logins / raw argon2id', `${round((100 * loginsPerSec) / hashesPerSec)} %`, '≥ 90 %');
+  for (const [what, r] of [
+    ['bare Fastify route doing one argon2id verification (no database)', bare.verify],
+    ["bare Fastify route doing a login's least (read the hash, verify, insert a session)", bare.login],
+  ]) {
+    row(
+      `${what}: requests/s, % of raw argon2id; CPU ms per request: route / PostgreSQL / load`,
+      `${r.rps} (non-2xx ${r.non2xx}), ${round((100 * r.rps) / hashesPerSec)} %; ` +
+        `${r.cpu.server} / ${r.cpu.postgres} / ${r.cpu.load}`,
+    );
+  }
+  row('logins / bare login route', `${round((100 * loginsPerSec) / bare.login.rps)} %`);
   row(
     'CPU ms per login: gateway / auth / event / PostgreSQL / load',
     `${c.gateway} / ${c.auth} / ${c.event} / ${c.postgres} / ${c.load}`,
@@ -419,10 +431,75 @@ async function measureLogins(platform, row, { authDb, eventDb, password, passwor
     'logins / raw argon2id if a login cost one hash plus a refused refresh',
     `${round((100 * hashCpuMs) / (hashCpuMs + floorMs))} %`,
   );
-  return { loginsPerSec, hashesPerSec, cpuPerLogin: c, cpuPerRefusedRefresh: f };
+  return { loginsPerSec, hashesPerSec, bare, cpuPerLogin: c, cpuPerRefusedRefresh: f };
 }
 
 // ---- ceilings -----------------------------------------------------------------------------------
+
+/**
+ * What a login through any HTTP service on this machine could come to: a bare Fastify route with the
+ * auth service's libuv threads, first verifying one hash (no database), then reading the account's
+ * hash, verifying and inserting a session; each 8 connections for 5 s, straight to the route.
+ */
+async function bareLoginFloors(authDb, users, password, passwordHash) {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['scripts/bench/bare-login-server.mjs'], {
+    cwd: root,
+    env: {
+      PATH: process.env.PATH,
+      DATABASE_URL: authDb.url,
+      PORT: String(port),
+      UV_THREADPOOL_SIZE: authThreadpoolSize(),
+      ARGON2_HASH: passwordHash,
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  try {
+    await waitForPort(`http://127.0.0.1:${port}/verify`);
+    let next = 0;
+    const run = async (path, body) => {
+      log(`bare ${path} route, 8 connections …`);
+      const before = {
+        server: cpuMs(child.pid),
+        postgres: new Map(backendsOf(authDb.name).map((pid) => [pid, cpuMs(pid)])),
+      };
+      const loadBefore = process.cpuUsage();
+      const result = await load({
+        url: `http://127.0.0.1:${port}${path}`,
+        connections: 8,
+        duration: 5,
+        requests: [
+          {
+            method: 'POST',
+            setupRequest: (req) => ({
+              ...req,
+              headers: { 'content-type': 'application/json' },
+              body: JSON.stringify(body()),
+            }),
+          },
+        ],
+      });
+      const n = result.requests.total;
+      let pgMs = 0;
+      for (const pid of backendsOf(authDb.name)) pgMs += cpuMs(pid) - (before.postgres.get(pid) ?? 0);
+      const loadUsed = process.cpuUsage(loadBefore);
+      return {
+        rps: round(result.perSecond, 0),
+        non2xx: result.non2xx,
+        cpu: {
+          server: round((cpuMs(child.pid) - before.server) / n, 2),
+          postgres: round(pgMs / n, 2),
+          load: round((loadUsed.user + loadUsed.system) / 1000 / n, 2),
+        },
+      };
+    };
+    const verify = await run('/verify', () => ({ password }));
+    const login = await run('/login', () => ({ email: users[next++ % users.length].email, password }));
+    return { verify, login };
+  } finally {
+    child.kill('SIGTERM');
+  }
+}
 
 /**
  * The least SQL a correct claim needs, with the event service's pool size and as many claims in flight
@@ -884,7 +961,11 @@ async function main() {
       'within 10 %',
     );
 
-    const { loginsPerSec, hashesPerSec } = await measureLogins(platform, row, {
+    const {
+      loginsPerSec,
+      hashesPerSec,
+      bare: bareLogin,
+    } = await measureLogins(platform, row, {
       authDb,
       eventDb,
       password,
@@ -1023,6 +1104,8 @@ async function main() {
       defaultStackMb: { idle, loaded },
       loginsPerSec,
       argon2HashesPerSec: hashesPerSec,
+      bareVerifyRoutePerSec: bareLogin.verify.rps,
+      bareLoginRoutePerSec: bareLogin.login.rps,
       gatewayAddedLatencyMs: addedLatency,
       claimP50Ms10Activities: p50Light,
       claimP50Ms100kActivities: p50Heavy,
