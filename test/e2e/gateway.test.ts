@@ -418,6 +418,24 @@ describe('gateway', () => {
     );
     expect(ok.status).toBe(200);
     expect(Object.keys(ok.body as object).sort()).toEqual(['items', 'next']);
+    // A position is one auth handed out (or one of an earlier version, `<tx>.<seq>`).
+    for (const after of ['not-a-position', 'a+b', 'x'.repeat(8193), Buffer.from('[1,2,3]').toString('base64url')]) {
+      expectError(
+        await raw(
+          `/internal/revocations?after=${encodeURIComponent(after)}`,
+          { headers: { 'x-internal-secret': stack.internalSecret } },
+          stack.authUrl,
+        ),
+        400,
+        'VALIDATION_FAILED',
+      );
+    }
+    const legacy = await raw(
+      '/internal/revocations?after=1.0',
+      { headers: { 'x-internal-secret': stack.internalSecret } },
+      stack.authUrl,
+    );
+    expect(legacy.status).toBe(200);
     // A long poll waits at most 30 s, given in whole seconds.
     for (const wait of ['31', '-1', '1.5', 'soon', '']) {
       expectError(

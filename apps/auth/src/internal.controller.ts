@@ -6,9 +6,11 @@ import { REVOCATIONS_MAX_WAIT_SECONDS, SessionsService } from './sessions/sessio
 
 const RevocationsQuery = z
   .object({
+    /** The `next` of the previous read (opaque); without it, the revocations still in force. */
     after: z
       .string()
-      .regex(/^\d{1,15}\.\d{1,15}$/)
+      .max(8192)
+      .regex(/^[A-Za-z0-9_.-]+$/)
       .optional(),
     /** Seconds to wait for a revocation when there is none to send (a long poll); 0 answers at once. */
     wait: z

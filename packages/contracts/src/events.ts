@@ -327,7 +327,7 @@ export const GrantsFeedQuery = z
     after: z
       .string()
       .min(1)
-      .max(128)
+      .max(8192)
       .optional()
       .meta({
         description:

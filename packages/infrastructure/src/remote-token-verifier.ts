@@ -209,8 +209,7 @@ export class RemoteTokenVerifier implements TokenVerifier {
           this.preferred = at;
           return body;
         }
-        await res.body?.cancel();
-        lastError = new AuthStatusError(path, res.status);
+        lastError = new AuthStatusError(path, res.status, res.status === 400 ? await refusedFields(res) : []);
       } catch (err) {
         if (signal?.aborted) throw err;
         lastError = err;
@@ -268,9 +267,18 @@ export class RemoteTokenVerifier implements TokenVerifier {
       const now = Date.now();
       if (this.revoked.size > 1000) for (const [sid, exp] of this.revoked) if (exp < now) this.revoked.delete(sid);
     } catch (err) {
-      if (wait > 0 && err instanceof AuthStatusError && err.status === 400) {
-        this.longPollRefusedAt = Date.now();
-        this.opts.logger.info('auth does not hold revocation reads; reading its feed every poll interval for now');
+      if (err instanceof AuthStatusError && err.status === 400) {
+        // A position no auth instance reads (one from a newer version, after a rollback): read again
+        // from the revocations still in force, which holds every one the position stood for.
+        const position = this.since !== undefined && err.fields.includes('after');
+        if (position) {
+          this.since = undefined;
+          this.opts.logger.warn('auth does not read the revocation feed position; reading the feed from its start');
+        }
+        if (wait > 0 && (!position || err.fields.some((f) => f !== 'after'))) {
+          this.longPollRefusedAt = Date.now();
+          this.opts.logger.info('auth does not hold revocation reads; reading its feed every poll interval for now');
+        }
       }
       this.opts.logger.debug({ err: { message: (err as Error).message } }, 'revocation poll failed');
     } finally {
@@ -279,12 +287,23 @@ export class RemoteTokenVerifier implements TokenVerifier {
   }
 }
 
-/** Auth answered, with a status other than 2xx. */
+/** Auth answered, with a status other than 2xx; `fields`, the query fields a 400 named. */
 class AuthStatusError extends Error {
   constructor(
     path: string,
     readonly status: number,
+    readonly fields: string[],
   ) {
     super(`${path} answered ${status}`);
+  }
+}
+
+/** The fields a VALIDATION_FAILED answer names (its details' paths); none when it names none. */
+async function refusedFields(res: Response): Promise<string[]> {
+  try {
+    const body = (await res.json()) as { error?: { details?: { path?: unknown }[] } };
+    return (body.error?.details ?? []).map((d) => (typeof d.path === 'string' ? d.path : ''));
+  } catch {
+    return [];
   }
 }

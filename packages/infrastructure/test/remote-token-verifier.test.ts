@@ -58,6 +58,9 @@ class FakeAuth {
    * predates the parameter).
    */
   waitMode: 'ignore' | 'hold' | 'refuse' = 'ignore';
+  /** Positions it hands out, and whether it reads only its own (an instance of another version). */
+  positionPrefix = '';
+  ownPositionsOnly = false;
   jwksFetches: number[] = [];
   feedRequests: { after: string | null; next: string; wait: string | null }[] = [];
   held: (() => void)[] = [];
@@ -104,7 +107,18 @@ class FakeAuth {
         this.feedRequests.push({ after: url.searchParams.get('after'), next: 'refused', wait });
         return json(400, { error: { code: 'VALIDATION_FAILED', message: 'unknown parameter' } });
       }
-      const next = `${1000 + this.feedRequests.length}.0`;
+      const after = url.searchParams.get('after');
+      if (this.ownPositionsOnly && after !== null && !after.startsWith(this.positionPrefix)) {
+        this.feedRequests.push({ after, next: 'refused', wait });
+        return json(400, {
+          error: {
+            code: 'VALIDATION_FAILED',
+            message: 'Request is invalid',
+            details: [{ path: 'after', code: 'invalid_format', message: 'Invalid string' }],
+          },
+        });
+      }
+      const next = `${this.positionPrefix}${1000 + this.feedRequests.length}.0`;
       this.feedRequests.push({ after: url.searchParams.get('after'), next, wait });
       if (wait !== null && this.waitMode === 'hold') {
         let answered = false;
@@ -504,6 +518,41 @@ describe(RemoteTokenVerifier.name, () => {
     const asked = auth.feedRequests.filter((r) => r.wait !== null);
     expect(asked).toEqual([{ after: '1000.0', next: 'refused', wait: '10' }]);
     expect(auth.feedRequests.length).toBeGreaterThanOrEqual(5);
+  });
+
+  it('reads the feed from its start when no auth instance reads its position (a rollback), and still refuses revoked sessions', async () => {
+    auth.waitMode = 'hold';
+    auth.positionPrefix = 'v2-';
+    await startReady();
+    await until(() => auth.held.length === 1);
+    // Auth is rolled back to a version that reads only its own positions.
+    auth.positionPrefix = 'v1-';
+    auth.ownPositionsOnly = true;
+    auth.answerHeld();
+    await until(() => auth.held.length === 1);
+    auth.revoked.push({ sessionId: 'session-rolled', expiresAt: new Date(Date.now() + 600_000).toISOString() });
+    auth.answerHeld();
+
+    const token = await sign(key1, 'user-3', 'session-rolled');
+    await until(
+      () =>
+        sut.verify(token).then(
+          () => false,
+          () => true,
+        ),
+      2000,
+    );
+    const refused = auth.feedRequests.findIndex((r) => r.next === 'refused');
+    expect(auth.feedRequests[refused]).toEqual({ after: expect.stringMatching(/^v2-/), next: 'refused', wait: '10' });
+    // Read again from the start, and on from there; the refusal named the position, so reads still wait.
+    expect(auth.feedRequests[refused + 1]).toEqual({ after: null, next: expect.stringMatching(/^v1-/), wait: '10' });
+    expect(auth.feedRequests.filter((r) => r.next === 'refused')).toHaveLength(1);
+    await until(() => auth.held.length === 1);
+    expect(auth.feedRequests.at(-1)).toEqual({
+      after: auth.feedRequests[refused + 1]!.next,
+      next: expect.stringMatching(/^v1-/),
+      wait: '10',
+    });
   });
 
   it('starts each read at the auth instance that answered last, not always at the first', async () => {

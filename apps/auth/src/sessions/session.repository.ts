@@ -1,18 +1,17 @@
 import { Injectable } from '@nestjs/common';
 import type { Role } from '@rewards/contracts';
-import { executePrepared, rowsOf, type Db } from '@rewards/infrastructure/persistence';
-import { and, asc, eq, gt, lt, or, type SQL, sql } from 'drizzle-orm';
+import {
+  type CommitFeedCursor,
+  type Db,
+  executePrepared,
+  readCommitFeed,
+  rowsOf,
+} from '@rewards/infrastructure/persistence';
+import { and, eq, lt, or, type SQL, sql } from 'drizzle-orm';
 import { refreshTokens, sessionRevocations, sessions } from '../schema.js';
 
 /** Revocations sent per poll at most; a longer backlog arrives over the next polls. */
 const REVOCATION_PAGE = 50_000;
-
-/** A place in the revocation feed: (writing transaction id, row sequence). */
-export interface FeedPosition {
-  tx: number;
-  seq: number;
-}
-const comparePositions = (a: FeedPosition, b: FeedPosition) => a.tx - b.tx || a.seq - b.seq;
 
 export type RevocationReason = 'replaced' | 'logout' | 'roles-changed' | 'refresh-reuse' | 'api-key-revoked';
 
@@ -96,39 +95,27 @@ export class SessionRepository {
   }
 
   /**
-   * One page of the revocation feed from `from` (inclusive), or from the last `windowSeconds` when
-   * the reader is new; `next` is where the reader continues.
-   *
-   * Commit-safe: rows are ordered by the id of the transaction that wrote them, and `next` never
-   * passes the oldest transaction still running (the snapshot's xmin, read before the rows). A
-   * revocation whose transaction commits late therefore always lies at or after the cursor, however
-   * long the transaction ran. Rows of transactions at or after xmin may be sent again on the next
-   * poll; a revocation is a set member, so a repeat is harmless.
+   * One page of the revocation feed from `from`, of the revocations of the last `windowSeconds` (older
+   * ones refuse only tokens that have expired): in the order their transactions committed, each once
+   * to a reader that passes `next` back, however long another transaction runs (see `readCommitFeed`).
    */
-  async revocationFeed(db: Db, from: FeedPosition | undefined, windowSeconds: number, limit = REVOCATION_PAGE) {
-    const [snap] = rowsOf<{ xmin: string }>(
-      await db.execute(sql`select pg_snapshot_xmin(pg_current_snapshot())::text as xmin`),
+  async revocationFeed(db: Db, from: CommitFeedCursor, windowSeconds: number, limit = REVOCATION_PAGE) {
+    const { rows, next } = await readCommitFeed<{ session_id: string; revoked_at_ms: string }>(
+      db,
+      {
+        from: sql`session_revocations`,
+        columns: sql`session_id, (extract(epoch from revoked_at) * 1000)::bigint::text as revoked_at_ms`,
+        tx: sql`tx_id`,
+        seq: sql`seq`,
+        where: sql`revoked_at > now() - make_interval(secs => ${windowSeconds}::int)`,
+      },
+      from,
+      limit,
     );
-    const xmin = Number(snap!.xmin);
-    const where = from
-      ? sql`(${sessionRevocations.txId}, ${sessionRevocations.seq}) >= (${from.tx}, ${from.seq})`
-      : gt(sessionRevocations.revokedAt, sql`now() - make_interval(secs => ${windowSeconds})`);
-    const items = await db
-      .select({
-        sessionId: sessionRevocations.sessionId,
-        revokedAt: sessionRevocations.revokedAt,
-        tx: sessionRevocations.txId,
-        seq: sessionRevocations.seq,
-      })
-      .from(sessionRevocations)
-      .where(where)
-      .orderBy(asc(sessionRevocations.txId), asc(sessionRevocations.seq))
-      .limit(limit);
-    const last = items.at(-1);
-    // A full page continues after its last row, unless that row lies past a transaction still running.
-    const next: FeedPosition =
-      items.length === limit && last && last.tx < xmin ? { tx: last.tx, seq: last.seq + 1 } : { tx: xmin, seq: 0 };
-    return { items, next: from && comparePositions(next, from) < 0 ? from : next };
+    return {
+      items: rows.map((r) => ({ sessionId: r.session_id, revokedAt: new Date(Number(r.revoked_at_ms)) })),
+      next,
+    };
   }
 
   /** Revocations older than any token they could refuse. */

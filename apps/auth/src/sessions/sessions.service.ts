@@ -1,15 +1,26 @@
 import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
-import { type Logger, METRICS, type Metrics } from '@rewards/infrastructure';
-import { PgNotifications, UnitOfWork } from '@rewards/infrastructure/persistence';
+import { AppError, type Logger, METRICS, type Metrics } from '@rewards/infrastructure';
+import {
+  type CommitFeedCursor,
+  decodeCommitFeedCursor,
+  encodeCommitFeedCursor,
+  FEED_START,
+  PgNotifications,
+  UnitOfWork,
+} from '@rewards/infrastructure/persistence';
 import { Gauge } from 'prom-client';
 import { API_KEY_TOKEN_TTL_SECONDS } from '../api-keys/api-keys.service.js';
 import { AUTH_CONFIG, AUTH_LOGGER, type AuthConfig } from '../config.js';
-import { type FeedPosition, SessionRepository } from './session.repository.js';
+import { SessionRepository } from './session.repository.js';
 
-export const encodeFeedPosition = (p: FeedPosition) => `${p.tx}.${p.seq}`;
-export function decodeFeedPosition(raw: string): FeedPosition | undefined {
-  const m = /^(\d{1,15})\.(\d{1,15})$/.exec(raw);
-  return m ? { tx: Number(m[1]), seq: Number(m[2]) } : undefined;
+/**
+ * The feed position a reader sent back, or undefined for one this service never handed out.
+ * Positions of earlier versions, `<tx>.<seq>` (every revocation before that place read), go on from there.
+ */
+export function decodeFeedPosition(raw: string): CommitFeedCursor | undefined {
+  const legacy = /^(\d{1,15})\.(\d{1,15})$/.exec(raw);
+  if (legacy) return { ...FEED_START, after: [BigInt(legacy[1]!), BigInt(legacy[2]!) - 1n] };
+  return decodeCommitFeedCursor(raw);
 }
 
 /** The longest a revocation feed read may wait for a revocation (`wait`, in seconds). */
@@ -70,14 +81,19 @@ export class SessionsService implements OnModuleInit, OnModuleDestroy {
   private async readRevocations(after: string | undefined) {
     // An entry matters while a token it refuses can still be unexpired.
     const keep = (Math.max(this.config.ACCESS_TOKEN_TTL_SECONDS, API_KEY_TOKEN_TTL_SECONDS) + 60) * 1000;
-    const from = after ? decodeFeedPosition(after) : undefined;
+    const from = after === undefined ? FEED_START : decodeFeedPosition(after);
+    if (!from) {
+      throw new AppError('VALIDATION_FAILED', 'Request is invalid', [
+        { path: 'after', code: 'invalid', message: 'Unknown feed position' },
+      ]);
+    }
     const { items, next } = await this.sessions.revocationFeed(this.uow.db, from, keep / 1000);
     return {
       items: items.map((r) => ({
         sessionId: r.sessionId,
         expiresAt: new Date(r.revokedAt.getTime() + keep).toISOString(),
       })),
-      next: encodeFeedPosition(next),
+      next: encodeCommitFeedCursor(next),
     };
   }
 }

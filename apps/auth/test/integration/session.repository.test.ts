@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
+import { type CommitFeedCursor, FEED_START } from '@rewards/infrastructure/persistence';
 import { eq, sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { authDatabase } from '../../../../test/support/databases.js';
 import { sha256 } from '../../src/auth/auth.service.js';
 import { refreshTokens, registrations, sessionRevocations, sessions } from '../../src/schema.js';
-import { SessionRepository, type FeedPosition } from '../../src/sessions/session.repository.js';
+import { SessionRepository } from '../../src/sessions/session.repository.js';
 import { UserRepository } from '../../src/users/user.repository.js';
 import { rejection, userRow } from '../support/auth.js';
 
@@ -191,7 +192,7 @@ describe(SessionRepository.name, () => {
           .filter((s) => ids.includes(s))
           .sort();
       /** Polls from `from` until `sessionId` arrives; the positions it went through. */
-      async function pollUntil(from: FeedPosition, sessionId: string, timeoutMs: number) {
+      async function pollUntil(from: CommitFeedCursor, sessionId: string, timeoutMs: number) {
         let at = from;
         const deadline = Date.now() + timeoutMs;
         while (Date.now() < deadline) {
@@ -206,16 +207,20 @@ describe(SessionRepository.name, () => {
       it('returns the revocations within the window when no position is given', async () => {
         const [old, recent, newest] = await revokedAgo(100, 10, 3);
 
-        const { items, next } = await sut.revocationFeed(db(), undefined, 60);
+        const { items, next } = await sut.revocationFeed(db(), FEED_START, 60);
 
         expect(only([old!, recent!, newest!], items)).toEqual([recent!, newest!].sort());
         expect(items.every((i) => i.revokedAt instanceof Date)).toBe(true);
-        expect(next).toEqual({ tx: expect.any(Number), seq: 0 });
+        expect(next).toEqual({
+          seen: { xmax: expect.any(BigInt), running: expect.any(Array) },
+          paging: null,
+          after: null,
+        });
       });
 
       it('hands back a position from which the next poll sees later revocations and not the ones already sent', async () => {
         const [before] = await revokedAgo(1);
-        const first = await sut.revocationFeed(db(), undefined, 60);
+        const first = await sut.revocationFeed(db(), FEED_START, 60);
         expect(only([before!], first.items)).toEqual([before!]);
         const userId = await newUser();
         const sid = randomUUID();
@@ -226,13 +231,13 @@ describe(SessionRepository.name, () => {
 
         expect(second.items.map((i) => i.sessionId)).toContain(sid);
         expect(only([before!], second.items)).toEqual([]);
-        expect(second.next.tx).toBeGreaterThanOrEqual(first.next.tx);
+        expect(second.next.seen!.xmax).toBeGreaterThan(first.next.seen!.xmax);
       });
 
       it('pages a backlog without skipping: a full page continues after its last row', async () => {
         const ids = await revokedAgo(5, 4, 3, 2, 1);
         const seen: string[] = [];
-        let at: FeedPosition | undefined;
+        let at: CommitFeedCursor = FEED_START;
         for (let i = 0; i < 10; i++) {
           const page = await sut.revocationFeed(db(), at, 60, 2);
           seen.push(...page.items.map((r) => r.sessionId));
@@ -248,7 +253,7 @@ describe(SessionRepository.name, () => {
       });
 
       it('delivers a revocation whose transaction commits long after it began, without holding back others', async () => {
-        const start = (await sut.revocationFeed(db(), undefined, 60)).next;
+        const start = (await sut.revocationFeed(db(), FEED_START, 60)).next;
         const slowUser = await newUser();
         const slowSession = randomUUID();
         let committed = 0;
@@ -272,6 +277,60 @@ describe(SessionRepository.name, () => {
         await slow;
         await pollUntil(afterQuick, slowSession, 2000);
         expect(Date.now() - committed).toBeLessThan(1000);
+      });
+      /** A transaction that has recorded a revocation and stays open until `end()`. */
+      async function openRevoker() {
+        let end!: () => void;
+        const ended = new Promise<void>((r) => (end = r));
+        let recorded!: () => void;
+        const wrote = new Promise<void>((r) => (recorded = r));
+        const userId = await newUser();
+        const done = ctx.database.db.transaction(async (tx) => {
+          await sut.recordRevocation(tx, userId, randomUUID(), 'replaced');
+          recorded();
+          await ended;
+        });
+        await wrote;
+        return async () => {
+          end();
+          await done;
+        };
+      }
+
+      it('reads nothing new while an older transaction stays open, so a held read can wait', async () => {
+        const finish = await openRevoker();
+        try {
+          const [quick] = await revokedAgo(1);
+          const first = await pollUntil(FEED_START, quick!, 2000);
+
+          const again = await sut.revocationFeed(db(), first, 60);
+
+          expect(again.items).toEqual([]);
+        } finally {
+          await finish();
+        }
+      });
+
+      it('pages past a full page of revocations while an older transaction stays open', async () => {
+        const finish = await openRevoker();
+        try {
+          const start = (await sut.revocationFeed(db(), FEED_START, 60)).next;
+          const ids: string[] = [];
+          for (let i = 0; i < 5; i++) ids.push(...(await revokedAgo(1)));
+          const seen: string[] = [];
+          let at = start;
+          for (let i = 0; i < 10; i++) {
+            const page = await sut.revocationFeed(db(), at, 60, 2);
+            seen.push(...page.items.map((r) => r.sessionId));
+            at = page.next;
+            if (page.items.length < 2) break;
+          }
+
+          expect(seen.filter((s) => ids.includes(s))).toEqual(ids);
+          expect(new Set(seen).size).toBe(seen.length);
+        } finally {
+          await finish();
+        }
       });
     });
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createMetrics } from '@rewards/infrastructure';
-import { UnitOfWork } from '@rewards/infrastructure/persistence';
+import { decodeCommitFeedCursor, UnitOfWork } from '@rewards/infrastructure/persistence';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authDatabase, silentLogger } from '../../../../test/support/databases.js';
 import { sha256 } from '../../src/auth/auth.service.js';
@@ -48,12 +48,14 @@ describe(SessionsService.name, () => {
       return { userId, sessionId };
     }
     /**
-     * A page with nothing to send, at or past `after`: the position is the cluster's oldest running
-     * transaction, which writes elsewhere may move on meanwhile.
+     * A page with nothing to send, at or past `after`: the position is the horizon of the read's
+     * snapshot, which writes elsewhere may move on meanwhile.
      */
     const expectEmptyFrom = (after: string, page: { items: unknown[]; next: string }) => {
       expect(page.items).toEqual([]);
-      expect(Number(page.next.split('.')[0])).toBeGreaterThanOrEqual(Number(after.split('.')[0]));
+      const [from, next] = [decodeCommitFeedCursor(after), decodeCommitFeedCursor(page.next)];
+      expect(next).toEqual({ seen: expect.any(Object), paging: null, after: null });
+      expect(next!.seen!.xmax).toBeGreaterThanOrEqual(from!.seen!.xmax);
     };
     /** The feed's position now, past everything already revoked. */
     const position = async () => (await sut.revocations()).next;

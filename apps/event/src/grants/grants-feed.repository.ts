@@ -1,60 +1,52 @@
 import { Injectable } from '@nestjs/common';
 import type { Grant } from '@rewards/contracts';
-import { rowsOf, type Db } from '@rewards/infrastructure/persistence';
-import { and, asc, eq, sql } from 'drizzle-orm';
-import { grants } from '../schema.js';
-
-/** A place in the grants feed: (writing transaction id, row sequence), as decimal strings (bigint). */
-export interface FeedPosition {
-  tx: string;
-  seq: string;
-}
+import { type CommitFeedCursor, type Db, readCommitFeed } from '@rewards/infrastructure/persistence';
+import { sql } from 'drizzle-orm';
 
 @Injectable()
 export class GrantsFeedRepository {
   /**
-   * The grants after `from` in (transaction id, sequence) order, only of transactions that have
-   * finished: the oldest transaction still running (the snapshot's xmin) is read first, in a
-   * statement of its own, and only grants of older transactions are returned. Every transaction
-   * below xmin has ended, and a transaction still running or yet to start gets an id at or above
-   * it, so no grant can ever appear at or before a returned one later: a reader continuing after
-   * the last returned grant skips nothing, however late a transaction commits, and sees nothing twice.
-   * Returns the position of the last grant returned, or `from` when none is new.
+   * The grants a reader at `from` has not had, in the order their transactions became visible (see
+   * `readCommitFeed`): every committed grant exactly once to a reader that passes `next` back, and
+   * a transaction that stays open holds back no grant but its own.
    */
-  async feed(db: Db, from: FeedPosition, limit: number, userId?: string) {
-    const [snap] = rowsOf<{ xmin: string }>(
-      await db.execute(sql`select pg_snapshot_xmin(pg_current_snapshot())::text as xmin`),
+  async feed(db: Db, from: CommitFeedCursor, limit: number, userId?: string) {
+    const { rows, next } = await readCommitFeed<{
+      id: string;
+      user_id: string;
+      claim_id: string;
+      event_id: string;
+      reward_id: string;
+      type: Grant['type'];
+      name: string;
+      item_code: string | null;
+      quantity: number;
+      granted_at: string;
+    }>(
+      db,
+      {
+        from: sql`grants`,
+        columns: sql`id, user_id, claim_id, event_id, reward_id, type, name, item_code, quantity,
+          to_char(granted_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as granted_at`,
+        tx: sql`tx_id`,
+        seq: sql`seq`,
+        where: userId ? sql`user_id = ${userId}::uuid` : undefined,
+      },
+      from,
+      limit,
     );
-    const rows = await db
-      .select({
-        id: grants.id,
-        userId: grants.userId,
-        claimId: grants.claimId,
-        eventId: grants.eventId,
-        rewardId: grants.rewardId,
-        type: grants.type,
-        name: grants.name,
-        itemCode: grants.itemCode,
-        quantity: grants.quantity,
-        grantedAt: grants.grantedAt,
-        tx: sql<string>`${grants.txId}::text`,
-        seq: sql<string>`${grants.seq}::text`,
-      })
-      .from(grants)
-      .where(
-        and(
-          sql`${grants.txId} < ${snap!.xmin}::bigint`,
-          sql`(${grants.txId}, ${grants.seq}) > (${from.tx}::bigint, ${from.seq}::bigint)`,
-          userId ? eq(grants.userId, userId) : undefined,
-        ),
-      )
-      .orderBy(asc(grants.txId), asc(grants.seq))
-      .limit(limit);
-    const last = rows.at(-1);
-    const items: Grant[] = rows.map(({ tx: _tx, seq: _seq, grantedAt, ...g }) => ({
-      ...g,
-      grantedAt: grantedAt.toISOString(),
+    const items: Grant[] = rows.map((r) => ({
+      id: r.id,
+      userId: r.user_id,
+      claimId: r.claim_id,
+      eventId: r.event_id,
+      rewardId: r.reward_id,
+      type: r.type,
+      name: r.name,
+      itemCode: r.item_code,
+      quantity: r.quantity,
+      grantedAt: r.granted_at,
     }));
-    return { items, next: last ? { tx: last.tx, seq: last.seq } : from };
+    return { items, next };
   }
 }
