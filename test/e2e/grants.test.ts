@@ -263,6 +263,8 @@ describe('GET /grants: the grants feed', () => {
       cursorOf({ tx: '1', seq: '1' }),
       `${start}=`,
       `${start}+`,
+      // A position of another server: a horizon past this one's.
+      cursorOf([['999999999999', []], null, null]),
     ];
     for (const after of malformed) {
       const res = await feed({ token: admin.token }, { after });

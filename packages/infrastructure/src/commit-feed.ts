@@ -27,17 +27,30 @@ export interface CommitFeedCursor {
 
 export const FEED_START: CommitFeedCursor = { seen: null, paging: null, after: null };
 
-/** More running transactions than any server runs at once: a cursor naming more was not ours. */
-const MAX_RUNNING = 10_000;
+/**
+ * More running transactions than a server runs at once (each holds a connection; the default is 100
+ * connections): a cursor naming more was not made here. A horizon costs about 5 characters per running
+ * transaction, so a paging cursor with two such lists stays within the 8,192 its readers accept.
+ */
+const MAX_RUNNING = 700;
 const DECIMAL = /^(0|[1-9][0-9]{0,18})$/;
 const INT8_MAX = 2n ** 63n - 1n;
 
 const int8 = (v: unknown): bigint | undefined =>
   typeof v === 'string' && DECIMAL.test(v) && BigInt(v) <= INT8_MAX ? BigInt(v) : undefined;
 
-// A horizon travels as [xmax, [xmax - xid, ...]]: running ids lie just below xmax, so their
-// distances are short.
-const horizonJson = (h: Horizon | null) => (h ? [String(h.xmax), h.running.map((x) => Number(h.xmax - x))] : null);
+// A horizon travels as [xmax, [gap, ...]], its running ids from the newest down, each as its distance
+// from the one before (the first from xmax): they cluster just below xmax, so the gaps are short.
+function horizonJson(h: Horizon | null) {
+  if (!h) return null;
+  const gaps: number[] = [];
+  let prev = h.xmax;
+  for (const x of [...h.running].sort((a, b) => (a > b ? -1 : a < b ? 1 : 0))) {
+    gaps.push(Number(prev - x));
+    prev = x;
+  }
+  return [String(h.xmax), gaps];
+}
 
 function horizonOf(v: unknown): Horizon | null | undefined {
   if (v === null) return null;
@@ -45,9 +58,11 @@ function horizonOf(v: unknown): Horizon | null | undefined {
   const xmax = int8(v[0]);
   if (xmax === undefined) return undefined;
   const running: bigint[] = [];
-  for (const d of v[1]) {
-    if (!Number.isSafeInteger(d) || d < 1 || BigInt(d) > xmax) return undefined;
-    running.push(xmax - BigInt(d));
+  let prev = xmax;
+  for (const gap of v[1]) {
+    if (!Number.isSafeInteger(gap) || gap < 1 || BigInt(gap) > prev) return undefined;
+    prev -= BigInt(gap);
+    running.push(prev);
   }
   return { xmax, running };
 }
@@ -114,8 +129,8 @@ export interface CommitFeedQuery {
  * Each read takes the current snapshot's horizon and returns the rows it shows that the reader's
  * `seen` horizon did not (written by a transaction at or past its xmax, or running then), in
  * (transaction, sequence) order: so a transaction that commits late is read after the ones that
- * committed before it, and a running one holds nothing back. A full page pages on within the same
- * snapshot; the page after which nothing is left makes its snapshot the reader's `seen`.
+ * committed before it, and a running one holds nothing back. A page with more after it pages on within
+ * the same snapshot; the page after which nothing is left makes its snapshot the reader's `seen`.
  * An index on (tx, seq), and on (filter column, tx, seq) for a `where`, serves both branches of the
  * read: rows past the horizon, and rows of the transactions it named running.
  */
@@ -125,7 +140,12 @@ export async function readCommitFeed<R extends Record<string, unknown>>(
   cursor: CommitFeedCursor,
   limit: number,
 ): Promise<{ rows: (R & { feed_tx: string; feed_seq: string })[]; next: CommitFeedCursor }> {
-  const upTo = cursor.paging ?? (await currentHorizon(db));
+  const now = await currentHorizon(db);
+  // Transaction ids only grow: a horizon past the server's own comes from another server.
+  if ((cursor.seen && cursor.seen.xmax > now.xmax) || (cursor.paging && cursor.paging.xmax > now.xmax)) {
+    throw new ForeignFeedCursor();
+  }
+  const upTo = cursor.paging ?? now;
   const conditions: SQL[] = [
     sql`${q.tx} < ${String(upTo.xmax)}::bigint`,
     ...(upTo.running.length > 0 ? [sql`${q.tx} <> all(${idList(upTo.running)})`] : []),
@@ -134,26 +154,38 @@ export async function readCommitFeed<R extends Record<string, unknown>>(
       : []),
     ...(q.where ? [q.where] : []),
   ];
-  const branch = (extra: SQL) =>
-    sql`(select ${q.columns}, ${q.tx}::text as feed_tx, ${q.seq}::text as feed_seq from ${q.from}
-         where ${sql.join([...conditions, extra], sql` and `)}
-         order by ${q.tx}, ${q.seq} limit ${limit}::int)`;
+  const where = (extra: SQL) => sql.join([...conditions, extra], sql` and `);
+  // One row past the page tells whether another page follows.
+  const take = limit + 1;
+  const select = sql`${q.columns}, ${q.tx}::text as feed_tx, ${q.seq}::text as feed_seq from ${q.from}`;
   const { seen } = cursor;
-  const branches = seen
-    ? [
-        branch(sql`${q.tx} >= ${String(seen.xmax)}::bigint`),
-        ...(seen.running.length > 0 ? [branch(sql`${q.tx} = any(${idList(seen.running)})`)] : []),
-      ]
-    : [branch(sql`true`)];
-  const rows = rowsOf<R & { feed_tx: string; feed_seq: string }>(
+  const branches = [
+    sql`(select ${select} where ${where(seen ? sql`${q.tx} >= ${String(seen.xmax)}::bigint` : sql`true`)}
+         order by ${q.tx}, ${q.seq} limit ${take}::int)`,
+  ];
+  if (seen && seen.running.length > 0) {
+    // The transactions the reader's horizon saw running: one index probe each.
+    branches.push(sql`(select r.* from unnest(${idList(seen.running)}) as running(tx)
+      cross join lateral (select ${select} where ${where(sql`${q.tx} = running.tx`)}
+                          order by ${q.seq} limit ${take}::int) r)`);
+  }
+  const found = rowsOf<R & { feed_tx: string; feed_seq: string }>(
     await db.execute(sql`
       select * from (${sql.join(branches, sql` union all `)}) f
-      order by f.feed_tx::bigint, f.feed_seq::bigint limit ${limit}::int`),
+      order by f.feed_tx::bigint, f.feed_seq::bigint limit ${take}::int`),
   );
+  const rows = found.slice(0, limit);
   const last = rows.at(-1);
   const next: CommitFeedCursor =
-    rows.length === limit && last
+    found.length > limit && last
       ? { seen, paging: upTo, after: [BigInt(last.feed_tx), BigInt(last.feed_seq)] }
       : { seen: upTo, paging: null, after: null };
   return { rows, next };
+}
+
+/** A cursor whose horizon lies past this server's: it was handed out by another database server. */
+export class ForeignFeedCursor extends Error {
+  constructor() {
+    super('the feed position comes from another database server');
+  }
 }

@@ -209,6 +209,7 @@ export class RemoteTokenVerifier implements TokenVerifier {
           this.preferred = at;
           return body;
         }
+        if (res.status !== 400) await res.body?.cancel();
         lastError = new AuthStatusError(path, res.status, res.status === 400 ? await refusedFields(res) : []);
       } catch (err) {
         if (signal?.aborted) throw err;

@@ -5,6 +5,7 @@ import {
   decodeCommitFeedCursor,
   encodeCommitFeedCursor,
   FEED_START,
+  ForeignFeedCursor,
   PgNotifications,
   UnitOfWork,
 } from '@rewards/infrastructure/persistence';
@@ -70,10 +71,12 @@ export class SessionsService implements OnModuleInit, OnModuleDestroy {
    */
   async revocations(after?: string, waitSeconds = 0) {
     const deadline = Date.now() + waitSeconds * 1000;
+    let position = after;
     for (;;) {
       const since = this.committed.version;
-      const page = await this.readRevocations(after);
+      const page = await this.readRevocations(position);
       if (page.items.length > 0) return page;
+      position = page.next;
       if (!(await this.committed.changedSince(since, deadline - Date.now()))) return page;
     }
   }
@@ -81,13 +84,15 @@ export class SessionsService implements OnModuleInit, OnModuleDestroy {
   private async readRevocations(after: string | undefined) {
     // An entry matters while a token it refuses can still be unexpired.
     const keep = (Math.max(this.config.ACCESS_TOKEN_TTL_SECONDS, API_KEY_TOKEN_TTL_SECONDS) + 60) * 1000;
-    const from = after === undefined ? FEED_START : decodeFeedPosition(after);
-    if (!from) {
-      throw new AppError('VALIDATION_FAILED', 'Request is invalid', [
+    const unknown = () =>
+      new AppError('VALIDATION_FAILED', 'Request is invalid', [
         { path: 'after', code: 'invalid', message: 'Unknown feed position' },
       ]);
-    }
-    const { items, next } = await this.sessions.revocationFeed(this.uow.db, from, keep / 1000);
+    const from = after === undefined ? FEED_START : decodeFeedPosition(after);
+    if (!from) throw unknown();
+    const { items, next } = await this.sessions.revocationFeed(this.uow.db, from, keep / 1000).catch((err) => {
+      throw err instanceof ForeignFeedCursor ? unknown() : err;
+    });
     return {
       items: items.map((r) => ({
         sessionId: r.sessionId,

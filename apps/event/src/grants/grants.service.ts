@@ -6,6 +6,7 @@ import {
   decodeCommitFeedCursor,
   encodeCommitFeedCursor,
   FEED_START,
+  ForeignFeedCursor,
   UnitOfWork,
 } from '@rewards/infrastructure/persistence';
 import { GrantsFeedRepository } from './grants-feed.repository.js';
@@ -33,10 +34,13 @@ export function decodeFeedCursor(raw: string): CommitFeedCursor {
   }
   if (Array.isArray(content) && content.length === 2 && isBigint(content[0]) && isBigint(content[1]))
     return { ...FEED_START, after: [BigInt(content[0]), BigInt(content[1])] };
-  throw new AppError('VALIDATION_FAILED', 'Request is invalid', [
+  throw unknownCursor();
+}
+
+const unknownCursor = () =>
+  new AppError('VALIDATION_FAILED', 'Request is invalid', [
     { path: 'after', code: 'invalid', message: 'Unknown cursor' },
   ]);
-}
 
 /** The grants feed game servers drain: every committed grant exactly once, in the order their transactions committed. */
 @Injectable()
@@ -48,8 +52,12 @@ export class GrantsService {
 
   async feed(query: GrantsFeedQuery) {
     const from = query.after ? decodeFeedCursor(query.after) : FEED_START;
-    const { items, next } = await this.feedRepo.feed(this.uow.db, from, query.limit, query.userId);
-    // A page with nothing new answers the very cursor it was given.
-    return { items, nextCursor: items.length === 0 && query.after ? query.after : encodeFeedCursor(next) };
+    const { items, next } = await this.feedRepo.feed(this.uow.db, from, query.limit, query.userId).catch((err) => {
+      throw err instanceof ForeignFeedCursor ? unknownCursor() : err;
+    });
+    // A page with nothing new answers the very cursor it was given (unless that cursor was part-way
+    // through a snapshot's pages, which this page has finished).
+    const echo = items.length === 0 && query.after && from.paging === null;
+    return { items, nextCursor: echo ? query.after! : encodeFeedCursor(next) };
   }
 }

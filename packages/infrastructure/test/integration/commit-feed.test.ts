@@ -7,6 +7,7 @@ import {
   decodeCommitFeedCursor,
   encodeCommitFeedCursor,
   FEED_START,
+  ForeignFeedCursor,
   readCommitFeed,
 } from '../../src/commit-feed.js';
 
@@ -134,17 +135,53 @@ describe(readCommitFeed.name, () => {
 
     const page1 = await readCommitFeed<{ tag: string }>(db(), query(), at, 2);
     await slow.finish(true);
-    const rest = await drain(page1.next, 2);
-    const after = await drain(rest.at, 2);
+    const page2 = await readCommitFeed<{ tag: string }>(db(), query(), page1.next, 2);
+    const after = await drain(page2.next, 2);
+    const tags = (page: { rows: { tag: string }[] }) =>
+      mine(
+        p,
+        page.rows.map((r) => r.tag),
+      );
+
+    expect(tags(page1)).toEqual([`${p}0`, `${p}1`]);
+    expect(page1.next.paging).not.toBeNull();
+    expect(tags(page2)).toEqual([`${p}2`, `${p}3`]);
+    expect(mine(p, after.tags)).toEqual([`${p}slow`]);
+  });
+
+  it('ends a backlog of exactly a page in a cursor that sees later commits', async () => {
+    const p = `exact-${randomUUID()}:`;
+    const { at } = await drain(FEED_START);
+    await insert(`${p}1`);
+    await insert(`${p}2`);
+
+    const page = await readCommitFeed<{ tag: string }>(db(), query(), at, 2);
+    await insert(`${p}3`);
+    const next = await readCommitFeed<{ tag: string }>(db(), query(), page.next, 2);
 
     expect(
       mine(
         p,
-        page1.rows.map((r) => r.tag),
+        page.rows.map((r) => r.tag),
       ),
-    ).toEqual([`${p}0`, `${p}1`]);
-    expect(mine(p, rest.tags)).toEqual([`${p}2`, `${p}3`]);
-    expect(mine(p, after.tags)).toEqual([`${p}slow`]);
+    ).toEqual([`${p}1`, `${p}2`]);
+    expect(page.next.paging).toBeNull();
+    expect(
+      mine(
+        p,
+        next.rows.map((r) => r.tag),
+      ),
+    ).toEqual([`${p}3`]);
+  });
+
+  it("refuses a cursor whose horizon lies past the server's (one from another server)", async () => {
+    const { at } = await drain(FEED_START);
+    const ahead = { xmax: at.seen!.xmax + 1_000_000n, running: [] };
+
+    await expect(readCommitFeed(db(), query(), { ...at, seen: ahead }, 5)).rejects.toBeInstanceOf(ForeignFeedCursor);
+    await expect(
+      readCommitFeed(db(), query(), { seen: null, paging: ahead, after: [1n, 1n] }, 5),
+    ).rejects.toBeInstanceOf(ForeignFeedCursor);
   });
 
   it('never returns the rows of a transaction that rolled back', async () => {
@@ -245,6 +282,11 @@ describe(readCommitFeed.name, () => {
       ],
       ['a running id below zero', Buffer.from(JSON.stringify([['5', [6]], null, null])).toString('base64url')],
       ['a running id at xmax', Buffer.from(JSON.stringify([['5', [0]], null, null])).toString('base64url')],
+      ['running ids below zero in all', Buffer.from(JSON.stringify([['5', [3, 3]], null, null])).toString('base64url')],
+      [
+        'more running ids than a server runs',
+        Buffer.from(JSON.stringify([['5000', Array(701).fill(1)], null, null])).toString('base64url'),
+      ],
       ['a fractional distance', Buffer.from(JSON.stringify([['5', [1.5]], null, null])).toString('base64url')],
       ['a leading zero', Buffer.from(JSON.stringify([null, null, ['01', '0']])).toString('base64url')],
     ])('refuses %s', (_what, raw) => {
