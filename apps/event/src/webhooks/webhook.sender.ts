@@ -1,9 +1,9 @@
-import http from 'node:http';
-import https from 'node:https';
+import { EventEmitter } from 'node:events';
 import { isIP } from 'node:net';
+import { Agent } from 'undici';
 import { guardedLookup, hostOf, isPublicAddress } from './destination.policy.js';
 
-/** A receiver has this long to answer with a 2xx. */
+/** A receiver has this long to answer with a 2xx (the whole exchange). */
 export const SEND_TIMEOUT_MS = 10_000;
 /** What is kept of an answer or an error. */
 export const EXCERPT_CHARS = 500;
@@ -24,82 +24,90 @@ const excerpt = (text: string) =>
 
 /**
  * POSTs webhook messages. Redirects are not followed (an answer is an answer); the whole exchange has
- * SEND_TIMEOUT_MS; connections are kept alive per host. Unless private networks are allowed, a
+ * SEND_TIMEOUT_MS; connections are kept alive per origin. Unless private networks are allowed, a
  * connection goes only to public addresses: an IP in the URL is checked here, a name by the DNS lookup
  * the sockets use (checked at every connection, since DNS can change after the webhook was saved).
  */
 export class WebhookSender {
-  private readonly agents = {
-    'http:': new http.Agent({ keepAlive: true, keepAliveMsecs: 10_000 }),
-    'https:': new https.Agent({ keepAlive: true, keepAliveMsecs: 10_000 }),
-  };
+  private readonly agent: Agent;
 
-  constructor(private readonly allowPrivate: boolean) {}
+  constructor(
+    private readonly allowPrivate: boolean,
+    private readonly timeoutMs = SEND_TIMEOUT_MS,
+  ) {
+    this.agent = new Agent({
+      keepAliveTimeout: 10_000,
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+      connect: allowPrivate ? {} : { lookup: guardedLookup },
+    });
+  }
 
-  send(target: string, headers: Record<string, string>, body: string): Promise<SendResult> {
-    return new Promise<SendResult>((resolve) => {
-      let url: URL;
-      try {
-        url = new URL(target);
-      } catch {
-        resolve({ status: null, error: 'the webhook URL is invalid' });
-        return;
-      }
-      const protocol = url.protocol as 'http:' | 'https:';
-      const host = hostOf(url);
-      if (!this.allowPrivate && isIP(host) && !isPublicAddress(host)) {
-        resolve({ status: null, error: `refused: ${host} is a loopback, private or link-local address` });
-        return;
-      }
-      let status: number | null = null;
-      let text = '';
-      let settled = false;
-      const finish = (error: string | null) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        const ok = status !== null && status >= 200 && status < 300;
-        resolve({ status, error: ok ? null : excerpt(error ?? `HTTP ${status}${text ? `: ${text}` : ''}`) });
-      };
-      const request = (protocol === 'https:' ? https : http).request(url, {
+  async send(target: string, headers: Record<string, string>, body: string): Promise<SendResult> {
+    let url: URL;
+    try {
+      url = new URL(target);
+    } catch {
+      return { status: null, error: 'the webhook URL is invalid' };
+    }
+    const host = hostOf(url);
+    if (!this.allowPrivate && isIP(host) && !isPublicAddress(host)) {
+      return { status: null, error: `refused: ${host} is a loopback, private or link-local address` };
+    }
+    // An emitter, not AbortSignal.timeout: that signal cost more CPU than the rest of a send (`pnpm
+    // exec` of a 20,000-send loop against a local receiver: 207 µs per send with it, 127 without).
+    const abort = new EventEmitter();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      abort.emit('abort');
+    }, this.timeoutMs);
+    let status: number | null = null;
+    let text = '';
+    try {
+      const res = await this.agent.request({
+        origin: url.origin,
+        path: `${url.pathname}${url.search}`,
         method: 'POST',
-        agent: this.agents[protocol],
         headers: {
           ...headers,
           'content-type': 'application/json',
           'content-length': String(Buffer.byteLength(body)),
           'user-agent': 'rewards-webhooks/1',
         },
-        ...(this.allowPrivate ? {} : { lookup: guardedLookup }),
+        body,
+        signal: abort,
       });
-      const timer = setTimeout(() => {
-        // A 2xx status that arrived in time delivers, even if its body is still coming.
-        finish(status === null ? `no answer within ${SEND_TIMEOUT_MS / 1000} s` : null);
-        request.destroy();
-      }, SEND_TIMEOUT_MS);
-      request.on('response', (res) => {
-        status = res.statusCode ?? null;
+      status = res.statusCode;
+      if (status >= 200 && status < 300) {
+        await res.body.dump({ limit: MAX_BODY_BYTES });
+      } else {
         let bytes = 0;
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => {
+        res.body.setEncoding('utf8');
+        for await (const chunk of res.body as AsyncIterable<string>) {
           bytes += Buffer.byteLength(chunk);
           if (text.length < EXCERPT_CHARS) text += chunk.slice(0, EXCERPT_CHARS - text.length);
           if (bytes > MAX_BODY_BYTES) {
-            finish(null);
-            res.destroy();
+            res.body.destroy();
+            break;
           }
-        });
-        res.on('end', () => finish(null));
-        res.on('error', () => finish(null));
-        res.on('close', () => finish(null));
-      });
-      request.on('error', (err: NodeJS.ErrnoException) => finish(err.message || err.code || 'request failed'));
-      request.end(body);
-    });
+        }
+      }
+    } catch (err) {
+      // A 2xx status that arrived in time delivers, even if its body is still coming.
+      if (status === null) {
+        const e = err as NodeJS.ErrnoException;
+        const message = timedOut ? `no answer within ${this.timeoutMs / 1000} s` : e.message || e.code;
+        return { status: null, error: excerpt(message || 'request failed') };
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+    const ok = status >= 200 && status < 300;
+    return { status, error: ok ? null : excerpt(`HTTP ${status}${text ? `: ${text}` : ''}`) };
   }
 
   close(): void {
-    this.agents['http:'].destroy();
-    this.agents['https:'].destroy();
+    void this.agent.destroy();
   }
 }

@@ -165,6 +165,52 @@ describe(WebhookSender.name, () => {
     }
   });
 
+  it('gives a receiver the timeout for its answer; a 2xx that came in time delivers though its body is still coming', async () => {
+    const quick = new WebhookSender(true, 300);
+    try {
+      answer = () => undefined; // never answers
+      const started = Date.now();
+      expect(await quick.send(`${base}/silent`, {}, '{}')).toEqual({ status: null, error: 'no answer within 0.3 s' });
+      expect(Date.now() - started).toBeLessThan(2000);
+      answer = (_req, res) => {
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.write('partial');
+      };
+      expect(await quick.send(`${base}/slow-body`, {}, '{}')).toEqual({ status: 200, error: null });
+      answer = (_req, res) => {
+        res.writeHead(503);
+        res.write('busy, ');
+      };
+      expect(await quick.send(`${base}/slow-failure`, {}, '{}')).toEqual({ status: 503, error: 'HTTP 503: busy, ' });
+    } finally {
+      quick.close();
+    }
+  });
+
+  it('sends the body with the given headers and its own, and keeps 500 characters of a long answer', async () => {
+    let received: { headers: IncomingMessage['headers']; body: string } | undefined;
+    answer = (req, res) => {
+      let body = '';
+      req.setEncoding('utf8');
+      req.on('data', (c: string) => (body += c));
+      req.on('end', () => {
+        received = { headers: req.headers, body };
+        res.writeHead(400);
+        res.end('e'.repeat(200_000));
+      });
+    };
+    const result = await open.send(`${base}/hook?x=1`, { 'webhook-id': 'msg_1' }, '{"a":"é"}');
+
+    expect(result).toEqual({ status: 400, error: `HTTP 400: ${'e'.repeat(490)}` });
+    expect(received!.body).toBe('{"a":"é"}');
+    expect(received!.headers).toMatchObject({
+      'webhook-id': 'msg_1',
+      'content-type': 'application/json',
+      'content-length': '10',
+      'user-agent': 'rewards-webhooks/1',
+    });
+  });
+
   it('reports a receiver that is not there', async () => {
     const result = await open.send('http://127.0.0.1:1/nothing', {}, '{}');
     expect(result.status).toBeNull();
