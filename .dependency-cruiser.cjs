@@ -30,7 +30,8 @@ module.exports = {
     },
     {
       name: 'sql-in-repositories',
-      comment: 'drizzle-orm only in repositories, table schemas and the database module: services cannot build SQL.',
+      comment:
+        'drizzle-orm only in repositories, table schemas, the database module and its commit-ordered feed reader: services cannot build SQL.',
       severity: 'error',
       from: {
         path: '^(apps|packages)/[^/]+/dist/',
@@ -38,6 +39,7 @@ module.exports = {
           '\\.repository\\.js$',
           '/schema\\.js$',
           '^packages/infrastructure/dist/database\\.js$',
+          '^packages/infrastructure/dist/commit-feed\\.js$',
           '^apps/event/dist/keyset\\.js$',
         ],
       },
