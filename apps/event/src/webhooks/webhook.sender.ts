@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { isIP } from 'node:net';
+import { StringDecoder } from 'node:string_decoder';
 import { Agent } from 'undici';
 import { guardedLookup, hostOf, isPublicAddress } from './destination.policy.js';
 
@@ -39,7 +40,8 @@ export class WebhookSender {
       keepAliveTimeout: 10_000,
       headersTimeout: timeoutMs,
       bodyTimeout: timeoutMs,
-      connect: allowPrivate ? {} : { lookup: guardedLookup },
+      // Connecting counts against the deadline too (undici only aborts a request once it has a socket).
+      connect: { timeout: timeoutMs, ...(allowPrivate ? {} : { lookup: guardedLookup }) },
     });
   }
 
@@ -83,10 +85,11 @@ export class WebhookSender {
         await res.body.dump({ limit: MAX_BODY_BYTES });
       } else {
         let bytes = 0;
-        res.body.setEncoding('utf8');
-        for await (const chunk of res.body as AsyncIterable<string>) {
-          bytes += Buffer.byteLength(chunk);
-          if (text.length < EXCERPT_CHARS) text += chunk.slice(0, EXCERPT_CHARS - text.length);
+        // Characters split across chunks decode whole (undici's setEncoding decodes nothing).
+        const decoder = new StringDecoder('utf8');
+        for await (const chunk of res.body as AsyncIterable<Buffer>) {
+          bytes += chunk.length;
+          if (text.length < EXCERPT_CHARS) text += decoder.write(chunk).slice(0, EXCERPT_CHARS - text.length);
           if (bytes > MAX_BODY_BYTES) {
             res.body.destroy();
             break;

@@ -211,6 +211,15 @@ describe(WebhookSender.name, () => {
     });
   });
 
+  it('decodes a character of the answer split across chunks whole', async () => {
+    answer = (_req, res) => {
+      res.writeHead(500);
+      res.write(Buffer.from([0x61, 0xc3]));
+      setTimeout(() => res.end(Buffer.from([0xa9, 0x62])), 50);
+    };
+    expect(await open.send(`${base}/split`, {}, '{}')).toEqual({ status: 500, error: 'HTTP 500: aéb' });
+  });
+
   it('reports a receiver that is not there', async () => {
     const result = await open.send('http://127.0.0.1:1/nothing', {}, '{}');
     expect(result.status).toBeNull();
