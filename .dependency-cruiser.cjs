@@ -31,7 +31,8 @@ module.exports = {
     {
       name: 'sql-in-repositories',
       comment:
-        'drizzle-orm only in repositories, table schemas, the database module and its commit-ordered feed reader: services cannot build SQL.',
+        'drizzle-orm only in repositories, table schemas, the database module and its commit-ordered feed ' +
+        'reader: services cannot build SQL.',
       severity: 'error',
       from: {
         path: '^(apps|packages)/[^/]+/dist/',

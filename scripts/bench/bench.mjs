@@ -103,6 +103,27 @@ function load(opts) {
   });
 }
 
+/** 8 connections for 5 s (unless `extra` says otherwise) of JSON POSTs to `path`, each body made by `body()`. */
+function postLoad(url, path, body, extra = {}) {
+  return load({
+    url,
+    connections: 8,
+    duration: 5,
+    ...extra,
+    requests: [
+      {
+        method: 'POST',
+        setupRequest: (req) => ({
+          ...req,
+          path,
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body()),
+        }),
+      },
+    ],
+  });
+}
+
 async function pool(concurrency, items, fn) {
   let next = 0;
   const workers = Array.from({ length: concurrency }, async () => {
@@ -283,30 +304,33 @@ const summary = (r) => ({
   statuses: r.statuses,
 });
 
-/** CPU used so far by each part of the platform, in ms: where a claim's cost goes. */
-function cpuSnapshot(platform, ...dbNames) {
+/** The platform's service processes, by name, for `cpuSnapshot`. */
+const services = (platform) => ({
+  gateway: platform.gateway.pid,
+  event: platform.event.pid,
+  auth: platform.auth.pid,
+});
+
+/**
+ * CPU used so far, in ms, by each named process (`procs`: name → pid), the backends of the named
+ * databases, and this process (the load generator): where a request's cost goes.
+ */
+function cpuSnapshot(procs, ...dbNames) {
   const backends = dbNames.flatMap((name) => backendsOf(name));
   return {
-    gateway: cpuMs(platform.gateway.pid),
-    event: cpuMs(platform.event.pid),
-    auth: cpuMs(platform.auth.pid),
+    procs: Object.fromEntries(Object.entries(procs).map(([name, pid]) => [name, { ms: cpuMs(pid) }])),
     postgres: new Map(backends.map((pid) => [pid, cpuMs(pid)])),
     load: (process.cpuUsage().user + process.cpuUsage().system) / 1000,
   };
 }
 
-/** CPU ms per request between two snapshots, per part. */
+/** CPU ms per request between two snapshots: each named process, `postgres` and `load`. */
 function cpuPer(before, after, requests) {
   let pg = 0;
   for (const [pid, ms] of after.postgres) pg += ms - (before.postgres.get(pid) ?? 0);
   const per = (ms) => round(ms / requests, 2);
-  return {
-    gateway: per(after.gateway - before.gateway),
-    event: per(after.event - before.event),
-    auth: per(after.auth - before.auth),
-    postgres: per(pg),
-    load: per(after.load - before.load),
-  };
+  const procs = Object.keys(before.procs).map((name) => [name, per(after.procs[name].ms - before.procs[name].ms)]);
+  return { ...Object.fromEntries(procs), postgres: per(pg), load: per(after.load - before.load) };
 }
 
 /** The platform's part of a `cpuPer` (gateway, auth, event, PostgreSQL); `allCpu` adds the load generator's. */
@@ -321,9 +345,9 @@ async function measureLogins(platform, row, { authDb, eventDb, password, passwor
   // What the platform burns with nothing to do (its timers and polls): every request measured below
   // shares the two cores with it.
   log('idle CPU, 10 s …');
-  const idleBefore = cpuSnapshot(platform, authDb.name, eventDb.name);
+  const idleBefore = cpuSnapshot(services(platform), authDb.name, eventDb.name);
   await new Promise((r) => setTimeout(r, 10_000));
-  const idle = cpuPer(idleBefore, cpuSnapshot(platform, authDb.name, eventDb.name), 10);
+  const idle = cpuPer(idleBefore, cpuSnapshot(services(platform), authDb.name, eventDb.name), 10);
   row(
     'CPU ms/s with no load: gateway / auth / event / PostgreSQL',
     `${idle.gateway} / ${idle.auth} / ${idle.event} / ${idle.postgres} = ${round(platformCpu(idle), 1)}`,
@@ -353,27 +377,14 @@ async function measureLogins(platform, row, { authDb, eventDb, password, passwor
   const loginUsers = await seedPlayers(authDb.url, 2000, 'login', passwordHash);
   let li = 0;
   log('logins/s …');
-  /** 8 connections for 5 s of POSTs to `path` with the bodies `body()` makes, and the CPU per request. */
+  /** Logins' kind of load through the gateway (`postLoad`), and the CPU per request. */
   const authLoad = async (path, body, extra = {}) => {
-    const before = cpuSnapshot(platform, authDb.name, eventDb.name);
-    const result = await load({
-      url: platform.gatewayUrl,
-      connections: 8,
-      duration: 5,
-      ...extra,
-      requests: [
-        {
-          method: 'POST',
-          setupRequest: (req) => ({
-            ...req,
-            path,
-            headers: { 'content-type': 'application/json' },
-            body: JSON.stringify(body()),
-          }),
-        },
-      ],
-    });
-    return { result, cpu: cpuPer(before, cpuSnapshot(platform, authDb.name, eventDb.name), result.requests.total) };
+    const before = cpuSnapshot(services(platform), authDb.name, eventDb.name);
+    const result = await postLoad(platform.gatewayUrl, path, body, extra);
+    return {
+      result,
+      cpu: cpuPer(before, cpuSnapshot(services(platform), authDb.name, eventDb.name), result.requests.total),
+    };
   };
   const { result: logins, cpu: c } = await authLoad('/api/v1/auth/login', () => ({
     email: loginUsers[li++ % loginUsers.length].email,
@@ -397,7 +408,7 @@ async function measureLogins(platform, row, { authDb, eventDb, password, passwor
     row(
       `${what}: requests/s, % of raw argon2id; CPU ms per request: route / PostgreSQL / load`,
       `${r.rps} (non-2xx ${r.non2xx}), ${round((100 * r.rps) / hashesPerSec)} %; ` +
-        `${r.cpu.server} / ${r.cpu.postgres} / ${r.cpu.load}`,
+        `${r.cpu.route} / ${r.cpu.postgres} / ${r.cpu.load}`,
     );
   }
   row('logins / bare login route', `${round((100 * loginsPerSec) / bare.login.rps)} %`);
@@ -459,38 +470,12 @@ async function bareLoginFloors(authDb, users, password, passwordHash) {
     let next = 0;
     const run = async (path, body) => {
       log(`bare ${path} route, 8 connections …`);
-      const before = {
-        server: cpuMs(child.pid),
-        postgres: new Map(backendsOf(authDb.name).map((pid) => [pid, cpuMs(pid)])),
-      };
-      const loadBefore = process.cpuUsage();
-      const result = await load({
-        url: `http://127.0.0.1:${port}${path}`,
-        connections: 8,
-        duration: 5,
-        requests: [
-          {
-            method: 'POST',
-            setupRequest: (req) => ({
-              ...req,
-              headers: { 'content-type': 'application/json' },
-              body: JSON.stringify(body()),
-            }),
-          },
-        ],
-      });
-      const n = result.requests.total;
-      let pgMs = 0;
-      for (const pid of backendsOf(authDb.name)) pgMs += cpuMs(pid) - (before.postgres.get(pid) ?? 0);
-      const loadUsed = process.cpuUsage(loadBefore);
+      const before = cpuSnapshot({ route: child.pid }, authDb.name);
+      const result = await postLoad(`http://127.0.0.1:${port}`, path, body);
       return {
         rps: round(result.perSecond, 0),
         non2xx: result.non2xx,
-        cpu: {
-          server: round((cpuMs(child.pid) - before.server) / n, 2),
-          postgres: round(pgMs / n, 2),
-          load: round((loadUsed.user + loadUsed.system) / 1000 / n, 2),
-        },
+        cpu: cpuPer(before, cpuSnapshot({ route: child.pid }, authDb.name), result.requests.total),
       };
     };
     const verify = await run('/verify', () => ({ password }));
@@ -703,12 +688,12 @@ async function main() {
     cursor.next = PLAYERS; // leave the warm-up pairs behind
     for (const connections of [16, 64]) {
       log(`claims, ${connections} connections, ${DURATION}s …`);
-      const cpuBefore = cpuSnapshot(platform, eventDb.name);
+      const cpuBefore = cpuSnapshot(services(platform), eventDb.name);
       const r = await claimLoad(gw, players, unlimited, cursor, connections);
       accepted.push(...r.ids);
       const s = summary(r);
       figures[`c${connections}`] = s;
-      const c = cpuPer(cpuBefore, cpuSnapshot(platform, eventDb.name), s.ok);
+      const c = cpuPer(cpuBefore, cpuSnapshot(services(platform), eventDb.name), s.ok);
       row(
         `claims/s at ${connections} connections (unlimited reward)`,
         `${s.rps} (201: ${s.ok}, p50 ${s.p50} ms, p99 ${s.p99} ms, non-2xx ${s.non2xx}, errors ${s.errors}; ` +
@@ -740,12 +725,12 @@ async function main() {
       }, 60_000);
       await receiver.reset();
       log(`claims with an Idempotency-Key each and a webhook subscribed, 64 connections, ${DURATION}s …`);
-      const cpuBefore = cpuSnapshot(platform, eventDb.name);
+      const cpuBefore = cpuSnapshot(services(platform), eventDb.name);
       const r = await claimLoad(gw, players, unlimited, cursor, 64, { idempotent: true });
       accepted.push(...r.ids);
       const s = summary(r);
       figures.c64webhook = s;
-      figures.cpuPerClaim = cpuPer(cpuBefore, cpuSnapshot(platform, eventDb.name), s.ok);
+      figures.cpuPerClaim = cpuPer(cpuBefore, cpuSnapshot(services(platform), eventDb.name), s.ok);
       const c = figures.cpuPerClaim;
       row(
         'CPU ms per claim in that run: gateway / event / PostgreSQL / auth / load generator',

@@ -73,27 +73,31 @@ export function encodeCommitFeedCursor(c: CommitFeedCursor): string {
   return Buffer.from(JSON.stringify([horizonJson(c.seen), horizonJson(c.paging), after])).toString('base64url');
 }
 
-/** A cursor `encodeCommitFeedCursor` made, or undefined for anything else. */
-export function decodeCommitFeedCursor(raw: string): CommitFeedCursor | undefined {
+/** The JSON a base64url cursor carries, or undefined when it carries none. */
+export function feedCursorJson(raw: string): unknown {
   if (!/^[A-Za-z0-9_-]+$/.test(raw)) return undefined;
-  let content: unknown;
   try {
-    content = JSON.parse(Buffer.from(raw, 'base64url').toString());
+    return JSON.parse(Buffer.from(raw, 'base64url').toString());
   } catch {
     return undefined;
   }
+}
+
+/** A place as a cursor carries it, `[tx, seq]` in decimal strings, or undefined for anything else. */
+export function feedPlaceOf(v: unknown): FeedPlace | undefined {
+  if (!Array.isArray(v) || v.length !== 2) return undefined;
+  const [tx, seq] = [int8(v[0]), int8(v[1])];
+  return tx === undefined || seq === undefined ? undefined : [tx, seq];
+}
+
+/** A cursor `encodeCommitFeedCursor` made, or undefined for anything else. */
+export function decodeCommitFeedCursor(raw: string): CommitFeedCursor | undefined {
+  const content = feedCursorJson(raw);
   if (!Array.isArray(content) || content.length !== 3) return undefined;
   const seen = horizonOf(content[0]);
   const paging = horizonOf(content[1]);
-  let after: FeedPlace | null = null;
-  if (content[2] !== null) {
-    const place = content[2];
-    if (!Array.isArray(place) || place.length !== 2) return undefined;
-    const [tx, seq] = [int8(place[0]), int8(place[1])];
-    if (tx === undefined || seq === undefined) return undefined;
-    after = [tx, seq];
-  }
-  if (seen === undefined || paging === undefined) return undefined;
+  const after = content[2] === null ? null : feedPlaceOf(content[2]);
+  if (seen === undefined || paging === undefined || after === undefined) return undefined;
   return { seen, paging, after };
 }
 

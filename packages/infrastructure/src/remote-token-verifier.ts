@@ -209,8 +209,11 @@ export class RemoteTokenVerifier implements TokenVerifier {
           this.preferred = at;
           return body;
         }
-        if (res.status !== 400) await res.body?.cancel();
-        lastError = new AuthStatusError(path, res.status, res.status === 400 ? await refusedFields(res) : []);
+        // A 400's body names the fields refused; any other body is discarded.
+        let fields: string[] = [];
+        if (res.status === 400) fields = await refusedFields(res);
+        else await res.body?.cancel();
+        lastError = new AuthStatusError(path, res.status, fields);
       } catch (err) {
         if (signal?.aborted) throw err;
         lastError = err;

@@ -520,7 +520,7 @@ describe(RemoteTokenVerifier.name, () => {
     expect(auth.feedRequests.length).toBeGreaterThanOrEqual(5);
   });
 
-  it('reads the feed from its start when no auth instance reads its position (a rollback), and still refuses revoked sessions', async () => {
+  it('reads the feed from its start when no auth instance reads its position (a rollback), still refusing revoked ones', async () => {
     auth.waitMode = 'hold';
     auth.positionPrefix = 'v2-';
     await startReady();

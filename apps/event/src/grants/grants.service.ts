@@ -7,16 +7,11 @@ import {
   encodeCommitFeedCursor,
   FEED_START,
   ForeignFeedCursor,
+  feedCursorJson,
+  feedPlaceOf,
   UnitOfWork,
 } from '@rewards/infrastructure/persistence';
 import { GrantsFeedRepository } from './grants-feed.repository.js';
-
-/** A non-negative bigint in decimal, without leading zeros. */
-const BIGINT = /^(0|[1-9][0-9]{0,18})$/;
-const BIGINT_MAX = 2n ** 63n - 1n;
-const isBigint = (v: unknown): v is string => typeof v === 'string' && BIGINT.test(v) && BigInt(v) <= BIGINT_MAX;
-
-export const encodeFeedCursor = encodeCommitFeedCursor;
 
 /**
  * A cursor this service handed out; anything else is the caller's mistake (400 on `after`). Cursors
@@ -26,14 +21,8 @@ export const encodeFeedCursor = encodeCommitFeedCursor;
 export function decodeFeedCursor(raw: string): CommitFeedCursor {
   const cursor = decodeCommitFeedCursor(raw);
   if (cursor) return cursor;
-  let content: unknown;
-  try {
-    content = /^[A-Za-z0-9_-]+$/.test(raw) ? JSON.parse(Buffer.from(raw, 'base64url').toString()) : undefined;
-  } catch {
-    content = undefined;
-  }
-  if (Array.isArray(content) && content.length === 2 && isBigint(content[0]) && isBigint(content[1]))
-    return { ...FEED_START, after: [BigInt(content[0]), BigInt(content[1])] };
+  const earlier = feedPlaceOf(feedCursorJson(raw));
+  if (earlier) return { ...FEED_START, after: earlier };
   throw unknownCursor();
 }
 
@@ -58,6 +47,6 @@ export class GrantsService {
     // A page with nothing new answers the very cursor it was given (unless that cursor was part-way
     // through a snapshot's pages, which this page has finished).
     const echo = items.length === 0 && query.after && from.paging === null;
-    return { items, nextCursor: echo ? query.after! : encodeFeedCursor(next) };
+    return { items, nextCursor: echo ? query.after! : encodeCommitFeedCursor(next) };
   }
 }
