@@ -11,3 +11,4 @@ export * from './input.js';
 export * from './internal.js';
 export * from './http.js';
 export * from './cursor.js';
+export * from './runtime.js';
