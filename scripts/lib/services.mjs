@@ -89,6 +89,36 @@ export function cpuMs(pid) {
   }
 }
 
+/** CPU used so far by each thread of process `pid`, in ms: thread id → ms. */
+export function threadCpuMs(pid) {
+  const threads = new Map();
+  let tids = [];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return threads;
+  }
+  for (const tid of tids) {
+    try {
+      const fields = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ').at(-1).split(' ');
+      threads.set(tid, (Number(fields[11]) + Number(fields[12])) * 10);
+    } catch {
+      // the thread ended
+    }
+  }
+  return threads;
+}
+
+/**
+ * Splits the CPU threads used between two `threadCpuMs` readings: the `n` busiest, and the rest. Under
+ * a load of password checks the busiest are libuv's pool, where argon2id runs.
+ */
+export function busiestThreadsMs(before, after, n) {
+  const used = [...after].map(([tid, ms]) => ms - (before.get(tid) ?? 0)).sort((a, b) => b - a);
+  const sum = (xs) => xs.reduce((a, b) => a + b, 0);
+  return { busiest: sum(used.slice(0, n)), rest: sum(used.slice(n)) };
+}
+
 /** The PostgreSQL backends serving database `name` on this machine (their titles name it). */
 export function backendsOf(name) {
   const pids = [];
