@@ -32,10 +32,9 @@ esac
 # The healthcheck reads SERVICE to pick the port to probe.
 export SERVICE="$service"
 # Settings read only at process start, each unless set (the reasons are in scripts/lib/service-env.mjs):
-# a 1 GB old-generation limit, so V8 collects before garbage grows to several times the live heap, and
-# 8 MB young-generation semi-spaces;
+# a 1 GB old-generation limit, so V8 collects before garbage grows to several times the live heap;
 # for auth, which hashes passwords (argon2id) on libuv's threads, one thread per core (at least 2).
-export NODE_OPTIONS="${NODE_OPTIONS:---max-old-space-size=1024 --max-semi-space-size=8}"
+export NODE_OPTIONS="${NODE_OPTIONS:---max-old-space-size=1024}"
 if [ "$service" = auth ] && [ -z "${UV_THREADPOOL_SIZE:-}" ]; then
   cores="$(nproc)"
   export UV_THREADPOOL_SIZE="$(( cores < 2 ? 2 : cores ))"

@@ -119,7 +119,7 @@ describe('the start script on the embedded PostgreSQL server', () => {
     );
     const pid = serverPid();
     expect(alive(pid)).toBe(true);
-    // What only a process's start can set (scripts/lib/service-env.mjs): heap options for each
+    // What only a process's start can set (scripts/lib/service-env.mjs): a heap limit for each
     // service, and for auth, which hashes on libuv's threads, one thread per core (at least 2).
     const services = Object.fromEntries(
       readFileSync(`/proc/${run.child.pid}/task/${run.child.pid}/children`, 'utf8')
@@ -132,7 +132,7 @@ describe('the start script on the embedded PostgreSQL server', () => {
         })
         .filter(([script]) => String(script).startsWith('apps/')),
     );
-    const heap = 'NODE_OPTIONS=--max-old-space-size=1024 --max-semi-space-size=8';
+    const heap = 'NODE_OPTIONS=--max-old-space-size=1024';
     expect(services).toEqual({
       'apps/auth/dist/main.js': [heap, `UV_THREADPOOL_SIZE=${Math.max(2, availableParallelism())}`],
       'apps/event/dist/main.js': [heap],
