@@ -6,9 +6,9 @@ import { availableParallelism } from 'node:os';
  * the machine's memory) to about four times the live heap, with 1 GB to well under twice (`pnpm
  * bench`: the event service's peak RSS under the claim load 216 → 176 MB; claims/s and CPU per claim
  * within the run-to-run noise, as with 8 GB; 512 MB gave 172 MB). The young generation keeps Node's
- * default: 8 MB semi-spaces instead of 16 took the event service's peak to 164–169 MB, but claims on the
- * embedded server fell to 88–95 % of those on the PostgreSQL server (90–96 % with 16; four full runs
- * with 8, three with 16).
+ * default (16 MB semi-spaces): 8 MB took the event service's peak from 182–184 to 164–169 MB, which it
+ * does not need, and claims on the embedded server came to 88–95 % of those on the PostgreSQL server
+ * against 89–96 % with 16 (four full runs each way): no gain in speed to set against the risk.
  */
 const HEAP_LIMIT_MB = 1024;
 
