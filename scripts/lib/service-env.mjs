@@ -8,7 +8,8 @@ import { availableParallelism } from 'node:os';
  * within the run-to-run noise, as with 8 GB; 512 MB gave 172 MB). The young generation keeps Node's
  * default (16 MB semi-spaces): 8 MB took the event service's peak from 182–184 to 164–169 MB, which it
  * does not need, and claims on the embedded server came to 88–95 % of those on the PostgreSQL server
- * against 89–96 % with 16 (four full runs each way): no gain in speed to set against the risk.
+ * against 89–96 % with 16 (four full runs each way; one of those with 16 came before WebAssembly was
+ * kept on the baseline compiler): no gain in speed to set against the risk.
  */
 const HEAP_LIMIT_MB = 1024;
 
