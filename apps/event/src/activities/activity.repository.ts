@@ -125,19 +125,28 @@ export class ActivityRepository {
    * Per local day, the count and sum of each of `types` inside a range shorter than a day: whole
    * 15-minute buckets from the counters, the partial buckets at its ends from the facts themselves.
    */
-  private partialDays(users: SQL, types: SQL, timeZone: string, range: { start: Date; end: Date }): SQL {
+  private partialDays(users: SQL, types: readonly string[], timeZone: string, range: { start: Date; end: Date }): SQL {
     let a = bucketCeil(range.start);
     let b = bucketFloor(range.end);
     if (a >= b) a = b = range.end;
+    // The buckets one type at a time: with the type equal, the range bounds the scan of the key
+    // (user_id, type, bucket). With `type in (…)` PostgreSQL kept only the player in the index condition
+    // and read every bucket of the player's history (0.23 ms at 100,000 activities, for none in range).
+    const buckets = sql.join(
+      types.map(
+        (type) => sql`select user_id, type, bucket as t, count as c, sum as s from activity_buckets
+          where user_id = ${users} and type = ${type} and bucket >= ${a.toISOString()} and bucket < ${b.toISOString()}`,
+      ),
+      sql` union all `,
+    );
     return sql`
       select x.user_id, x.type, to_char(x.t at time zone ${timeZone}, 'YYYY-MM-DD') as day, sum(x.c)::int as count,
              sum(x.s)::float8 as sum, false as late
       from (
-        select user_id, type, bucket as t, count as c, sum as s from activity_buckets
-        where user_id = ${users} and type in (${types}) and bucket >= ${a.toISOString()} and bucket < ${b.toISOString()}
+        ${buckets}
         union all
         select user_id, type, occurred_at, 1, coalesce(value, 0) from activities
-        where user_id = ${users} and type in (${types})
+        where user_id = ${users} and type in (${inList([...types])})
           and ((occurred_at >= ${range.start.toISOString()} and occurred_at < ${a.toISOString()})
             or (occurred_at >= ${b.toISOString()} and occurred_at < ${range.end.toISOString()}))
       ) x
@@ -182,7 +191,7 @@ export class ActivityRepository {
     let folded: WindowPlan['folded'];
     if (needed.windowed.size > 0) {
       const { start, end, timeZone } = window;
-      const types = inList([...needed.windowed]);
+      const types = [...needed.windowed];
       const plan = planWindow(start, end, timeZone, end.getTime() > now.getTime() + FACTS_HORIZON_MS);
       folded = plan.folded;
       const late = plan.folded
@@ -191,7 +200,7 @@ export class ActivityRepository {
       if (plan.fullDays) {
         parts.push(sql`
           select user_id, type, to_char(day, 'YYYY-MM-DD') as day, count, sum, ${late} as late from activity_days
-          where user_id = ${users} and type in (${types}) and timezone = ${timeZone}
+          where user_id = ${users} and type in (${inList(types)}) and timezone = ${timeZone}
             and day >= ${plan.fullDays.from}::date and day < ${plan.fullDays.to}::date`);
       }
       for (const range of plan.partial) parts.push(this.partialDays(users, types, timeZone, range));
@@ -210,7 +219,7 @@ export class ActivityRepository {
       const late = new Set(lateRows.map((r) => `${r.user_id} ${r.type}`));
       const inside = this.partialDays(
         anyOf([...new Set(lateRows.map((r) => r.user_id))]),
-        inList([...new Set(lateRows.map((r) => r.type))]),
+        [...new Set(lateRows.map((r) => r.type))],
         window.timeZone,
         folded,
       );
