@@ -31,6 +31,8 @@ export const REVOCATIONS_MAX_WAIT_SECONDS = 30;
 export class SessionsService implements OnModuleInit, OnModuleDestroy {
   /** Commits of revocations (migration 0010's trigger), on every instance. */
   private readonly committed: PgNotifications;
+  /** The service is stopping: a read woken by it answers with what it has. */
+  private stopping = false;
 
   constructor(
     private readonly uow: UnitOfWork,
@@ -55,8 +57,12 @@ export class SessionsService implements OnModuleInit, OnModuleDestroy {
     await this.committed.start();
   }
 
-  /** Waiting reads answer (with what they have) before the server closes. */
+  /**
+   * Waiting reads answer (with what they have) before the server closes, and read nothing more: the
+   * database closes right after.
+   */
   async onModuleDestroy(): Promise<void> {
+    this.stopping = true;
     await this.committed.stop();
   }
 
@@ -77,7 +83,7 @@ export class SessionsService implements OnModuleInit, OnModuleDestroy {
       const page = await this.readRevocations(position);
       if (page.items.length > 0) return page;
       position = page.next;
-      if (!(await this.committed.changedSince(since, deadline - Date.now()))) return page;
+      if (!(await this.committed.changedSince(since, deadline - Date.now())) || this.stopping) return page;
     }
   }
 

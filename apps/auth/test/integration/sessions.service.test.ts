@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createMetrics } from '@rewards/infrastructure';
-import { decodeCommitFeedCursor, UnitOfWork } from '@rewards/infrastructure/persistence';
+import { decodeCommitFeedCursor, openDatabase, UnitOfWork } from '@rewards/infrastructure/persistence';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authDatabase, silentLogger } from '../../../../test/support/databases.js';
 import { sha256 } from '../../src/auth/auth.service.js';
@@ -144,6 +144,26 @@ describe(SessionsService.name, () => {
       expectEmptyFrom(after, value);
       expect(at - stoppedAt).toBeLessThan(1000);
       expect(await listening()).toBe(0);
+    });
+
+    it('answers a held read from what it read when the service stops, without going back to the database', async () => {
+      // As at shutdown: the database closes with the server, right after the service stops.
+      const own = await openDatabase({ url: ctx.url!, poolSize: 2, logger: silentLogger });
+      const other = new SessionsService(
+        new UnitOfWork(own),
+        sessions,
+        authConfig({ AUTH_DATABASE_URL: ctx.url! }),
+        silentLogger,
+        createMetrics('auth'),
+      );
+      await other.onModuleInit();
+      const after = await position();
+      const read = other.revocations(after, 20);
+      await sleep(200);
+      await own.close();
+      await other.onModuleDestroy();
+
+      expectEmptyFrom(after, await read);
     });
   });
 });
