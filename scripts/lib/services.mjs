@@ -81,12 +81,17 @@ export function peakRssMb(pid) {
 /** CPU time a live process has used so far (user + system), in ms (Linux /proc/<pid>/stat, 100 ticks/s). */
 export function cpuMs(pid) {
   try {
-    // The fields after the command name, which may itself hold spaces and parentheses.
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ').at(-1).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10;
+    return statCpuMs(`/proc/${pid}/stat`);
   } catch {
     return 0;
   }
+}
+
+/** User and system CPU in ms from a `stat` file of /proc (a process's or one of its threads'). */
+function statCpuMs(path) {
+  // The fields after the command name, which may itself hold spaces and parentheses.
+  const fields = readFileSync(path, 'utf8').split(') ').at(-1).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 /** CPU used so far by each thread of process `pid`, in ms: thread id → ms. */
@@ -100,8 +105,7 @@ export function threadCpuMs(pid) {
   }
   for (const tid of tids) {
     try {
-      const fields = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ').at(-1).split(' ');
-      threads.set(tid, (Number(fields[11]) + Number(fields[12])) * 10);
+      threads.set(tid, statCpuMs(`/proc/${pid}/task/${tid}/stat`));
     } catch {
       // the thread ended
     }

@@ -1,12 +1,6 @@
 import 'reflect-metadata';
 import { fileURLToPath } from 'node:url';
-import {
-  createLogger,
-  createMetrics,
-  createServiceApp,
-  keepWebAssemblyOnBaselineCompiler,
-  listen,
-} from '@rewards/infrastructure';
+import { createLogger, createMetrics, createServiceApp, listen } from '@rewards/infrastructure';
 import { migrate, openDatabase } from '@rewards/infrastructure/persistence';
 import { AuthModule } from './app.module.js';
 import { loadAuthConfig } from './config.js';
@@ -17,7 +11,6 @@ const config = loadAuthConfig();
 const logger = createLogger('auth', config.LOG_LEVEL);
 
 async function main() {
-  keepWebAssemblyOnBaselineCompiler();
   const database = await openDatabase({
     url: config.AUTH_DATABASE_URL,
     poolSize: config.AUTH_DB_POOL_SIZE,

@@ -1,13 +1,6 @@
 import 'reflect-metadata';
 import { fileURLToPath } from 'node:url';
-import {
-  createLogger,
-  createMetrics,
-  createServiceApp,
-  keepWebAssemblyOnBaselineCompiler,
-  listen,
-  RemoteTokenVerifier,
-} from '@rewards/infrastructure';
+import { createLogger, createMetrics, createServiceApp, listen, RemoteTokenVerifier } from '@rewards/infrastructure';
 import { migrate, openDatabase } from '@rewards/infrastructure/persistence';
 import { EventModule } from './app.module.js';
 import { loadEventConfig } from './config.js';
@@ -16,7 +9,6 @@ const config = loadEventConfig();
 const logger = createLogger('event', config.LOG_LEVEL);
 
 async function main() {
-  keepWebAssemblyOnBaselineCompiler();
   const database = await openDatabase({ url: config.EVENT_DATABASE_URL, poolSize: config.EVENT_DB_POOL_SIZE, logger });
   await migrate(database.db, fileURLToPath(new URL('../migrations', import.meta.url)), 'event', logger);
   const verifier = new RemoteTokenVerifier({

@@ -1,13 +1,6 @@
 import 'reflect-metadata';
 import fastifyStatic from '@fastify/static';
-import {
-  createLogger,
-  createMetrics,
-  createServiceApp,
-  keepWebAssemblyOnBaselineCompiler,
-  listen,
-  RemoteTokenVerifier,
-} from '@rewards/infrastructure';
+import { createLogger, createMetrics, createServiceApp, listen, RemoteTokenVerifier } from '@rewards/infrastructure';
 import { getAbsoluteFSPath } from 'swagger-ui-dist';
 import { GatewayModule } from './app.module.js';
 import { defaultConsoleRoot, registerConsole } from './console.site.js';
@@ -20,7 +13,6 @@ const config = loadGatewayConfig();
 const logger = createLogger('gateway', config.LOG_LEVEL);
 
 async function main() {
-  keepWebAssemblyOnBaselineCompiler();
   const upstreams = new UpstreamRegistry({ auth: config.AUTH_SERVICE_URL, event: config.EVENT_SERVICE_URL }, logger);
   const verifier = new RemoteTokenVerifier({
     authUrls: config.AUTH_SERVICE_URL,

@@ -11,6 +11,7 @@ import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client
 import { ErrorFilter, toErrorResponse } from './errors.js';
 import { INTERNAL_HEADER, internalSecretCheck } from './internal.js';
 import { PinoNestLogger } from './logger.js';
+import { keepWebAssemblyOnBaselineCompiler } from './runtime.js';
 
 export const BODY_LIMIT = 1_048_576;
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -91,13 +92,15 @@ export type Metrics = ReturnType<typeof createMetrics>;
 /**
  * A Nest app on Fastify with what every service shares: JSON logs with the request id,
  * the 1 MB body limit, one error shape for everything (including Fastify's own parse errors
- * and unknown routes), and request metrics.
+ * and unknown routes), and request metrics. Its HTTP clients' WebAssembly stays on V8's baseline
+ * compiler (set here, before the app's jobs make any connection).
  */
 export async function createServiceApp(
   module: Type<unknown> | DynamicModule,
   opts: ServiceAppOptions,
   metrics: Metrics,
 ): Promise<NestFastifyApplication> {
+  keepWebAssemblyOnBaselineCompiler();
   if (opts.internalSecret !== undefined && opts.trustProxy !== undefined) {
     throw new Error(
       'createServiceApp: trustProxy is for the public edge, internalSecret for internal services; not both',

@@ -11,4 +11,3 @@ export * from './input.js';
 export * from './internal.js';
 export * from './http.js';
 export * from './cursor.js';
-export * from './runtime.js';

@@ -8,8 +8,8 @@ import { setFlagsFromString } from 'node:v8';
  * service's peak RSS went from 193–202 MB to 182–183 MB without it; claims/s and CPU per claim stayed
  * within the run-to-run noise, and a send cost no more CPU (the answers it parses are a few hundred
  * bytes).
- * It applies to modules compiled after it (undici compiles llhttp at its first connection), so each
- * service calls it before it makes any connection.
+ * It applies to modules compiled after it (undici compiles llhttp at its first connection), so
+ * createServiceApp calls it: a service's connections start with its app's jobs.
  */
 export function keepWebAssemblyOnBaselineCompiler(): void {
   setFlagsFromString('--liftoff-only');

@@ -13,7 +13,7 @@ import type { PlayerFacts } from '../domain/condition-evaluator.js';
  */
 const FACTS_HORIZON_MS = ACTIVITY_MAX_FUTURE_MS + 5 * 60_000;
 
-const inList = (values: string[]) =>
+const inList = (values: readonly string[]) =>
   sql.join(
     values.map((v) => sql`${v}`),
     sql`, `,
@@ -146,7 +146,7 @@ export class ActivityRepository {
         ${buckets}
         union all
         select user_id, type, occurred_at, 1, coalesce(value, 0) from activities
-        where user_id = ${users} and type in (${inList([...types])})
+        where user_id = ${users} and type in (${inList(types)})
           and ((occurred_at >= ${range.start.toISOString()} and occurred_at < ${a.toISOString()})
             or (occurred_at >= ${b.toISOString()} and occurred_at < ${range.end.toISOString()}))
       ) x
